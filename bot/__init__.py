@@ -1,0 +1,1 @@
+"""Chinese-language service assistant: domain services, data layer, channels and CLI."""

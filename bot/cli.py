@@ -1,0 +1,174 @@
+"""Command line: `python -m bot <group> <command>`; `python -m bot --help` lists them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.db import session_scope
+from bot.logging_setup import configure_logging
+from bot.settings import SettingsError, get_settings
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    from bot.migrate import downgrade
+
+    downgrade(get_settings().database_url, args.revision)
+    print(f"database downgraded to {args.revision}")
+    return 0
+
+
+def _db_seed(args: argparse.Namespace) -> int:
+    from bot.seed import seed_demo, seed_policies
+
+    with session_scope() as session:
+        report = seed_policies(session=session)
+        print(
+            f"policy corpus: {report.created} documents added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.removed} removed; {report.clauses} clauses"
+        )
+        if args.demo:
+            demo = seed_demo(session=session)
+            print(f"demo data: {demo.departments} departments (marked is_demo)")
+    return 0
+
+
+def _policy_list(args: argparse.Namespace) -> int:
+    from bot.policies.store import list_documents
+
+    with session_scope() as session:
+        documents = list_documents(session=session)
+        if args.json:
+            rows = [
+                {
+                    "code": d.code,
+                    "title": d.title,
+                    "source": d.source,
+                    "audience": d.audience.value,
+                    "department": d.department,
+                    "clauses": len(d.clauses),
+                }
+                for d in documents
+            ]
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return 0
+        if not documents:
+            print("no regulations stored: run `python -m bot db seed` first", file=sys.stderr)
+            return 1
+        for d in documents:
+            print(
+                f"{d.code:>4}  《{d.title}》  {d.source}  "
+                f"[{d.audience.value}]  {len(d.clauses)} 条"
+            )
+    return 0
+
+
+def _policy_show(args: argparse.Namespace) -> int:
+    from bot.policies.store import find_document
+
+    with session_scope() as session:
+        document = find_document(session=session, key=args.document)
+        if document is None:
+            print(f"no regulation matches {args.document!r}; see `policy list`", file=sys.stderr)
+            return 1
+        if args.json:
+            row = {
+                "code": document.code,
+                "title": document.title,
+                "source": document.source,
+                "audience": document.audience.value,
+                "clauses": [
+                    {"number": c.number, "label": c.label, "heading": c.heading, "text": c.text}
+                    for c in document.clauses
+                ],
+            }
+            print(json.dumps(row, ensure_ascii=False, indent=2))
+            return 0
+        print(f"《{document.title}》({document.source})  [{document.audience.value}]")
+        for clause in document.clauses:
+            heading = f"〔{clause.heading}〕" if clause.heading else ""
+            print(f"\n{clause.label} {heading}\n{clause.text}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.devserver import run
+
+    return run(chat=not args.no_chat)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.chat import chat
+
+    return chat(server_url=args.url or get_settings().rasa_server_url, sender=args.sender)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    db = groups.add_parser("db", help="database schema and seed data").add_subparsers(
+        dest="command", required=True
+    )
+    up = db.add_parser("upgrade", help="create or migrate the database (DATABASE_URL)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(handler=_db_upgrade)
+    down = db.add_parser("downgrade", help="migrate the database back to a revision")
+    down.add_argument("revision")
+    down.set_defaults(handler=_db_downgrade)
+    seed = db.add_parser("seed", help="load the policy corpus (idempotent)")
+    seed.add_argument("--demo", action="store_true", help="also load the demo data")
+    seed.set_defaults(handler=_db_seed)
+
+    policy = groups.add_parser("policy", help="the regulations").add_subparsers(
+        dest="command", required=True
+    )
+    listing = policy.add_parser("list", help="list the stored regulations")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_policy_list)
+    show = policy.add_parser("show", help="print one regulation with its clauses")
+    show.add_argument("document", help="code (7.1), title (抄表管理制度) or source (服务管理制度7)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_policy_show)
+
+    run = groups.add_parser("run", help="start the action server and Rasa, then chat")
+    run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")
+    run.set_defaults(handler=_run)
+    chat = groups.add_parser("chat", help="chat with a running assistant in the terminal")
+    chat.add_argument("--url", help="Rasa server URL (default: RASA_SERVER_URL)")
+    chat.add_argument("--sender", default=None, help="sender id (default: a new web: id)")
+    chat.set_defaults(handler=_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        configure_logging(get_settings().log_level)
+        handler: Handler = args.handler
+        return handler(args)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,111 @@
+"""Keep the regulations in the database in step with the parsed corpus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.models import Audience, PolicyClause, PolicyDocument
+from bot.policies.corpus import ParsedDocument
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: int
+    updated: int
+    unchanged: int
+    removed: int
+    clauses: int
+
+
+def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str]]:
+    return [
+        (ordinal, clause.number, clause.label, clause.heading, clause.text)
+        for ordinal, clause in enumerate(document.clauses, start=1)
+    ]
+
+
+def sync_corpus(*, session: Session, documents: list[ParsedDocument]) -> SyncReport:
+    """Make the stored regulations equal to `documents`; running it twice changes nothing."""
+    existing = {
+        doc.code: doc
+        for doc in session.scalars(
+            select(PolicyDocument).options(selectinload(PolicyDocument.clauses))
+        )
+    }
+    created = updated = unchanged = 0
+    for parsed in documents:
+        rows = _clause_rows(parsed)
+        fields = {
+            "source": parsed.source,
+            "title": parsed.title,
+            "audience": Audience(parsed.audience),
+            "department": parsed.department,
+            "ordinal": parsed.ordinal,
+        }
+        stored = existing.pop(parsed.code, None)
+        if stored is None:
+            stored = PolicyDocument(code=parsed.code, **fields)
+            session.add(stored)
+            created += 1
+        else:
+            stored_rows = [
+                (c.ordinal, c.number, c.label, c.heading, c.text) for c in stored.clauses
+            ]
+            same_fields = all(getattr(stored, key) == value for key, value in fields.items())
+            if same_fields and stored_rows == rows:
+                unchanged += 1
+                continue
+            for key, value in fields.items():
+                setattr(stored, key, value)
+            stored.clauses.clear()
+            # Old clauses go before new ones take their (document, ordinal) keys.
+            session.flush()
+            updated += 1
+        stored.clauses.extend(
+            PolicyClause(ordinal=ordinal, number=number, label=label, heading=heading, text=text)
+            for ordinal, number, label, heading, text in rows
+        )
+    removed = len(existing)
+    if existing:
+        session.execute(
+            delete(PolicyDocument).where(PolicyDocument.code.in_(list(existing)))
+        )
+    session.flush()
+    return SyncReport(
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        removed=removed,
+        clauses=sum(len(doc.clauses) for doc in documents),
+    )
+
+
+def list_documents(
+    *, session: Session, audiences: tuple[Audience, ...] = tuple(Audience)
+) -> list[PolicyDocument]:
+    """The stored regulations in source order, limited to `audiences`."""
+    return list(
+        session.scalars(
+            select(PolicyDocument)
+            .where(PolicyDocument.audience.in_(audiences))
+            .order_by(PolicyDocument.ordinal)
+        )
+    )
+
+
+def find_document(*, session: Session, key: str) -> PolicyDocument | None:
+    """A regulation by code ("7.1"), title (抄表管理制度, with or without 《》) or source."""
+    key = key.strip().strip("《》")
+    if not key:
+        return None
+    query = select(PolicyDocument).options(selectinload(PolicyDocument.clauses))
+    for column in (PolicyDocument.code, PolicyDocument.title):
+        found = session.scalars(query.where(column == key)).first()
+        if found:
+            return found
+    return session.scalars(
+        query.where(PolicyDocument.source == key).order_by(PolicyDocument.ordinal)
+    ).first()

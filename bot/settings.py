@@ -1,0 +1,131 @@
+"""Settings from the environment, read in one place.
+
+Every value has a default that makes `make run` work on a fresh machine with no
+configuration; production overrides them through the environment (see `.env.example`).
+A `.env` file at the project root is read too, without overriding variables that are set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A variable in the environment has a value that cannot be used."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip()
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'service.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The assistant's configuration. Build it with `Settings.from_env()`."""
+
+    database_url: str = field(default_factory=default_database_url)
+    database_echo: bool = False
+    action_server_url: str = "http://localhost:5055/webhook"
+    rasa_server_url: str = "http://localhost:5005"
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    # After-school care: a leave for day D is accepted until this many minutes
+    # before care starts on D (服务管理制度5, 课后服务安全管理制度 item 12).
+    leave_cutoff_minutes: int = 60
+    # Policy search: clauses scoring below this are not offered as an answer.
+    policy_min_score: float = 1.0
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    wechat_token: str | None = field(default=None, repr=False)
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = field(default=None, repr=False)
+    wechat_encoding_aes_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from `env` (default: the process environment)."""
+        env = os.environ if env is None else env
+        return cls(
+            database_url=_str(env, "DATABASE_URL") or default_database_url(),
+            database_echo=_bool(env, "DATABASE_ECHO", False),
+            action_server_url=_str(env, "ACTION_SERVER_URL", cls.action_server_url)
+            or cls.action_server_url,
+            rasa_server_url=(_str(env, "RASA_SERVER_URL", cls.rasa_server_url) or "").rstrip("/"),
+            timezone=_str(env, "SERVICE_TIMEZONE", cls.timezone) or cls.timezone,
+            log_level=(_str(env, "LOG_LEVEL", cls.log_level) or cls.log_level).upper(),
+            leave_cutoff_minutes=_int(env, "LEAVE_CUTOFF_MINUTES", cls.leave_cutoff_minutes),
+            policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
+            telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
+            wechat_token=_str(env, "WECHAT_TOKEN"),
+            wechat_app_id=_str(env, "WECHAT_APP_ID"),
+            wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
+            wechat_encoding_aes_key=_str(env, "WECHAT_ENCODING_AES_KEY"),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_dotenv_file(path: Path = PROJECT_ROOT / ".env") -> None:
+    """Load `path` into the environment, leaving variables that are already set alone."""
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    load_dotenv_file()
+    return Settings.from_env()
