@@ -73,8 +73,7 @@ def _policy_list(args: argparse.Namespace) -> int:
             return 1
         for d in documents:
             print(
-                f"{d.code:>4}  《{d.title}》  {d.source}  "
-                f"[{d.audience.value}]  {len(d.clauses)} 条"
+                f"{d.code:>4}  《{d.title}》  {d.source}  [{d.audience.value}]  {len(d.clauses)} 条"
             )
     return 0
 
@@ -104,6 +103,31 @@ def _policy_show(args: argparse.Namespace) -> int:
         for clause in document.clauses:
             heading = f"〔{clause.heading}〕" if clause.heading else ""
             print(f"\n{clause.label} {heading}\n{clause.text}")
+    return 0
+
+
+def _policy_search(args: argparse.Namespace) -> int:
+    from bot.models import Audience
+    from bot.policies.search import search_policies
+
+    audiences = (Audience.PUBLIC, Audience.STAFF) if args.staff else (Audience.PUBLIC,)
+    min_score = get_settings().policy_min_score if args.min_score is None else args.min_score
+    with session_scope() as session:
+        hits = search_policies(
+            session=session,
+            query=args.question,
+            audiences=audiences,
+            limit=args.limit,
+            min_score=min_score,
+        )
+    if args.json:
+        print(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no clause answers this question")
+        return 0
+    for hit in hits:
+        print(f"{hit.score:6.2f}  {hit.citation}\n        {hit.text}")
     return 0
 
 
@@ -152,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("document", help="code (7.1), title (抄表管理制度) or source (服务管理制度7)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_policy_show)
+
+    search = policy.add_parser("search", help="find the clauses that answer a question")
+    search.add_argument("question")
+    search.add_argument("--json", action="store_true", help="print a JSON list, best first")
+    search.add_argument("--limit", type=int, default=3)
+    search.add_argument("--staff", action="store_true", help="include staff-only documents")
+    search.add_argument("--min-score", type=float, default=None, help="default: POLICY_MIN_SCORE")
+    search.set_defaults(handler=_policy_search)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -18,9 +18,11 @@ def mask_personal_data(text: str) -> str:
     text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _LONG_DIGITS.sub(
-        lambda m: m.group(1) + "*" * (len(m.group(0)) - 4) + m.group(2)
-        if len(m.group(0)) >= 7
-        else m.group(0),
+        lambda m: (
+            m.group(1) + "*" * (len(m.group(0)) - 4) + m.group(2)
+            if len(m.group(0)) >= 7
+            else m.group(0)
+        ),
         text,
     )
 

@@ -109,7 +109,7 @@ class _Node:
 
     @property
     def title(self) -> str:
-        return self.inline.rstrip("::") if self.is_title else ""
+        return self.inline.rstrip(":").rstrip(":") if self.is_title else ""
 
     @property
     def body(self) -> str:

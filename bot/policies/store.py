@@ -70,9 +70,7 @@ def sync_corpus(*, session: Session, documents: list[ParsedDocument]) -> SyncRep
         )
     removed = len(existing)
     if existing:
-        session.execute(
-            delete(PolicyDocument).where(PolicyDocument.code.in_(list(existing)))
-        )
+        session.execute(delete(PolicyDocument).where(PolicyDocument.code.in_(list(existing))))
     session.flush()
     return SyncReport(
         created=created,

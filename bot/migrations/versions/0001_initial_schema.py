@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -37,9 +36,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=128), nullable=False),
-        sa.Column(
-            "audience", sa.Enum("public", "staff", name="audience"), nullable=False
-        ),
+        sa.Column("audience", sa.Enum("public", "staff", name="audience"), nullable=False),
         sa.Column("department", sa.String(length=32), nullable=False),
         sa.Column("ordinal", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,9 +59,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_clause")),
-        sa.UniqueConstraint(
-            "document_id", "ordinal", name=op.f("uq_policy_clause_document_id")
-        ),
+        sa.UniqueConstraint("document_id", "ordinal", name=op.f("uq_policy_clause_document_id")),
     )
     with op.batch_alter_table("policy_clause", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,0 +1,1 @@
+"""Rasa custom actions: read slots, call a `bot` service, utter a response."""

@@ -1,0 +1,184 @@
+"""`make run`: start the action server and the Rasa server, then chat in the terminal.
+
+Both servers run in their own process groups with logs in var/log/. Ctrl-C (or the
+end of the chat) stops everything this started. The end-to-end tests start their
+servers with the same `start_servers`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.settings import PROJECT_ROOT, get_settings
+
+LOG_DIR = PROJECT_ROOT / "var" / "log"
+STARTUP_TIMEOUT = 300.0
+
+
+class ServerStartError(RuntimeError):
+    """A server exited or did not answer in time; the message names its log."""
+
+
+@dataclass
+class Servers:
+    """The running action server and Rasa server."""
+
+    rasa_url: str
+    action_url: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def running(self) -> bool:
+        return all(process.poll() is None for process in self.processes)
+
+    def stop(self) -> None:
+        """Stop both servers and their workers: SIGTERM, then SIGKILL after 15 s."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _rasa() -> str:
+    return str(Path(sys.executable).with_name("rasa"))
+
+
+def _start(log_path: Path, args: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        # A new session: the server and any workers it forks are stopped together.
+        return subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            start_new_session=True,
+        )
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Poll `url` until it answers 200, the process dies or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def start_servers(
+    *,
+    action_port: int,
+    rasa_port: int,
+    log_dir: Path = LOG_DIR,
+    endpoints: Path = PROJECT_ROOT / "endpoints.yml",
+    model: Path | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = STARTUP_TIMEOUT,
+) -> Servers:
+    """Start the action server and the Rasa server and wait until both answer."""
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        **(extra_env or {}),
+    }
+    rasa_args = [
+        _rasa(),
+        "run",
+        "--enable-api",
+        "--port",
+        str(rasa_port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(PROJECT_ROOT / "credentials.yml"),
+        "--cors",
+        "*",
+    ]
+    if model is not None:
+        rasa_args += ["--model", str(model)]
+    servers = Servers(
+        rasa_url=f"http://localhost:{rasa_port}",
+        action_url=f"http://localhost:{action_port}/webhook",
+    )
+    checks = (
+        (
+            "actions",
+            [_rasa(), "run", "actions", "--port", str(action_port)],
+            f"http://localhost:{action_port}/health",
+        ),
+        ("rasa", rasa_args, f"{servers.rasa_url}/status"),
+    )
+    try:
+        for name, args, health_url in checks:
+            process = _start(log_dir / f"{name}.log", args, env)
+            servers.processes.append(process)
+            if not wait_until_up(health_url, process, timeout):
+                raise ServerStartError(f"the {name} server did not start: see {log_dir}/{name}.log")
+    except BaseException:
+        servers.stop()
+        raise
+    return servers
+
+
+def run(*, chat: bool = True) -> int:
+    """Serve the assistant until Ctrl-C; with a terminal, chat with it."""
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    # Also when started in the background, where SIGINT would otherwise be ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    settings = get_settings()
+    action_port = urlsplit(settings.action_server_url).port or 5055
+    rasa_port = urlsplit(settings.rasa_server_url).port or 5005
+    started = time.monotonic()
+    print(f"starting the action server (:{action_port}) and Rasa (:{rasa_port}); logs in {LOG_DIR}")
+    servers: Servers | None = None
+    try:
+        servers = start_servers(action_port=action_port, rasa_port=rasa_port)
+        print(f"ready in {time.monotonic() - started:.0f} s")
+        print(f"REST channel: POST {servers.rasa_url}/webhooks/rest/webhook")
+        if chat and sys.stdin.isatty():
+            from bot.chat import chat as chat_loop
+
+            return chat_loop(server_url=servers.rasa_url)
+        print("serving; press Ctrl-C to stop")
+        while servers.running():
+            time.sleep(1)
+        print(f"a server stopped unexpectedly; see the logs in {LOG_DIR}", file=sys.stderr)
+        return 1
+    except ServerStartError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if servers is not None:
+            servers.stop()
+        print("stopped")

@@ -1,0 +1,76 @@
+"""Shared fixtures: migrated databases on SQLite and, where it runs, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from bot.db import create_engine
+from bot.migrate import upgrade
+
+# The server the PostgreSQL tests create their throw-away databases on.
+TEST_POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _require_services() -> bool:
+    """In CI a missing service is a failure, not a skip."""
+    return os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Engine:
+    engine = create_engine(TEST_POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:  # any driver or network error means: no server here
+        engine.dispose()
+        message = f"PostgreSQL not reachable at {TEST_POSTGRES_URL}: {exc.__class__.__name__}"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    return engine
+
+
+@pytest.fixture()
+def postgres_url(postgres_server: Engine) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    name = f"svc_test_{uuid.uuid4().hex[:10]}"
+    autocommit = postgres_server.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(TEST_POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with autocommit.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture()
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'service.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request) -> str:
+    """An empty database on each supported backend."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return request.getfixturevalue("sqlite_url")
+
+
+@pytest.fixture()
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database on each supported backend."""
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
