@@ -1,0 +1,115 @@
+"""A real Rasa server and action server on free ports, with their own database."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.db import create_engine, session_scope
+from bot.devserver import Servers, ServerStartError, start_servers
+from bot.migrate import upgrade
+from bot.seed import seed_demo, seed_policies
+from bot.settings import PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Assistant:
+    """Talks to the running assistant over Rasa's REST channel."""
+
+    servers: Servers
+    database_url: str
+
+    def post(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
+        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
+        request = urllib.request.Request(
+            f"{self.servers.rasa_url}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            return error.code, []
+
+    def say(self, message: str, sender: str | None = None) -> list[dict[str, Any]]:
+        status, replies = self.post(sender or new_sender(), message)
+        assert status == 200, f"{message!r}: HTTP {status}"
+        return replies
+
+    def parse(self, text: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.servers.rasa_url}/model/parse",
+            data=json.dumps({"text": text}).encode("utf-8"),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        return result
+
+
+def new_sender() -> str:
+    return f"web:test-{uuid.uuid4().hex[:12]}"
+
+
+def texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    if not MODEL.is_file():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    workdir = tmp_path_factory.mktemp("assistant")
+    database_url = f"sqlite:///{workdir / 'service.db'}"
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    with session_scope(engine) as session:
+        seed_policies(session=session)
+        seed_demo(session=session)
+    engine.dispose()
+
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+        encoding="utf-8",
+    )
+    try:
+        servers = start_servers(
+            action_port=action_port,
+            rasa_port=rasa_port,
+            log_dir=workdir / "logs",
+            endpoints=endpoints,
+            model=MODEL,
+            extra_env={"DATABASE_URL": database_url},
+        )
+    except ServerStartError as error:
+        logs = "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+            for log in sorted((workdir / "logs").glob("*.log"))
+        )
+        pytest.fail(f"{error}\n{logs}")
+    try:
+        yield Assistant(servers=servers, database_url=database_url)
+    finally:
+        servers.stop()

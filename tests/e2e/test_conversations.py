@@ -1,0 +1,99 @@
+"""Conversations through the REST channel, with the custom actions really running."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import new_sender, texts
+
+pytestmark = pytest.mark.e2e
+
+BLNS = Path(__file__).resolve().parent.parent / "data" / "blns" / "blns.txt"
+
+
+def test_greeting_offers_the_services(assistant):
+    replies = assistant.say("你好")
+    assert "您好" in texts(replies)
+    payloads = {button["payload"] for reply in replies for button in reply.get("buttons", [])}
+    assert {"/check_gas_bill", "/request_leave", "/book_home_visit", "/file_complaint"} <= payloads
+
+
+@pytest.mark.parametrize("question", ["你能做什么", "你都能帮我干啥"])
+def test_help_lists_the_services(assistant, question):
+    answer = texts(assistant.say(question))
+    for service in ("燃气", "课后看护", "上门", "投诉", "制度"):
+        assert service in answer
+
+
+def test_policy_question_is_answered_with_its_citation(assistant):
+    answer = texts(assistant.say("蓄水池多久消毒一次?"))
+    assert "《饮用水消毒制度》(服务管理制度3) 第二条第2款" in answer
+    assert "每10天消毒一次" in answer
+
+
+def test_staff_only_rules_are_not_quoted_to_customers(assistant):
+    answer = texts(assistant.say("服务器密码要多久改一次"))
+    assert "机房管理制度" not in answer
+    assert "服务器密码" not in answer
+
+
+def test_policy_list_shows_public_documents_only(assistant):
+    answer = texts(assistant.say("你们有哪些制度"))
+    assert "《抄表管理制度》" in answer
+    assert "《机房管理制度》" not in answer
+    assert "《客服人员激励管理制度》" not in answer
+
+
+def test_a_service_not_yet_online_refers_to_the_department_from_the_database(assistant):
+    answer = texts(assistant.say("我想查一下燃气费"))
+    assert "燃气客户服务中心(演示)" in answer
+    assert "0571-5555-0101" in answer
+
+
+@pytest.mark.parametrize("message", ["今天天气怎么样", "帮我订一张去北京的火车票", "给我讲个笑话"])
+def test_out_of_scope_says_what_it_can_do(assistant, message):
+    answer = texts(assistant.say(message))
+    assert "对不起" in answer
+    assert "燃气" in answer
+
+
+def test_thanks_and_goodbye_in_the_regulations_manners(assistant):
+    sender = new_sender()
+    thanks = texts(assistant.say("谢谢你", sender))
+    assert "不客气" in thanks or "谢谢您的认可" in thanks
+    assert "再见" in texts(assistant.say("再见", sender))
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "😀😀😀", "。。。???", "你" * 5000, "hello 你好 123", "<script>alert(1)</script>"],
+    ids=["empty", "blank", "emoji", "punctuation", "huge", "mixed", "html"],
+)
+def test_bad_input_gets_a_polite_reply(assistant, message):
+    sender = new_sender()
+    status, replies = assistant.post(sender, message)
+    assert status == 200
+    assert texts(replies).strip(), f"no reply to {message[:20]!r}"
+    # The conversation goes on afterwards.
+    assert "您好" in texts(assistant.say("你好", sender))
+
+
+def test_naughty_strings_never_break_the_assistant(assistant):
+    strings = [
+        line
+        for line in BLNS.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert len(strings) > 500
+    failures = []
+    for number, text in enumerate(strings):
+        # Conversations of 20 messages, as real ones are, not one of 500.
+        if number % 20 == 0:
+            sender = new_sender()
+        status, replies = assistant.post(sender, text)
+        if status != 200 or not texts(replies).strip():
+            failures.append((status, text))
+    assert failures == []
+    assert "您好" in texts(assistant.say("你好", sender))
