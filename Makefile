@@ -16,12 +16,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit validate rasa-test e2e lock clean
+.PHONY: help install db train run test lint format unit validate rasa-test e2e eval-policy lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | train | db | lock | clean"
+	@echo "make lint | format | train | db | eval-policy | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -75,6 +75,10 @@ rasa-test: train
 
 e2e: db train
 	$(PY) -m pytest tests/e2e
+
+# Policy search quality and latency on tests/data/policy_questions.tsv (a benchmark).
+eval-policy: install
+	$(PY) -m bot.policies.evaluate
 
 test: install db lint unit validate train rasa-test e2e
 	@echo "all checks passed"

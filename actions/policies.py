@@ -10,16 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import session_scope
-from bot.directory import find_department
-from bot.models import Audience
-from bot.policies.search import search_policies
+from bot.policies.answer import answer_question, audiences_for
 from bot.policies.store import list_documents
 from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-# Until staff can bind in chat, everyone is answered from public documents only.
-PUBLIC_ONLY = (Audience.PUBLIC,)
 
 
 class ActionAnswerPolicy(Action):
@@ -34,41 +29,43 @@ class ActionAnswerPolicy(Action):
         question = tracker.latest_message.get("text") or ""
         try:
             with session_scope() as session:
-                hits = search_policies(
+                answer = answer_question(
                     session=session,
-                    query=question,
-                    audiences=PUBLIC_ONLY,
-                    limit=3,
-                    min_score=get_settings().policy_min_score,
+                    question=question,
+                    sender_id=tracker.sender_id,
+                    settings=get_settings(),
                 )
-                contact = find_department(session=session, code="service")
-                contact_args = (
-                    {"department_name": contact.name, "department_phone": contact.phone}
-                    if contact
+                referral = (
+                    {
+                        "department_name": answer.referral.name,
+                        "department_phone": answer.referral.phone,
+                    }
+                    if answer.referral
                     else None
                 )
         except SQLAlchemyError:
             logger.exception("policy search failed")
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
-        if not hits:
-            if contact_args:
-                dispatcher.utter_message(response="utter_policy_no_answer", **contact_args)
+        if answer.best is None:
+            if referral:
+                dispatcher.utter_message(response="utter_policy_no_answer", **referral)
             else:
                 dispatcher.utter_message(response="utter_policy_no_answer_no_contact")
             return []
-        best, related = hits[0], hits[1:]
         dispatcher.utter_message(
-            response="utter_policy_answer", citation=best.citation, clause_text=best.text
+            response="utter_policy_answer",
+            citation=answer.best.citation,
+            clause_text=answer.best.text,
         )
-        if related:
-            lines = "\n".join(f"· {hit.citation}:{hit.text}" for hit in related)
+        if answer.related:
+            lines = "\n".join(f"· {hit.citation}:{hit.text}" for hit in answer.related)
             dispatcher.utter_message(response="utter_policy_related", related=lines)
         return []
 
 
 class ActionListPolicies(Action):
-    """List the regulations the user may ask about."""
+    """List the regulations this sender may ask about."""
 
     def name(self) -> str:
         return "action_list_policies"
@@ -78,8 +75,9 @@ class ActionListPolicies(Action):
     ) -> list[dict[str, Any]]:
         try:
             with session_scope() as session:
+                audiences = audiences_for(session=session, sender_id=tracker.sender_id)
                 titles = [
-                    f"《{d.title}》" for d in list_documents(session=session, audiences=PUBLIC_ONLY)
+                    f"《{d.title}》" for d in list_documents(session=session, audiences=audiences)
                 ]
         except SQLAlchemyError:
             logger.exception("policy listing failed")

@@ -110,15 +110,18 @@ def _policy_search(args: argparse.Namespace) -> int:
     from bot.models import Audience
     from bot.policies.search import search_policies
 
-    audiences = (Audience.PUBLIC, Audience.STAFF) if args.staff else (Audience.PUBLIC,)
-    min_score = get_settings().policy_min_score if args.min_score is None else args.min_score
+    settings = get_settings()
+    audiences = (
+        (Audience.PUBLIC, Audience.STAFF) if args.audience == "staff" else (Audience.PUBLIC,)
+    )
     with session_scope() as session:
         hits = search_policies(
             session=session,
             query=args.question,
             audiences=audiences,
-            limit=args.limit,
-            min_score=min_score,
+            limit=args.top,
+            min_score=settings.policy_min_score if args.min_score is None else args.min_score,
+            min_coverage=settings.policy_min_coverage,
         )
     if args.json:
         print(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))
@@ -129,6 +132,44 @@ def _policy_search(args: argparse.Namespace) -> int:
     for hit in hits:
         print(f"{hit.score:6.2f}  {hit.citation}\n        {hit.text}")
     return 0
+
+
+def _staff_invite(args: argparse.Namespace) -> int:
+    from bot.models import StaffRole
+    from bot.staff import create_invite
+
+    with session_scope() as session:
+        invite, code = create_invite(
+            session=session, name=args.name, role=StaffRole(args.role), hours=args.hours
+        )
+        expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    print(f"one-time code for {args.name} ({args.role}): {code}")
+    print(f"valid until {expires}, single use; send it to the assistant in chat to bind.")
+    return 0
+
+
+def _staff_list(args: argparse.Namespace) -> int:
+    from bot.privacy import mask_personal_data
+    from bot.staff import list_staff
+
+    with session_scope() as session:
+        members = list_staff(session=session)
+        for member in members:
+            bound = member.bound_at.strftime("%Y-%m-%d %H:%M")
+            sender = mask_personal_data(member.sender_id)
+            print(f"{member.role.value:<10} {member.name:<12} {sender}  bound {bound}")
+    if not members:
+        print("no staff bound yet")
+    return 0
+
+
+def _staff_revoke(args: argparse.Namespace) -> int:
+    from bot.staff import revoke_staff
+
+    with session_scope() as session:
+        revoked = revoke_staff(session=session, sender_id=args.sender)
+    print("unbound" if revoked else f"no staff member is bound to {args.sender}")
+    return 0 if revoked else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -180,10 +221,30 @@ def build_parser() -> argparse.ArgumentParser:
     search = policy.add_parser("search", help="find the clauses that answer a question")
     search.add_argument("question")
     search.add_argument("--json", action="store_true", help="print a JSON list, best first")
-    search.add_argument("--limit", type=int, default=3)
-    search.add_argument("--staff", action="store_true", help="include staff-only documents")
+    search.add_argument("--top", "--limit", type=int, default=3, help="at most N clauses")
+    search.add_argument(
+        "--audience",
+        choices=["public", "staff"],
+        default="public",
+        help="staff: include staff-only regulations (default: public)",
+    )
     search.add_argument("--min-score", type=float, default=None, help="default: POLICY_MIN_SCORE")
     search.set_defaults(handler=_policy_search)
+
+    staff = groups.add_parser("staff", help="staff identities in chat").add_subparsers(
+        dest="command", required=True
+    )
+    invite = staff.add_parser("invite", help="print a one-time code that binds a staff member")
+    invite.add_argument("--name", required=True)
+    invite.add_argument(
+        "--role", required=True, choices=["staff", "teacher", "nurse", "supervisor"]
+    )
+    invite.add_argument("--hours", type=int, default=72, help="validity (default: 72)")
+    invite.set_defaults(handler=_staff_invite)
+    staff.add_parser("list", help="list bound staff members").set_defaults(handler=_staff_list)
+    revoke = staff.add_parser("revoke", help="unbind a sender id")
+    revoke.add_argument("sender")
+    revoke.set_defaults(handler=_staff_revoke)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -122,3 +122,66 @@ class Department(Base):
 
     def __repr__(self) -> str:
         return f"<Department {self.code} {self.name}>"
+
+
+class StaffRole(str, enum.Enum):
+    """What a bound staff member is; every role may read staff-only regulations."""
+
+    STAFF = "staff"
+    TEACHER = "teacher"
+    NURSE = "nurse"
+    SUPERVISOR = "supervisor"
+
+
+def _enum_values(enum_class: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_class]
+
+
+class StaffInvite(Base):
+    """A one-time code an administrator gives a staff member to bind their chat identity."""
+
+    __tablename__ = "staff_invite"
+
+    id = Column(Integer, primary_key=True)
+    code_hash = Column(String(64), nullable=False, unique=True)
+    name = Column(String(64), nullable=False)
+    role = Column(Enum(StaffRole, name="staff_role", values_callable=_enum_values), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    used_at = Column(DateTime(timezone=True), nullable=True)
+    used_by = Column(String(128), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"<StaffInvite {self.id} {self.role.value} used={self.used_at is not None}>"
+
+
+class StaffMember(Base):
+    """A chat sender bound to a staff role by redeeming an invite."""
+
+    __tablename__ = "staff_member"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(128), nullable=False, unique=True)
+    name = Column(String(64), nullable=False)
+    role = Column(Enum(StaffRole, name="staff_role", values_callable=_enum_values), nullable=False)
+    invite_id = Column(Integer, ForeignKey("staff_invite.id", ondelete="SET NULL"), nullable=True)
+    bound_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<StaffMember {self.role.value} {self.name}>"
+
+
+class BindingAttempt(Base):
+    """One attempt to bind a sender to a record (staff code, gas account, student)."""
+
+    __tablename__ = "binding_attempt"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(128), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    succeeded = Column(Boolean, nullable=False)
+    reason = Column(String(32), nullable=False, default="")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<BindingAttempt {self.kind} ok={self.succeeded}>"

@@ -82,8 +82,11 @@ class Settings:
     # After-school care: a leave for day D is accepted until this many minutes
     # before care starts on D (服务管理制度5, 课后服务安全管理制度 item 12).
     leave_cutoff_minutes: int = 60
-    # Policy search: clauses scoring below this are not offered as an answer.
-    policy_min_score: float = 1.0
+    # Policy answers: a clause is offered only if its BM25 score and its coverage of the
+    # question (IDF-weighted share of the question's words) reach these; tuned with
+    # `make eval-policy` on tests/data/policy_questions.tsv.
+    policy_min_score: float = 19.0
+    policy_min_coverage: float = 0.175
     telegram_bot_token: str | None = field(default=None, repr=False)
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
@@ -104,6 +107,7 @@ class Settings:
             log_level=(_str(env, "LOG_LEVEL", cls.log_level) or cls.log_level).upper(),
             leave_cutoff_minutes=_int(env, "LEAVE_CUTOFF_MINUTES", cls.leave_cutoff_minutes),
             policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
+            policy_min_coverage=_float(env, "POLICY_MIN_COVERAGE", cls.policy_min_coverage),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),

@@ -57,13 +57,23 @@ def test_seed_then_list_and_show(bot_cli):
 
 def test_policy_search_json_contract(bot_cli):
     bot_cli("db", "seed")
-    hits = json.loads(bot_cli("policy", "search", "蓄水池多久消毒一次", "--json").stdout)
+    hits = json.loads(
+        bot_cli("policy", "search", "蓄水池多久消毒一次", "--json", "--top", "2").stdout
+    )
+    assert len(hits) <= 2
     assert hits, "expected at least one clause"
     assert {"document", "clause", "text", "score"} <= set(hits[0])
     assert hits[0]["document"] == "饮用水消毒制度"
     assert hits[0]["clause"] == "第二条第2款"
     scores = [hit["score"] for hit in hits]
     assert scores == sorted(scores, reverse=True)
+
+    public = json.loads(bot_cli("policy", "search", "服务器密码要多久改", "--json").stdout)
+    assert all(hit["audience"] == "public" for hit in public)
+    staff = json.loads(
+        bot_cli("policy", "search", "服务器密码要多久改", "--json", "--audience", "staff").stdout
+    )
+    assert staff[0]["document"] == "机房管理制度"
 
 
 def test_unknown_document_is_an_error(bot_cli):
