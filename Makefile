@@ -1,5 +1,9 @@
 # The two commands: `make run` (set up and chat) and `make test` (set up and test everything).
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# This machine's pip configuration names extra package folders that may be absent;
+# pip's warnings about them are noise.
+PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 .DEFAULT_GOAL := help
 
 VENV := .venv
@@ -32,8 +36,8 @@ $(VENV)/.installed: requirements.txt
 	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	  echo "$(VENV) is not Python 3.10: recreating it"; rm -rf $(VENV); fi
 	@test -x $(PY) || "$(PYTHON310)" -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check "pip==$(PIP_VERSION)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check "pip==$(PIP_VERSION)" $(PIP_QUIET)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt $(PIP_QUIET)
 	$(PY) -m pip check
 	@touch $@
 

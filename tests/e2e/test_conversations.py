@@ -80,6 +80,12 @@ def test_bad_input_gets_a_polite_reply(assistant, message):
     assert "您好" in texts(assistant.say("你好", sender))
 
 
+@pytest.mark.parametrize("message", ["😀😀", "👍", "。。。", "   "])
+def test_a_message_without_words_is_never_taken_as_a_yes(assistant, message):
+    answer = texts(assistant.say(message))
+    assert "没有完全理解" in answer
+
+
 def test_naughty_strings_never_break_the_assistant(assistant):
     strings = [
         line

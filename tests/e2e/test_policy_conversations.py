@@ -49,7 +49,7 @@ def test_a_wrong_code_is_refused_politely(assistant):
 
 
 def test_a_question_the_regulations_do_not_answer_gets_no_invented_answer(assistant):
-    answer = texts(assistant.say("燃气费每立方多少钱?营业厅能刷医保卡吗"))
+    answer = texts(assistant.say("按制度规定员工每年体检几次?"))
     assert "没有找到" in answer
     assert "根据《" not in answer
     assert "电话" in answer

@@ -1,0 +1,50 @@
+"""The one source of "now", so that rules about time can be tested at any moment.
+
+`FROZEN_NOW` (an ISO timestamp with offset) freezes the clock for a whole process; it is
+for end-to-end tests and demos only, and is logged loudly when set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (UTC unless frozen with an offset)."""
+    if _frozen is not None:
+        return _frozen
+    raw = os.environ.get("FROZEN_NOW")
+    if raw:
+        logger.warning("the clock is frozen at %s (FROZEN_NOW)", raw)
+        return datetime.fromisoformat(raw)
+    return datetime.now(timezone.utc)
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def local_now() -> datetime:
+    """Now in the service's time zone (Asia/Shanghai by default)."""
+    return now().astimezone(local_zone())
+
+
+def today() -> date:
+    return local_now().date()
+
+
+def freeze(moment: datetime | None) -> None:
+    """Freeze the clock at `moment` (tests); None lets it run again."""
+    global _frozen
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("freeze() needs a timezone-aware datetime")
+    _frozen = moment
