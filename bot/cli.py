@@ -45,7 +45,10 @@ def _db_seed(args: argparse.Namespace) -> int:
         )
         if args.demo:
             demo = seed_demo(session=session)
-            print(f"demo data: {demo.departments} departments (marked is_demo)")
+            print(
+                f"demo data: {demo.departments} departments, {demo.schools} schools, "
+                f"{demo.students} students (marked is_demo)"
+            )
     return 0
 
 
@@ -172,6 +175,29 @@ def _staff_revoke(args: argparse.Namespace) -> int:
     return 0 if revoked else 1
 
 
+def _school_leaves(args: argparse.Namespace) -> int:
+    from bot.clock import today
+    from bot.school.dates import DateParseError, parse_dates
+    from bot.school.leave import leaves_on
+
+    try:
+        days = parse_dates(args.date, today()) if args.date else [today()]
+    except DateParseError as exc:
+        print(f"cannot read the date {args.date!r} ({exc.reason})", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        for day in days:
+            leaves = leaves_on(session=session, day=day, school_code=args.school)
+            print(f"{day.isoformat()}: {len(leaves)} leave(s)")
+            for leave in leaves:
+                student = leave.student
+                print(
+                    f"  {student.school_class.name}  {student.name}  {leave.reason or '-'}"
+                    f"  (requested {leave.requested_at:%m-%d %H:%M} via {leave.channel or '?'})"
+                )
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.devserver import run
 
@@ -245,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = staff.add_parser("revoke", help="unbind a sender id")
     revoke.add_argument("sender")
     revoke.set_defaults(handler=_staff_revoke)
+
+    school = groups.add_parser("school", help="after-school care").add_subparsers(
+        dest="command", required=True
+    )
+    leaves = school.add_parser("leaves", help="leaves on a day (default: today)")
+    leaves.add_argument("--date", help="2026-12-03, 明天, 下周一到周三 ...")
+    leaves.add_argument("--school", help="school code (default: all)")
+    leaves.set_defaults(handler=_school_leaves)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.models import Department
+from bot.models import (
+    CareEnrollment,
+    Department,
+    Guardian,
+    School,
+    SchoolCalendarDay,
+    SchoolClass,
+    Student,
+    StudentGuardian,
+    Teacher,
+)
 from bot.policies.corpus import load_corpus
 from bot.policies.store import SyncReport, sync_corpus
 from bot.settings import PROJECT_ROOT
@@ -20,6 +32,8 @@ DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 @dataclass(frozen=True)
 class DemoReport:
     departments: int
+    schools: int = 0
+    students: int = 0
 
 
 def seed_policies(*, session: Session) -> SyncReport:
@@ -40,4 +54,97 @@ def seed_demo(*, session: Session, demo_dir: Path = DEMO_DIR) -> DemoReport:
             for key, value in row.items():
                 setattr(department, key, value)
     session.flush()
-    return DemoReport(departments=len(rows))
+    schools, students = seed_school_demo(session=session, path=demo_dir / "school.yml")
+    return DemoReport(departments=len(rows), schools=schools, students=students)
+
+
+ModelT = TypeVar("ModelT")
+
+
+def _get_or_add(
+    session: Session, model: type[ModelT], lookup: dict[str, Any], **values: Any
+) -> ModelT:
+    """The row of `model` matching `lookup`, created or updated with `values`."""
+    row = session.scalars(select(model).filter_by(**lookup)).first()
+    if row is None:
+        row = model(**lookup, **values)
+        session.add(row)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+    return row
+
+
+def seed_school_demo(*, session: Session, path: Path) -> tuple[int, int]:
+    """Load the demo schools, classes, teachers, students and guardians (idempotent)."""
+    with path.open(encoding="utf-8") as handle:
+        schools = yaml.safe_load(handle)["schools"]
+    student_count = 0
+    for entry in schools:
+        school = _get_or_add(
+            session,
+            School,
+            {"code": entry["code"]},
+            name=entry["name"],
+            care_start=time.fromisoformat(entry["care_start"]),
+            care_end=time.fromisoformat(entry["care_end"]),
+            leave_cutoff_minutes=entry["leave_cutoff_minutes"],
+            care_weekdays=entry["care_weekdays"],
+            office_phone=entry["office_phone"],
+            is_demo=True,
+        )
+        for day in entry.get("calendar", []):
+            _get_or_add(
+                session,
+                SchoolCalendarDay,
+                {"school_id": school.id, "day": day["day"]},
+                has_care=day["has_care"],
+                name=day["name"],
+            )
+        teachers = {
+            t["key"]: _get_or_add(
+                session, Teacher, {"school_id": school.id, "phone": t["phone"]}, name=t["name"]
+            )
+            for t in entry["teachers"]
+        }
+        for group in entry["classes"]:
+            school_class = _get_or_add(
+                session,
+                SchoolClass,
+                {"school_id": school.id, "name": group["name"]},
+                head_teacher_id=teachers[group["head_teacher"]].id,
+                care_teacher_id=teachers[group["care_teacher"]].id,
+            )
+            for pupil in group["students"]:
+                student = _get_or_add(
+                    session,
+                    Student,
+                    {"student_no": pupil["student_no"]},
+                    name=pupil["name"],
+                    class_id=school_class.id,
+                )
+                session.execute(
+                    delete(CareEnrollment).where(CareEnrollment.student_id == student.id)
+                )
+                if pupil.get("care_from"):
+                    session.add(
+                        CareEnrollment(
+                            student_id=student.id,
+                            starts_on=pupil["care_from"],
+                            ends_on=pupil.get("care_until"),
+                        )
+                    )
+                for person in pupil["guardians"]:
+                    guardian = _get_or_add(
+                        session, Guardian, {"phone": person["phone"]}, name=person["name"]
+                    )
+                    _get_or_add(
+                        session,
+                        StudentGuardian,
+                        {"student_id": student.id, "guardian_id": guardian.id},
+                        relation=person["relation"],
+                    )
+                student_count += 1
+    session.flush()
+    return len(schools), student_count

@@ -1,0 +1,158 @@
+"""Dates the way parents write them: 今天, 明天, 后天, 周五, 下周一, 12月3日, 3号, 十二月三号,
+2026-12-03, and ranges such as 下周一到周三, 12月3日至5日, 明后两天.
+
+Chinese numerals are read with cn2an. A date without a year is this year's, or next
+year's when it fell more than half a year ago (in December, "1月5日" is next January).
+A day of the month alone ("3号") is the next such day. A weekday alone ("周五") is the next
+such day from today; 这周/本周 and 下周 name a calendar week (Monday to Sunday).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import cn2an
+
+MAX_DAYS = 31
+_HALF_YEAR = timedelta(days=183)
+
+_CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十]{1,3}(?=[月日号])")
+_WEEKDAY_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7, "七": 7}
+_WEEKDAY_DIGITS.update({str(n): n for n in range(1, 8)})
+
+# "." is not a separator: 38.5 is a temperature, not a date.
+_FULL = r"(?:(?P<year>\d{4})[年\-/])?(?P<month>\d{1,2})(?:月|[\-/](?=\d))(?P<day>\d{1,2})[日号]?"
+_DAY = r"(?P<mday>\d{1,2})[日号]"
+_WEEK = r"(?P<week>下下|下个?|这个?|本|上个?)?(?:周|星期|礼拜)(?P<wday>[一二三四五六日天七1-7])"
+_RELATIVE = r"(?P<rel>大后天|后天|明天|明日|今天|今日|明儿|今儿)"
+_ONE = rf"(?:{_FULL}|{_WEEK}|{_RELATIVE}|{_DAY})"
+_EXPRESSION = re.compile(_ONE)
+_RANGE_JOIN = re.compile(r"\s*(?:到|至|~|～|-|—|–)\s*")
+_TOMORROW_AND_NEXT = re.compile(r"明后(?:两|2)?天")
+
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "今儿": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2}
+_RELATIVE_DAYS["大后天"] = 3
+
+
+class DateParseError(ValueError):
+    """The text names no usable date; `reason` says why, for the reply."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason  # "no_date", "invalid_date" or "too_long"
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class _Found:
+    start: int
+    end: int
+    day: date
+    groups: dict[str, str | None]
+
+
+def _normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return _CN_NUMBER.sub(lambda m: str(cn2an.cn2an(m.group(0), "smart")), text)
+
+
+def _make_date(year: int, month: int, day: int, text: str) -> date:
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise DateParseError("invalid_date", text) from exc
+
+
+def _week_start(day: date) -> date:
+    return day - timedelta(days=day.isoweekday() - 1)
+
+
+def _resolve(groups: dict[str, str | None], text: str, today: date, after: date | None) -> date:
+    """The date one expression names; `after` is a range's start, for its end."""
+    anchor = after or today
+    if groups.get("rel"):
+        return today + timedelta(days=_RELATIVE_DAYS[groups["rel"] or "今天"])
+    if groups.get("month"):
+        month, day = int(groups["month"] or 0), int(groups["day"] or 0)
+        if groups.get("year"):
+            return _make_date(int(groups["year"] or 0), month, day, text)
+        candidate = _make_date(anchor.year, month, day, text) if month <= 12 else None
+        if candidate is None:
+            raise DateParseError("invalid_date", text)
+        if candidate < anchor - _HALF_YEAR or (after and candidate < after):
+            candidate = _make_date(anchor.year + 1, month, day, text)
+        return candidate
+    if groups.get("wday"):
+        weekday = _WEEKDAY_DIGITS[groups["wday"] or "1"]
+        week = groups.get("week") or ""
+        if week.startswith(("这", "本")):
+            return _week_start(today) + timedelta(days=weekday - 1)
+        if week.startswith("上"):
+            return _week_start(today) - timedelta(days=7 - weekday + 1)
+        if week == "下下":
+            return _week_start(today) + timedelta(days=14 + weekday - 1)
+        if week.startswith("下"):
+            return _week_start(today) + timedelta(days=7 + weekday - 1)
+        return anchor + timedelta(days=(weekday - anchor.isoweekday()) % 7)
+    day_of_month = int(groups.get("mday") or 0)
+    year, month = anchor.year, anchor.month
+    for _ in range(2):
+        try:
+            candidate = date(year, month, day_of_month)
+        except ValueError:
+            candidate = None
+        if candidate is not None and candidate >= anchor:
+            return candidate
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise DateParseError("invalid_date", text)
+
+
+def parse_dates(text: str, today: date) -> list[date]:
+    """Every day the text names, in order, ranges expanded. Raises DateParseError."""
+    normalized = _normalize(text or "")
+    days: list[date] = []
+    if _TOMORROW_AND_NEXT.search(normalized):
+        days += [today + timedelta(days=1), today + timedelta(days=2)]
+        normalized = _TOMORROW_AND_NEXT.sub(" ", normalized)
+
+    found = []
+    for match in _EXPRESSION.finditer(normalized):
+        groups = match.groupdict()
+        if groups.get("month") and "月" not in match.group(0) and int(groups["month"] or 0) > 12:
+            continue  # "15/3" and the like are not dates
+        found.append(
+            _Found(
+                match.start(), match.end(), _resolve(groups, match.group(0), today, None), groups
+            )
+        )
+
+    index = 0
+    while index < len(found):
+        current = found[index]
+        following = found[index + 1] if index + 1 < len(found) else None
+        between = normalized[current.end : following.start] if following else ""
+        if following and _RANGE_JOIN.fullmatch(between):
+            groups = dict(following.groups)
+            # "下周一到周三": the end is in the start's week.
+            if groups.get("wday") and not groups.get("week") and current.groups.get("week"):
+                groups["week"] = current.groups["week"]
+            end = _resolve(groups, normalized[following.start : following.end], today, current.day)
+            if end < current.day:
+                raise DateParseError("invalid_date", normalized[current.start : following.end])
+            if (end - current.day).days + 1 > MAX_DAYS:
+                raise DateParseError("too_long", normalized[current.start : following.end])
+            days += [current.day + timedelta(days=n) for n in range((end - current.day).days + 1)]
+            index += 2
+            continue
+        days.append(current.day)
+        index += 1
+
+    if not days:
+        raise DateParseError("no_date", text)
+    unique = sorted(set(days))
+    if (unique[-1] - unique[0]).days + 1 > MAX_DAYS:
+        raise DateParseError("too_long", text)
+    return unique

@@ -1,0 +1,82 @@
+"""Dates as parents write them, read against a fixed today (Wednesday 2026-11-25)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.school.dates import MAX_DAYS, DateParseError, parse_dates
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+def d(text: str) -> list[str]:
+    return [day.isoformat() for day in parse_dates(text, TODAY)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今天", ["2026-11-25"]),
+        ("孩子明天不参加课后看护,发烧了", ["2026-11-26"]),
+        ("后天", ["2026-11-27"]),
+        ("大后天", ["2026-11-28"]),
+        ("周五", ["2026-11-27"]),
+        ("星期五", ["2026-11-27"]),
+        ("礼拜五", ["2026-11-27"]),
+        ("周三", ["2026-11-25"]),
+        ("周一", ["2026-11-30"]),
+        ("星期天", ["2026-11-29"]),
+        ("下周一", ["2026-11-30"]),
+        ("下下周二", ["2026-12-08"]),
+        ("这周五", ["2026-11-27"]),
+        ("本周一", ["2026-11-23"]),
+        ("12月3日", ["2026-12-03"]),
+        ("12月3号", ["2026-12-03"]),
+        ("十二月三号", ["2026-12-03"]),
+        ("3号", ["2026-12-03"]),
+        ("25号", ["2026-11-25"]),
+        ("2026-12-03", ["2026-12-03"]),
+        ("12/3", ["2026-12-03"]),
+        ("2027年1月4日", ["2027-01-04"]),
+        ("1月5日", ["2027-01-05"]),
+        ("11月20日", ["2026-11-20"]),
+        ("下周一到周三", ["2026-11-30", "2026-12-01", "2026-12-02"]),
+        ("12月3日至5日", ["2026-12-03", "2026-12-04", "2026-12-05"]),
+        ("12月31日到1月2日", ["2026-12-31", "2027-01-01", "2027-01-02"]),
+        ("明后两天", ["2026-11-26", "2026-11-27"]),
+        ("这周五和下周二", ["2026-11-27", "2026-12-01"]),
+        ("发烧38.5度 明天请假", ["2026-11-26"]),
+        ("周五到下周一", ["2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]),
+    ],
+)
+def test_every_form_parents_use(text, expected):
+    assert d(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2月30日", "invalid_date"),
+        ("13月1日", "invalid_date"),
+        ("随便哪天", "no_date"),
+        ("", "no_date"),
+        ("12月1日到2月1日", "too_long"),
+    ],
+)
+def test_impossible_or_missing_dates(text, reason):
+    with pytest.raises(DateParseError) as error:
+        parse_dates(text, TODAY)
+    assert error.value.reason == reason
+
+
+def test_a_range_longer_than_a_month_is_refused():
+    assert len(d("12月1日到12月31日")) == MAX_DAYS
+    with pytest.raises(DateParseError, match="too_long"):
+        parse_dates("12月1日到2027年1月30日", TODAY)
+
+
+def test_new_year_rollover_from_late_december():
+    assert [x.isoformat() for x in parse_dates("3号", date(2026, 12, 28))] == ["2027-01-03"]
+    assert [x.isoformat() for x in parse_dates("下周一", date(2026, 12, 30))] == ["2027-01-04"]
