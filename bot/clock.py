@@ -16,6 +16,7 @@ from bot.settings import get_settings
 logger = logging.getLogger(__name__)
 
 _frozen: datetime | None = None
+_announced: set[str] = set()
 
 
 def now() -> datetime:
@@ -24,7 +25,9 @@ def now() -> datetime:
         return _frozen
     raw = os.environ.get("FROZEN_NOW")
     if raw:
-        logger.warning("the clock is frozen at %s (FROZEN_NOW)", raw)
+        if raw not in _announced:
+            logger.warning("the clock is frozen at %s (FROZEN_NOW)", raw)
+            _announced.add(raw)
         return datetime.fromisoformat(raw)
     return datetime.now(timezone.utc)
 

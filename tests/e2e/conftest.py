@@ -20,6 +20,9 @@ from bot.seed import seed_demo, seed_policies
 from bot.settings import PROJECT_ROOT
 
 MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
+# The action server's clock: Wednesday 2026-11-25, 15:45 in Shanghai, after 实验小学's
+# 15:30 leave cutoff for today and before tomorrow's.
+FROZEN_NOW = "2026-11-25T15:45:00+08:00"
 
 
 def free_port() -> int:
@@ -101,7 +104,7 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
             log_dir=workdir / "logs",
             endpoints=endpoints,
             model=MODEL,
-            extra_env={"DATABASE_URL": database_url},
+            extra_env={"DATABASE_URL": database_url, "FROZEN_NOW": FROZEN_NOW},
         )
     except ServerStartError as error:
         logs = "\n".join(

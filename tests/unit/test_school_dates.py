@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from bot.school.dates import MAX_DAYS, DateParseError, parse_dates
+from bot.school.wording import format_days, guess_reason
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -80,3 +81,20 @@ def test_a_range_longer_than_a_month_is_refused():
 def test_new_year_rollover_from_late_december():
     assert [x.isoformat() for x in parse_dates("3号", date(2026, 12, 28))] == ["2027-01-03"]
     assert [x.isoformat() for x in parse_dates("下周一", date(2026, 12, 30))] == ["2027-01-04"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("孩子明天不参加课后看护,发烧了", "发烧了"),
+        ("明天请假 要去医院复查", "要去医院复查"),
+        ("下周一到周三请假,回老家", "回老家"),
+        ("明天请假", None),
+    ],
+)
+def test_reason_is_the_clause_that_gives_one(text, reason):
+    assert guess_reason(text) == reason
+
+
+def test_days_are_written_with_their_weekday():
+    assert format_days([date(2026, 11, 26), date(2026, 11, 30)]) == "11月26日(周四)、11月30日(周一)"

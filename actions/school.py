@@ -1,0 +1,493 @@
+"""After-school care leave in chat: bind to a child, request, cancel and list leaves.
+
+The rules (cutoff, care days, binding) are in `bot.school`; this module reads slots,
+calls them and utters responses from the domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import clock
+from bot.db import session_scope
+from bot.models import Student
+from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
+from bot.school.dates import DateParseError, parse_dates
+from bot.school.leave import (
+    CancelOutcome,
+    LeaveDecision,
+    assess_leave,
+    cancel_leave,
+    leaves_of,
+    load_student,
+    request_leave,
+)
+from bot.school.wording import format_day, format_days, guess_reason
+
+logger = logging.getLogger(__name__)
+
+LEAVE_SLOTS = (
+    "leave_dates_hint",
+    "student_no",
+    "guardian_phone",
+    "leave_student",
+    "leave_dates",
+    "leave_reason",
+    "leave_confirmed",
+    "leave_blocked",
+)
+_STOP_INTENTS = {"deny", "goodbye"}
+# Slots the leave form sets besides those it asks for.
+_SIDE_SLOTS = {"leave_dates_hint", "leave_blocked"}
+_STUDENT_NO = re.compile(r"\d{6,12}")
+_PHONE = re.compile(r"(?:\+?86)?1\d{10}|(?<!\d)\d{4}(?!\d)")
+DATE_ERRORS = {
+    "no_date": "utter_leave_date_unclear",
+    "invalid_date": "utter_leave_date_invalid",
+    "too_long": "utter_leave_date_too_long",
+}
+NO_CARE_RESPONSES = {
+    LeaveDecision.WEEKEND: "utter_leave_no_care_weekend",
+    LeaveDecision.HOLIDAY: "utter_leave_no_care_holiday",
+    LeaveDecision.NOT_ENROLLED: "utter_leave_not_enrolled",
+    LeaveDecision.PAST: "utter_leave_past",
+}
+
+
+def _channel(tracker: Tracker) -> str:
+    return str(tracker.get_latest_input_channel() or "")
+
+
+def _teacher_contact(student: Student) -> dict[str, str]:
+    school_class = student.school_class
+    head = school_class.head_teacher
+    care = school_class.care_teacher
+    return {
+        "head_teacher": head.name if head else "班主任",
+        "head_teacher_phone": (head.phone if head else "") or school_class.school.office_phone,
+        "care_teacher": care.name if care else "看护老师",
+    }
+
+
+class ValidateLeaveForm(FormValidationAction):
+    """Collects child, dates, reason and a confirmation; binds the parent first if needed."""
+
+    def name(self) -> str:
+        return "validate_leave_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # rasa_sdk keeps only the form's own slots from extraction; the date hint and the
+        # stop flag are set by extract_* methods and must survive too.
+        extraction = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction)
+        validation = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = {event.get("name") for event in validation}
+        kept = [e for e in extraction if e["name"] in _SIDE_SLOTS and e["name"] not in validated]
+        return [*validation, *kept]
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("leave_blocked"):
+            return []
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+        slots = [] if children else ["student_no", "guardian_phone"]
+        if len(children) > 1:
+            slots.append("leave_student")
+        return [*slots, "leave_dates", "leave_reason", "leave_confirmed"]
+
+    def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        intent = tracker.get_intent_of_latest_message()
+        if intent in _STOP_INTENTS and tracker.get_slot("requested_slot") != "leave_confirmed":
+            dispatcher.utter_message(response="utter_leave_abandoned")
+            return True
+        return False
+
+    async def extract_leave_dates(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Dates from any message in the form, the request that started it included."""
+        if tracker.get_slot("leave_dates") or tracker.get_slot("leave_blocked"):
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        if requested == "leave_dates" and self._stopped(dispatcher, tracker):
+            return {"leave_blocked": True}
+        text = tracker.latest_message.get("text") or ""
+        if requested in {"student_no", "guardian_phone"}:
+            return {}
+        try:
+            days = [day.isoformat() for day in parse_dates(text, clock.today())]
+        except DateParseError as error:
+            if requested == "leave_dates":
+                dispatcher.utter_message(response=DATE_ERRORS[error.reason])
+            return {}
+        with session_scope() as session:
+            bound = bool(children_of(session=session, sender_id=tracker.sender_id))
+        # Before the parent is verified the dates cannot be checked: keep them for later.
+        return {"leave_dates": days} if bound else {"leave_dates_hint": days}
+
+    async def extract_leave_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("leave_reason") or tracker.get_slot("leave_blocked"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") == "leave_reason":
+            if self._stopped(dispatcher, tracker):
+                return {"leave_blocked": True}
+            return {"leave_reason": text.strip()[:100]} if text.strip() else {}
+        reason = guess_reason(text)
+        return {"leave_reason": reason} if reason else {}
+
+    def validate_student_no(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = _STUDENT_NO.search(str(value or ""))
+        if not match and self._stopped(dispatcher, tracker):
+            return {"student_no": None, "leave_blocked": True}
+        if not match:
+            dispatcher.utter_message(response="utter_student_no_invalid")
+            return {"student_no": None}
+        return {"student_no": match.group(0)}
+
+    def validate_guardian_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = _PHONE.search(re.sub(r"[\s-]", "", str(value or "")))
+        if not match and self._stopped(dispatcher, tracker):
+            return {"guardian_phone": None, "leave_blocked": True}
+        if not match:
+            dispatcher.utter_message(response="utter_guardian_phone_invalid")
+            return {"guardian_phone": None}
+        with session_scope() as session:
+            result = bind_guardian(
+                session=session,
+                sender_id=tracker.sender_id,
+                student_no=tracker.get_slot("student_no") or "",
+                phone=match.group(0),
+                now=clock.now(),
+            )
+        logger.info("guardian binding: %s", result.outcome.value)
+        if result.outcome is StudentBindOutcome.LOCKED:
+            dispatcher.utter_message(response="utter_binding_locked")
+            return {"guardian_phone": None, "student_no": None, "leave_blocked": True}
+        if result.outcome is StudentBindOutcome.NO_MATCH:
+            dispatcher.utter_message(response="utter_student_bind_no_match")
+            return {"guardian_phone": None, "student_no": None}
+        dispatcher.utter_message(response="utter_student_bound", student_name=result.student_name)
+        return {
+            "guardian_phone": "verified",
+            **self._child_chosen(str(result.student_id), dispatcher, tracker, domain),
+        }
+
+    def _child_chosen(
+        self,
+        student_id: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        """Set the child, and check the dates given before it was known."""
+        slots: dict[str, Any] = {"leave_student": student_id, "leave_dates_hint": None}
+        hint = tracker.get_slot("leave_dates_hint")
+        if hint:
+            chosen = tracker.copy()
+            chosen.slots["leave_student"] = student_id
+            slots.update(self.validate_leave_dates(hint, dispatcher, chosen, domain))
+        return slots
+
+    def validate_leave_student(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._stopped(dispatcher, tracker):
+            return {"leave_student": None, "leave_blocked": True}
+        text = str(value or "").strip()
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+            chosen = [c for c in children if str(c.id) == text or c.name in text]
+            if len(chosen) != 1:
+                names = "、".join(child.name for child in children)
+                dispatcher.utter_message(response="utter_leave_which_child", names=names)
+                return {"leave_student": None}
+            student_id = str(chosen[0].id)
+        return self._child_chosen(student_id, dispatcher, tracker, domain)
+
+    def validate_leave_dates(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Keep the days a leave can be recorded for; explain the others."""
+        if not value:
+            return {"leave_dates": None}
+        days = [date.fromisoformat(day) for day in value]
+        with session_scope() as session:
+            student = _chosen_student(session, tracker)
+            if student is None:
+                # Which child is not known yet: check the dates once it is.
+                return {"leave_dates": None, "leave_dates_hint": value}
+            school = student.school_class.school
+            now = clock.now()
+            assessments = [
+                assess_leave(school=school, student=student, day=day, now=now) for day in days
+            ]
+            contact = _teacher_contact(student)
+            name = student.name
+        open_days = [a.day for a in assessments if a.decision is LeaveDecision.ACCEPTED]
+        late = [a for a in assessments if a.decision is LeaveDecision.TOO_LATE]
+        if late:
+            dispatcher.utter_message(
+                response="utter_leave_too_late",
+                days=format_days([a.day for a in late]),
+                cutoff=late[0].cutoff.strftime("%H:%M") if late[0].cutoff else "",
+                student_name=name,
+                **contact,
+            )
+        for decision, response in NO_CARE_RESPONSES.items():
+            skipped = [a for a in assessments if a.decision is decision]
+            if skipped:
+                dispatcher.utter_message(
+                    response=response,
+                    days=format_days([a.day for a in skipped]),
+                    holiday=skipped[0].holiday,
+                    student_name=name,
+                )
+        if not open_days:
+            return {"leave_dates": None, "leave_blocked": True}
+        return {"leave_dates": [day.isoformat() for day in open_days]}
+
+    def validate_leave_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._stopped(dispatcher, tracker):
+            return {"leave_reason": None, "leave_blocked": True}
+        return {"leave_reason": str(value).strip()[:100] or None}
+
+
+def _chosen_student(session: Any, tracker: Tracker) -> Student | None:
+    """The child this leave is for: the chosen one, or the only bound one."""
+    children = children_of(session=session, sender_id=tracker.sender_id)
+    chosen = tracker.get_slot("leave_student")
+    if chosen:
+        match = [child for child in children if str(child.id) == str(chosen)]
+    else:
+        match = children if len(children) == 1 else []
+    return load_student(session=session, student_id=match[0].id) if match else None
+
+
+class ActionAskLeaveStudent(Action):
+    """Ask which child, with a button for each."""
+
+    def name(self) -> str:
+        return "action_ask_leave_student"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+            buttons = [{"title": child.name, "payload": child.name} for child in children]
+        dispatcher.utter_message(response="utter_ask_leave_student", buttons=buttons)
+        return []
+
+
+class ActionAskLeaveConfirmed(Action):
+    """Repeat the leave for confirmation."""
+
+    def name(self) -> str:
+        return "action_ask_leave_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        days = [date.fromisoformat(day) for day in tracker.get_slot("leave_dates") or []]
+        with session_scope() as session:
+            student = _chosen_student(session, tracker)
+            name = student.name if student else ""
+        dispatcher.utter_message(
+            response="utter_ask_leave_confirmed",
+            student_name=name,
+            days=format_days(days),
+            reason=tracker.get_slot("leave_reason") or "",
+        )
+        return []
+
+
+class ActionSubmitLeave(Action):
+    """Record the confirmed leave and say who has been told."""
+
+    def name(self) -> str:
+        return "action_submit_leave"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reset = [SlotSet(slot, None) for slot in LEAVE_SLOTS]
+        if tracker.get_slot("leave_blocked"):
+            return reset
+        if not tracker.get_slot("leave_confirmed"):
+            dispatcher.utter_message(response="utter_leave_not_recorded")
+            return reset
+        days = [date.fromisoformat(day) for day in tracker.get_slot("leave_dates") or []]
+        try:
+            with session_scope() as session:
+                student = _chosen_student(session, tracker)
+                if student is None:
+                    dispatcher.utter_message(response="utter_service_unavailable")
+                    return reset
+                results = request_leave(
+                    session=session,
+                    student=student,
+                    days=days,
+                    reason=tracker.get_slot("leave_reason") or "",
+                    sender_id=tracker.sender_id,
+                    channel=_channel(tracker),
+                    now=clock.now(),
+                )
+                contact = _teacher_contact(student)
+                name = student.name
+        except SQLAlchemyError:
+            logger.exception("recording a leave failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return reset
+        recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
+        already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
+        late = [r.day for r in results if r.decision is LeaveDecision.TOO_LATE]
+        if recorded:
+            dispatcher.utter_message(
+                response="utter_leave_recorded",
+                student_name=name,
+                days=format_days(recorded),
+                **contact,
+            )
+        if already:
+            dispatcher.utter_message(
+                response="utter_leave_already", student_name=name, days=format_days(already)
+            )
+        if late:
+            dispatcher.utter_message(
+                response="utter_leave_too_late",
+                days=format_days(late),
+                cutoff="",
+                student_name=name,
+                **contact,
+            )
+        return reset
+
+
+class ActionCancelLeave(Action):
+    """Cancel the leaves on the dates named, for the sender's children."""
+
+    def name(self) -> str:
+        return "action_cancel_leave"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        try:
+            days = parse_dates(text, clock.today())
+        except DateParseError:
+            dispatcher.utter_message(response="utter_cancel_leave_which_day")
+            return []
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+            if not children:
+                dispatcher.utter_message(response="utter_leave_need_binding")
+                return []
+            now = clock.now()
+            for child in children:
+                student = load_student(session=session, student_id=child.id)
+                if student is None:
+                    continue
+                for day in days:
+                    outcome = cancel_leave(
+                        session=session,
+                        student=student,
+                        day=day,
+                        sender_id=tracker.sender_id,
+                        now=now,
+                    )
+                    if outcome is CancelOutcome.NOT_FOUND and len(children) > 1:
+                        continue
+                    dispatcher.utter_message(
+                        response=f"utter_cancel_leave_{outcome.value}",
+                        student_name=student.name,
+                        days=format_day(day),
+                        **_teacher_contact(student),
+                    )
+        return []
+
+
+class ActionListLeaves(Action):
+    """The leaves on record for the sender's children, from today on."""
+
+    def name(self) -> str:
+        return "action_list_leaves"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+            if not children:
+                dispatcher.utter_message(response="utter_leave_need_binding")
+                return []
+            leaves = leaves_of(
+                session=session,
+                student_ids=[child.id for child in children],
+                from_day=clock.today(),
+            )
+            lines = [
+                f"· {leave.student.name} {format_day(leave.care_date)} {leave.reason}".rstrip()
+                for leave in leaves
+            ]
+        if lines:
+            dispatcher.utter_message(response="utter_leave_list", leaves="\n".join(lines))
+        else:
+            dispatcher.utter_message(response="utter_leave_list_empty")
+        return []
+
+
+class ValidateBindStudentForm(ValidateLeaveForm):
+    """Bind one more child (学号 + guardian phone), without requesting a leave."""
+
+    def name(self) -> str:
+        return "validate_bind_student_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return [] if tracker.get_slot("leave_blocked") else ["student_no", "guardian_phone"]
+
+
+class ActionSubmitBindStudent(Action):
+    """Finish binding: clear the form's slots."""
+
+    def name(self) -> str:
+        return "action_submit_bind_student"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("guardian_phone") == "verified":
+            dispatcher.utter_message(response="utter_student_bind_done")
+        return [SlotSet(slot, None) for slot in LEAVE_SLOTS]

@@ -1,0 +1,33 @@
+"""Small text helpers for after-school leave messages: reasons and date lists."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_WEEKDAYS = "一二三四五六日"
+_CLAUSE_SPLIT = re.compile(r"[,,。.;;!!??\s]+")
+# Words that say why a child misses care. The clause holding one is the reason.
+_REASON_WORDS = (
+    "发烧", "感冒", "咳嗽", "生病", "病了", "不舒服", "肚子", "拉肚子", "呕吐", "住院", "看病",
+    "看医生", "医院", "复查", "牙", "打针", "疫苗", "比赛", "演出", "培训", "考试", "回老家",
+    "旅游", "出门", "家里有事", "有事", "办事", "亲戚", "婚礼", "葬礼", "接走", "早接",
+    "因为", "由于",
+)  # fmt: skip
+
+
+def guess_reason(text: str) -> str | None:
+    """The part of a message that gives the reason ("发烧了"), or None if none does."""
+    for clause in _CLAUSE_SPLIT.split(text or ""):
+        if any(word in clause for word in _REASON_WORDS):
+            return clause.strip()[:100]
+    return None
+
+
+def format_day(day: date) -> str:
+    """E.g. 11月26日(周四)."""
+    return f"{day.month}月{day.day}日(周{_WEEKDAYS[day.weekday()]})"
+
+
+def format_days(days: list[date]) -> str:
+    return "、".join(format_day(day) for day in days)

@@ -1,0 +1,111 @@
+"""After-school leave in chat, with the action server's clock at 2026-11-25 15:45 (Wed).
+
+Demo data: 李浩然 (2024010102, guardian 19900001003) and the siblings 张子涵 (2024010101)
+and 张子轩 (2023010301), both children of 张伟 (19900001001), at 实验小学 (cutoff 15:30).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import create_engine, session_scope
+from bot.models import LeaveRequest, LeaveState, Student
+from tests.e2e.conftest import new_sender, texts
+
+pytestmark = pytest.mark.e2e
+
+
+def leaves(assistant, student_no: str) -> list[tuple[date, LeaveState, str]]:
+    engine = create_engine(assistant.database_url)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(LeaveRequest.care_date, LeaveRequest.state, LeaveRequest.reason)
+            .join(Student, Student.id == LeaveRequest.student_id)
+            .where(Student.student_no == student_no)
+            .order_by(LeaveRequest.id)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def test_a_good_leave_is_confirmed_and_recorded(assistant):
+    sender = new_sender()
+    asked = texts(assistant.say("孩子明天不参加课后看护,发烧了", sender))
+    assert "学号" in asked
+    assert "手机号" in texts(assistant.say("2024010102", sender))
+    confirm = texts(assistant.say("1003", sender))
+    assert "验证成功" in confirm
+    assert "李浩然" in confirm
+    assert "11月26日(周四)" in confirm
+    assert "发烧了" in confirm
+    assert leaves(assistant, "2024010102") == []  # nothing before the confirmation
+
+    done = texts(assistant.say("/affirm", sender))
+    assert "已为李浩然登记请假" in done
+    assert "班主任" in done
+    assert leaves(assistant, "2024010102") == [(date(2026, 11, 26), LeaveState.REQUESTED, "发烧了")]
+
+    # Asking again changes nothing, and the leave can be listed and cancelled.
+    assistant.say("明天请假 发烧了", sender)
+    again = texts(assistant.say("/affirm", sender))
+    assert "已经登记过了" in again
+    assert len(leaves(assistant, "2024010102")) == 1
+    assert "11月26日" in texts(assistant.say("孩子请了哪几天假", sender))
+    cancelled = texts(assistant.say("取消明天的请假", sender))
+    assert "已取消李浩然11月26日(周四)的请假" in cancelled
+    assert leaves(assistant, "2024010102")[0][1] is LeaveState.CANCELLED
+
+
+def test_a_leave_after_the_cutoff_is_refused_with_the_teachers_number(assistant):
+    sender = new_sender()
+    assistant.say("今天孩子不去课后看护了 家里有事", sender)
+    assistant.say("2024010102", sender)
+    late = texts(assistant.say("19900001003", sender))
+    assert "请假需要提前办理" in late
+    assert "15:30" in late
+    assert "致电班主任" in late
+    assert date(2026, 11, 25) not in [day for day, _, _ in leaves(assistant, "2024010102")]
+
+
+def test_wrong_phone_reveals_nothing_and_asks_again(assistant):
+    sender = new_sender()
+    assistant.say("我要给孩子请假", sender)
+    assistant.say("2024010102", sender)
+    answer = texts(assistant.say("9999", sender))
+    assert "没有对上" in answer
+    assert "李浩然" not in answer
+    assert "学号" in answer
+
+
+def test_weekend_needs_no_leave(assistant):
+    sender = new_sender()
+    assistant.say("周六孩子请假", sender)
+    assistant.say("2024010102", sender)
+    answer = texts(assistant.say("1003", sender))
+    assert "周末" in answer
+    assert "不需要请假" in answer
+
+
+def test_a_parent_of_two_chooses_the_child(assistant):
+    sender = new_sender()
+    assistant.say("我要请假", sender)
+    assistant.say("2024010101", sender)
+    assistant.say("1001", sender)
+    assistant.say("算了", sender)
+    bound = texts(assistant.say("我还有一个孩子也要绑定", sender))
+    assert "学号" in bound
+    assistant.say("2023010301", sender)
+    assert "张子轩" in texts(assistant.say("19900001001", sender))
+
+    replies = assistant.say("后天孩子去医院复查 请假", sender)
+    buttons = {b["title"] for r in replies for b in r.get("buttons", [])}
+    assert buttons == {"张子涵", "张子轩"}
+    confirm = texts(assistant.say("张子轩", sender))
+    assert "张子轩" in confirm
+    assert "11月27日(周五)" in confirm
+    assert "已为张子轩登记请假" in texts(assistant.say("/affirm", sender))
+    assert leaves(assistant, "2023010301")[0][:2] == (date(2026, 11, 27), LeaveState.REQUESTED)
+    assert leaves(assistant, "2024010101") == []
