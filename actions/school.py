@@ -24,14 +24,17 @@ from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.leave import (
     CancelOutcome,
+    LeaveAssessment,
     LeaveDecision,
     assess_leave,
     cancel_leave,
     leaves_of,
+    leaves_on,
     load_student,
     request_leave,
 )
 from bot.school.wording import format_day, format_days, guess_reason
+from bot.staff import teacher_of
 
 logger = logging.getLogger(__name__)
 
@@ -250,13 +253,7 @@ class ValidateLeaveForm(FormValidationAction):
         open_days = [a.day for a in assessments if a.decision is LeaveDecision.ACCEPTED]
         late = [a for a in assessments if a.decision is LeaveDecision.TOO_LATE]
         if late:
-            dispatcher.utter_message(
-                response="utter_leave_too_late",
-                days=format_days([a.day for a in late]),
-                cutoff=late[0].cutoff.strftime("%H:%M") if late[0].cutoff else "",
-                student_name=name,
-                **contact,
-            )
+            _utter_too_late(dispatcher, late, contact)
         for decision, response in NO_CARE_RESPONSES.items():
             skipped = [a for a in assessments if a.decision is decision]
             if skipped:
@@ -276,6 +273,19 @@ class ValidateLeaveForm(FormValidationAction):
         if self._stopped(dispatcher, tracker):
             return {"leave_reason": None, "leave_blocked": True}
         return {"leave_reason": str(value).strip()[:100] or None}
+
+
+def _utter_too_late(
+    dispatcher: CollectingDispatcher, late: list[LeaveAssessment], contact: dict[str, str]
+) -> None:
+    """Refuse a leave asked after its cutoff, with the head teacher's number."""
+    cutoff = late[0].cutoff
+    dispatcher.utter_message(
+        response="utter_leave_too_late",
+        days=format_days([assessment.day for assessment in late]),
+        cutoff=cutoff.strftime("%H:%M") if cutoff else "",
+        **contact,
+    )
 
 
 def _chosen_student(session: Any, tracker: Tracker) -> Student | None:
@@ -366,7 +376,7 @@ class ActionSubmitLeave(Action):
             return reset
         recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
         already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
-        late = [r.day for r in results if r.decision is LeaveDecision.TOO_LATE]
+        late = [r for r in results if r.decision is LeaveDecision.TOO_LATE]
         if recorded:
             dispatcher.utter_message(
                 response="utter_leave_recorded",
@@ -378,14 +388,8 @@ class ActionSubmitLeave(Action):
             dispatcher.utter_message(
                 response="utter_leave_already", student_name=name, days=format_days(already)
             )
-        if late:
-            dispatcher.utter_message(
-                response="utter_leave_too_late",
-                days=format_days(late),
-                cutoff="",
-                student_name=name,
-                **contact,
-            )
+        if late:  # the cutoff passed while the parent was confirming
+            _utter_too_late(dispatcher, late, contact)
         return reset
 
 
@@ -491,3 +495,35 @@ class ActionSubmitBindStudent(Action):
         if tracker.get_slot("guardian_phone") == "verified":
             dispatcher.utter_message(response="utter_student_bind_done")
         return [SlotSet(slot, None) for slot in LEAVE_SLOTS]
+
+
+class ActionTeacherLeaves(Action):
+    """For a bound teacher: today's leaves in the classes they head or mind."""
+
+    def name(self) -> str:
+        return "action_teacher_leaves"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        try:
+            days = parse_dates(text, clock.today())
+        except DateParseError:
+            days = [clock.today()]
+        with session_scope() as session:
+            teacher = teacher_of(session=session, sender_id=tracker.sender_id)
+            if teacher is None:
+                dispatcher.utter_message(response="utter_teacher_only")
+                return []
+            lines = [
+                f"· {format_day(day)} {leave.student.school_class.name} {leave.student.name}"
+                f" {leave.reason}".rstrip()
+                for day in days
+                for leave in leaves_on(session=session, day=day, teacher_id=teacher.id)
+            ]
+        if lines:
+            dispatcher.utter_message(response="utter_teacher_leaves", leaves="\n".join(lines))
+        else:
+            dispatcher.utter_message(response="utter_teacher_leaves_none", days=format_days(days))
+        return []

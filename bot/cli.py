@@ -138,12 +138,27 @@ def _policy_search(args: argparse.Namespace) -> int:
 
 
 def _staff_invite(args: argparse.Namespace) -> int:
-    from bot.models import StaffRole
+    from sqlalchemy import select
+
+    from bot.models import StaffRole, Teacher
     from bot.staff import create_invite
 
     with session_scope() as session:
+        teacher_id = None
+        if args.teacher_phone:
+            teacher = session.scalars(
+                select(Teacher).where(Teacher.phone == args.teacher_phone.strip())
+            ).first()
+            if teacher is None:
+                print(f"no teacher has the phone {args.teacher_phone}", file=sys.stderr)
+                return 1
+            teacher_id = teacher.id
         invite, code = create_invite(
-            session=session, name=args.name, role=StaffRole(args.role), hours=args.hours
+            session=session,
+            name=args.name,
+            role=StaffRole(args.role),
+            hours=args.hours,
+            teacher_id=teacher_id,
         )
         expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     print(f"one-time code for {args.name} ({args.role}): {code}")
@@ -266,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["staff", "teacher", "nurse", "supervisor"]
     )
     invite.add_argument("--hours", type=int, default=72, help="validity (default: 72)")
+    invite.add_argument(
+        "--teacher-phone", help="teacher role: the phone of the teacher record to link"
+    )
     invite.set_defaults(handler=_staff_invite)
     staff.add_parser("list", help="list bound staff members").set_defaults(handler=_staff_list)
     revoke = staff.add_parser("revoke", help="unbind a sender id")

@@ -154,6 +154,8 @@ class StaffInvite(Base):
     expires_at = Column(DateTime(timezone=True), nullable=False)
     used_at = Column(DateTime(timezone=True), nullable=True)
     used_by = Column(String(128), nullable=True)
+    # For a teacher: the teacher record the binding links to, so they see their leaves.
+    teacher_id = Column(Integer, ForeignKey("teacher.id", ondelete="SET NULL"), nullable=True)
 
     def __repr__(self) -> str:
         return f"<StaffInvite {self.id} {self.role.value} used={self.used_at is not None}>"

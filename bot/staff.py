@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.identity import is_locked_out, record_attempt
-from bot.models import StaffInvite, StaffMember, StaffRole
+from bot.models import StaffInvite, StaffMember, StaffRole, Teacher
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -96,6 +96,7 @@ def create_invite(
     role: StaffRole,
     hours: int = DEFAULT_INVITE_HOURS,
     now: datetime | None = None,
+    teacher_id: int | None = None,
 ) -> tuple[StaffInvite, str]:
     """Store a new invite and return it with its code, which is not stored and shown once."""
     if not name.strip():
@@ -110,6 +111,7 @@ def create_invite(
         role=role,
         created_at=now,
         expires_at=now + timedelta(hours=hours),
+        teacher_id=teacher_id,
     )
     session.add(invite)
     session.flush()
@@ -165,7 +167,20 @@ def redeem_invite(
         now,
     )
     session.flush()
+    if invite.teacher_id is not None:
+        teacher = session.get(Teacher, invite.teacher_id)
+        if teacher is not None:
+            teacher.staff_member_id = member.id
+            session.flush()
     return BindResult(BindOutcome.BOUND, member)
+
+
+def teacher_of(*, session: Session, sender_id: str | None) -> Teacher | None:
+    """The teacher record bound to this sender, if they are a bound teacher."""
+    member = staff_member(session=session, sender_id=sender_id)
+    if member is None:
+        return None
+    return session.scalars(select(Teacher).where(Teacher.staff_member_id == member.id)).first()
 
 
 def staff_member(*, session: Session, sender_id: str | None) -> StaffMember | None:

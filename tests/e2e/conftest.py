@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.chat import send_message
 from bot.db import create_engine, session_scope
 from bot.devserver import Servers, ServerStartError, start_servers
 from bot.migrate import upgrade
@@ -39,16 +40,8 @@ class Assistant:
     database_url: str
 
     def post(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
-        body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
-        request = urllib.request.Request(
-            f"{self.servers.rasa_url}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read().decode("utf-8"))
+            return 200, send_message(self.servers.rasa_url, sender, message, timeout=60)
         except urllib.error.HTTPError as error:
             return error.code, []
 

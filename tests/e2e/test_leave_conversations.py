@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import create_engine, session_scope
-from bot.models import LeaveRequest, LeaveState, Student
+from bot.models import LeaveRequest, LeaveState, StaffRole, Student
+from bot.staff import create_invite
 from tests.e2e.conftest import new_sender, texts
 
 pytestmark = pytest.mark.e2e
@@ -109,3 +110,33 @@ def test_a_parent_of_two_chooses_the_child(assistant):
     assert "已为张子轩登记请假" in texts(assistant.say("/affirm", sender))
     assert leaves(assistant, "2023010301")[0][:2] == (date(2026, 11, 27), LeaveState.REQUESTED)
     assert leaves(assistant, "2024010101") == []
+
+
+def test_a_bound_teacher_sees_the_leaves_of_their_class(assistant):
+    parent = new_sender()
+    assistant.say("明天孩子请假 发烧了", parent)
+    assistant.say("2024010102", parent)
+    assistant.say("1003", parent)
+    assistant.say("/affirm", parent)
+
+    engine = create_engine(assistant.database_url)
+    with session_scope(engine) as session:
+        student = session.scalars(select(Student).where(Student.student_no == "2024010102")).one()
+        head = student.school_class.head_teacher
+        _, code = create_invite(
+            session=session, name=head.name, role=StaffRole.TEACHER, teacher_id=head.id
+        )
+    engine.dispose()
+
+    teacher = new_sender()
+    assert "名单只对" in texts(assistant.say("明天班上有谁请假", teacher))
+    assert "绑定成功" in texts(assistant.say(f"员工绑定码 {code}", teacher))
+    listing = texts(assistant.say("明天班上有谁请假", teacher))
+    assert "李浩然" in listing
+    assert "发烧" in listing
+
+
+def test_a_child_may_not_go_home_alone(assistant):
+    answer = texts(assistant.say("我今天没空接 能让孩子自己回家吗"))
+    assert "不准私自离校" in answer
+    assert "提前接" in answer

@@ -131,3 +131,28 @@ def test_rebinding_changes_the_role_and_revoke_unbinds(engine):
         assert revoke_staff(session=session, sender_id="tg:5")
         assert not revoke_staff(session=session, sender_id="tg:5")
         assert staff_member(session=session, sender_id="tg:5") is None
+
+
+def test_a_teacher_invite_links_the_teacher_record(engine):
+    from bot.models import School, Teacher
+    from bot.staff import teacher_of
+
+    with session_scope(engine) as session:
+        school = School(
+            code="s1",
+            name="测试小学",
+            care_start=datetime(2026, 1, 1, 16, 30).time(),
+            care_end=datetime(2026, 1, 1, 18, 0).time(),
+        )
+        session.add(school)
+        session.flush()
+        teacher = Teacher(school_id=school.id, name="李老师", phone="19900010001")
+        session.add(teacher)
+        session.flush()
+        _, code = create_invite(
+            session=session, name="李老师", role=StaffRole.TEACHER, teacher_id=teacher.id, now=NOW
+        )
+    assert redeem(engine, "tg:t", code) is BindOutcome.BOUND
+    with session_scope(engine) as session:
+        assert teacher_of(session=session, sender_id="tg:t").name == "李老师"
+        assert teacher_of(session=session, sender_id="tg:other") is None
