@@ -103,3 +103,16 @@ def test_naughty_strings_never_break_the_assistant(assistant):
             failures.append((status, text))
     assert failures == []
     assert "您好" in texts(assistant.say("你好", sender))
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("我媽媽想約護士上門", "社区卫生服务中心(演示)"),
+        ("孩子明天請假 發燒了", "学号"),
+        ("蓄水池多久消毒一次？", "每10天消毒一次"),
+    ],
+    ids=["traditional-visit", "traditional-leave", "full-width"],
+)
+def test_traditional_characters_and_full_width_forms_are_understood(assistant, message, expected):
+    assert expected in texts(assistant.say(message))
