@@ -10,7 +10,6 @@ from bot.models import Department
 # Which department handles the request behind each intent.
 INTENT_DEPARTMENT = {
     "check_gas_bill": "gas",
-    "request_leave": "school",
     "book_home_visit": "health",
     "file_complaint": "service",
     "ask_policy": "service",

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
+from bot.settings import get_settings
+
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -206,8 +208,11 @@ class School(Base):
     name = Column(String(64), nullable=False)
     care_start = Column(Time, nullable=False)
     care_end = Column(Time, nullable=False)
-    # A leave for day D is accepted until this many minutes before care starts on D.
-    leave_cutoff_minutes = Column(Integer, nullable=False, default=60)
+    # A leave for day D is accepted until this many minutes before care starts on D;
+    # a school stored without its own value takes LEAVE_CUTOFF_MINUTES.
+    leave_cutoff_minutes = Column(
+        Integer, nullable=False, default=lambda: get_settings().leave_cutoff_minutes
+    )
     # ISO weekdays with care, e.g. "12345" for Monday to Friday.
     care_weekdays = Column(String(7), nullable=False, default="12345")
     office_phone = Column(String(32), nullable=False, default="")

@@ -6,14 +6,14 @@ Demo schools: 实验小学 (shiyan) care 16:30, cutoff 60 min -> 15:30 Asia/Shan
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.models import LeaveRequest, Student
+from bot.models import LeaveRequest, School, Student
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.leave import (
     CancelOutcome,
@@ -25,6 +25,7 @@ from bot.school.leave import (
     request_leave,
 )
 from bot.seed import DEMO_DIR, seed_school_demo
+from bot.settings import get_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZHANG = "2024010101"  # 实验小学, guardians 19900001001 and 19900001002
@@ -222,3 +223,16 @@ def test_a_parent_of_two_children_binds_both(school_engine):
         )
         assert again.outcome is StudentBindOutcome.ALREADY
         assert len(children_of(session=session, sender_id="wx:z")) == 2
+
+
+def test_a_school_without_its_own_cutoff_takes_the_configured_default(engine):
+    with session_scope(engine) as session:
+        school = School(
+            code="s2",
+            name="默认小学",
+            care_start=time(16, 0),
+            care_end=time(17, 30),
+        )
+        session.add(school)
+        session.flush()
+        assert school.leave_cutoff_minutes == get_settings().leave_cutoff_minutes == 60
