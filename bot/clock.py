@@ -15,14 +15,11 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-_frozen: datetime | None = None
 _announced: set[str] = set()
 
 
 def now() -> datetime:
-    """The current time, timezone-aware (UTC unless frozen with an offset)."""
-    if _frozen is not None:
-        return _frozen
+    """The current time, timezone-aware (UTC unless FROZEN_NOW gives another offset)."""
     raw = os.environ.get("FROZEN_NOW")
     if raw:
         if raw not in _announced:
@@ -43,11 +40,3 @@ def local_now() -> datetime:
 
 def today() -> date:
     return local_now().date()
-
-
-def freeze(moment: datetime | None) -> None:
-    """Freeze the clock at `moment` (tests); None lets it run again."""
-    global _frozen
-    if moment is not None and moment.tzinfo is None:
-        raise ValueError("freeze() needs a timezone-aware datetime")
-    _frozen = moment
