@@ -28,8 +28,10 @@ from bot.school.leave import (
     LeaveDecision,
     assess_leave,
     cancel_leave,
+    leave_cutoff_time,
     leaves_of,
     leaves_on,
+    list_schools,
     load_student,
     request_leave,
 )
@@ -526,4 +528,33 @@ class ActionTeacherLeaves(Action):
             dispatcher.utter_message(response="utter_teacher_leaves", leaves="\n".join(lines))
         else:
             dispatcher.utter_message(response="utter_teacher_leaves_none", days=format_days(days))
+        return []
+
+
+class ActionCareTimes(Action):
+    """When care starts and ends, and the leave cutoff: for the sender's children's schools,
+    or for every school when the sender has not bound a child."""
+
+    def name(self) -> str:
+        return "action_care_times"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        with session_scope() as session:
+            children = children_of(session=session, sender_id=tracker.sender_id)
+            schools = (
+                {child.school_class.school.id: child.school_class.school for child in children}
+                if children
+                else {school.id: school for school in list_schools(session=session)}
+            )
+            lines = [
+                f"· {school.name}:{school.care_start:%H:%M}-{school.care_end:%H:%M},"
+                f"当天请假请在 {leave_cutoff_time(school):%H:%M} 前提出"
+                for school in schools.values()
+            ]
+        if lines:
+            dispatcher.utter_message(response="utter_care_times", schools="\n".join(lines))
+        else:
+            dispatcher.utter_message(response="utter_service_unavailable")
         return []

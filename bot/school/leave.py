@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +49,16 @@ def leave_cutoff(school: School, day: date) -> datetime:
     """The last moment a leave for `day` is accepted, in the service's time zone."""
     start = datetime.combine(day, school.care_start, tzinfo=local_zone())
     return start - timedelta(minutes=school.leave_cutoff_minutes)
+
+
+def leave_cutoff_time(school: School) -> time:
+    """The time of day after which a leave for that day is refused."""
+    start = datetime.combine(date(2000, 1, 3), school.care_start)
+    return (start - timedelta(minutes=school.leave_cutoff_minutes)).time()
+
+
+def list_schools(*, session: Session) -> list[School]:
+    return list(session.scalars(select(School).order_by(School.code)))
 
 
 def _calendar_entry(school: School, day: date) -> SchoolCalendarDay | None:

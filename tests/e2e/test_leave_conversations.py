@@ -140,3 +140,10 @@ def test_a_child_may_not_go_home_alone(assistant):
     answer = texts(assistant.say("我今天没空接 能让孩子自己回家吗"))
     assert "不准私自离校" in answer
     assert "提前接" in answer
+
+
+def test_care_times_are_given_from_the_schools_settings(assistant):
+    answer = texts(assistant.say("课后看护几点结束 我好安排去接"))
+    assert "实验小学(演示):16:30-18:00" in answer
+    assert "15:30 前" in answer
+    assert "星河小学(演示):15:50-17:30" in answer

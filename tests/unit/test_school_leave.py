@@ -236,3 +236,11 @@ def test_a_school_without_its_own_cutoff_takes_the_configured_default(engine):
         session.add(school)
         session.flush()
         assert school.leave_cutoff_minutes == get_settings().leave_cutoff_minutes == 60
+
+
+def test_cutoff_time_of_day(school_engine):
+    from bot.school.leave import leave_cutoff_time, list_schools
+
+    with session_scope(school_engine) as session:
+        times = {s.code: leave_cutoff_time(s) for s in list_schools(session=session)}
+    assert times == {"shiyan": time(15, 30), "xinghe": time(14, 20)}
