@@ -40,3 +40,8 @@ def local_now() -> datetime:
 
 def today() -> date:
     return local_now().date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` with a time zone: SQLite returns naive datetimes, and everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -7,21 +7,19 @@ lock-out are recorded too, but do not extend it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import clock
+from bot.clock import as_utc
 from bot.models import BindingAttempt
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=30)
 LOCKED_REASON = "locked"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def record_attempt(
@@ -39,7 +37,7 @@ def record_attempt(
             kind=kind,
             succeeded=succeeded,
             reason=reason,
-            created_at=now or datetime.now(timezone.utc),
+            created_at=now or clock.now(),
         )
     )
     session.flush()
@@ -49,9 +47,9 @@ def locked_until(
     *, session: Session, sender_id: str, kind: str, now: datetime | None = None
 ) -> datetime | None:
     """When the sender's lock-out for `kind` ends, or None if they are not locked out."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     failures = [
-        _aware(moment)
+        as_utc(moment)
         for moment in session.scalars(
             select(BindingAttempt.created_at)
             .where(
@@ -75,7 +73,7 @@ def is_locked_out(
     *, session: Session, sender_id: str, kind: str, now: datetime | None = None
 ) -> bool:
     """Whether the sender may not try to bind `kind` now; a refused try is recorded."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if locked_until(session=session, sender_id=sender_id, kind=kind, now=now) is None:
         return False
     record_attempt(

@@ -13,11 +13,13 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import clock
+from bot.clock import as_utc
 from bot.identity import is_locked_out, record_attempt
 from bot.models import StaffInvite, StaffMember, StaffRole, Teacher
 
@@ -52,15 +54,6 @@ class BindOutcome(str, enum.Enum):
 class BindResult:
     outcome: BindOutcome
     member: StaffMember | None = None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def hash_code(code: str) -> str:
@@ -104,7 +97,7 @@ def create_invite(
     if hours < 1:
         raise ValueError("an invite must be valid for at least one hour")
     code = _new_code()
-    now = now or _now()
+    now = now or clock.now()
     invite = StaffInvite(
         code_hash=hash_code(code),
         name=name.strip(),
@@ -123,7 +116,7 @@ def redeem_invite(
 ) -> BindResult:
     """Bind `sender_id` with `code`. The outcome is returned, never raised, so that the
     attempt is recorded in the same transaction whatever happened."""
-    now = now or _now()
+    now = now or clock.now()
     if is_locked_out(session=session, sender_id=sender_id, kind=ATTEMPT_KIND, now=now):
         return BindResult(BindOutcome.LOCKED)
     invite = session.scalars(
@@ -134,7 +127,7 @@ def redeem_invite(
         outcome = BindOutcome.INVALID
     elif invite.used_at is not None:
         outcome = BindOutcome.USED
-    elif _aware(invite.expires_at) <= now:
+    elif as_utc(invite.expires_at) <= now:
         outcome = BindOutcome.EXPIRED
     else:
         # Single use even when two senders race with the same code.

@@ -203,7 +203,7 @@ class PolicyIndex:
         words = self._words[index]
         total = covered = 0.0
         for term in set(terms):
-            weight = max(idf.get(term, unknown), 0.0) if term in idf else unknown
+            weight = max(idf[term], 0.0) if term in idf else unknown
             total += weight
             if term in words:
                 covered += weight
