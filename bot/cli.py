@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.db import session_scope
+from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
 from bot.settings import SettingsError, get_settings
 
@@ -47,7 +48,7 @@ def _db_seed(args: argparse.Namespace) -> int:
             demo = seed_demo(session=session)
             print(
                 f"demo data: {demo.departments} departments, {demo.schools} schools, "
-                f"{demo.students} students (marked is_demo)"
+                f"{demo.students} students, {demo.gas_accounts} gas accounts (marked is_demo)"
             )
     return 0
 
@@ -297,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaves.add_argument("--date", help="2026-12-03, 明天, 下周一到周三 ...")
     leaves.add_argument("--school", help="school code (default: all)")
     leaves.set_defaults(handler=_school_leaves)
+
+    register_gas(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

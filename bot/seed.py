@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.gas.demo import seed_gas_demo
 from bot.models import (
     CareEnrollment,
     Department,
@@ -34,6 +35,7 @@ class DemoReport:
     departments: int
     schools: int = 0
     students: int = 0
+    gas_accounts: int = 0
 
 
 def seed_policies(*, session: Session) -> SyncReport:
@@ -55,7 +57,10 @@ def seed_demo(*, session: Session, demo_dir: Path = DEMO_DIR) -> DemoReport:
                 setattr(department, key, value)
     session.flush()
     schools, students = seed_school_demo(session=session, path=demo_dir / "school.yml")
-    return DemoReport(departments=len(rows), schools=schools, students=students)
+    gas_accounts = seed_gas_demo(session=session, path=demo_dir / "gas.yml")
+    return DemoReport(
+        departments=len(rows), schools=schools, students=students, gas_accounts=gas_accounts
+    )
 
 
 ModelT = TypeVar("ModelT")

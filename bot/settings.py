@@ -88,6 +88,8 @@ class Settings:
     policy_min_score: float = 19.0
     policy_min_coverage: float = 0.175
     telegram_bot_token: str | None = field(default=None, repr=False)
+    # Where the Telegram Bot API lives; tests point it at a local server.
+    telegram_api_url: str = "https://api.telegram.org"
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
@@ -109,6 +111,9 @@ class Settings:
             policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
             policy_min_coverage=_float(env, "POLICY_MIN_COVERAGE", cls.policy_min_coverage),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=(
+                _str(env, "TELEGRAM_API_URL", cls.telegram_api_url) or cls.telegram_api_url
+            ).rstrip("/"),
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),

@@ -1,0 +1,1 @@
+"""Gas customers: accounts bound with a second factor, bills, readings, faults, reminders."""
