@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -124,11 +124,24 @@ def default_tokenizer() -> PolicyTokenizer:
     return PolicyTokenizer()
 
 
+@lru_cache(maxsize=1)
+def clause_keywords(policy_dir: Path = POLICY_DIR) -> dict[str, str]:
+    """What each clause answers in everyday words, by "CODE:LABEL" (clause_keywords.yml)."""
+    with (policy_dir / "clause_keywords.yml").open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle)["clauses"])
+
+
 class PolicyIndex:
     """A BM25 index over clauses, each with its document's title and audience."""
 
-    def __init__(self, clauses: Iterable[PolicyClause], tokenizer: PolicyTokenizer) -> None:
+    def __init__(
+        self,
+        clauses: Iterable[PolicyClause],
+        tokenizer: PolicyTokenizer,
+        keywords: Mapping[str, str] | None = None,
+    ) -> None:
         self._tokenizer = tokenizer
+        keywords = keywords or {}
         self._hits: list[PolicyHit] = []
         corpus: list[list[str]] = []
         self._words: list[frozenset[str]] = []
@@ -146,7 +159,10 @@ class PolicyIndex:
                     score=0.0,
                 )
             )
-            corpus.append(tokenizer(f"{document.title} {clause.heading} {clause.text}") or ["∅"])
+            extra = keywords.get(f"{document.code}:{clause.label}", "")
+            corpus.append(
+                tokenizer(f"{document.title} {clause.heading} {clause.text} {extra}") or ["∅"]
+            )
             self._words.append(frozenset(corpus[-1]))
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B) if corpus else None
 
@@ -243,7 +259,7 @@ def load_index(*, session: Session) -> PolicyIndex:
             .options(selectinload(PolicyClause.document))
             .order_by(PolicyDocument.ordinal, PolicyClause.ordinal)
         ).all()
-        index = PolicyIndex(clauses, default_tokenizer())
+        index = PolicyIndex(clauses, default_tokenizer(), clause_keywords())
         _index_cache[key] = (version, index)
         return index
 
