@@ -2,7 +2,9 @@
 ranked by BM25.
 
 A clause is indexed with its document title and section heading, so a question
-naming the document ("机房能吸烟吗") finds clauses of that document. Clauses of staff
+naming the document ("机房能吸烟吗") finds clauses of that document, and with what it
+answers in everyday words (data/policies/clause_keywords.yml), because the regulations'
+formal wording (估抄, 抄见率) is rarely how a question puts it. Clauses of staff
 documents are searched only for callers allowed to see them.
 """
 
@@ -132,7 +134,9 @@ def clause_keywords(policy_dir: Path = POLICY_DIR) -> dict[str, str]:
 
 
 class PolicyIndex:
-    """A BM25 index over clauses, each with its document's title and audience."""
+    """A BM25 index over clauses, each with its document's title and audience.
+
+    `keywords` maps "CODE:LABEL" to everyday words for what that clause answers."""
 
     def __init__(
         self,
@@ -159,9 +163,9 @@ class PolicyIndex:
                     score=0.0,
                 )
             )
-            extra = keywords.get(f"{document.code}:{clause.label}", "")
+            everyday = keywords.get(f"{document.code}:{clause.label}", "")
             corpus.append(
-                tokenizer(f"{document.title} {clause.heading} {clause.text} {extra}") or ["∅"]
+                tokenizer(f"{document.title} {clause.heading} {clause.text} {everyday}") or ["∅"]
             )
             self._words.append(frozenset(corpus[-1]))
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B) if corpus else None
