@@ -85,8 +85,8 @@ class Settings:
     # Policy answers: a clause is offered only if its BM25 score and its coverage of the
     # question (IDF-weighted share of the question's words) reach these; tuned with
     # `make eval-policy` on tests/data/policy_questions.tsv.
-    policy_min_score: float = 19.0
-    policy_min_coverage: float = 0.175
+    policy_min_score: float = 21.0
+    policy_min_coverage: float = 0.15
     telegram_bot_token: str | None = field(default=None, repr=False)
     # Where the Telegram Bot API lives; tests point it at a local server.
     telegram_api_url: str = "https://api.telegram.org"

@@ -2,7 +2,9 @@
 ranked by BM25.
 
 A clause is indexed with its document title and section heading, so a question
-naming the document ("机房能吸烟吗") finds clauses of that document. Clauses of staff
+naming the document ("机房能吸烟吗") finds clauses of that document, and with what it
+answers in everyday words (data/policies/clause_keywords.yml), because the regulations'
+formal wording (估抄, 抄见率) is rarely how a question puts it. Clauses of staff
 documents are searched only for callers allowed to see them.
 """
 
@@ -13,7 +15,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -124,11 +126,26 @@ def default_tokenizer() -> PolicyTokenizer:
     return PolicyTokenizer()
 
 
-class PolicyIndex:
-    """A BM25 index over clauses, each with its document's title and audience."""
+@lru_cache(maxsize=1)
+def clause_keywords(policy_dir: Path = POLICY_DIR) -> dict[str, str]:
+    """What each clause answers in everyday words, by "CODE:LABEL" (clause_keywords.yml)."""
+    with (policy_dir / "clause_keywords.yml").open(encoding="utf-8") as handle:
+        return dict(yaml.safe_load(handle)["clauses"])
 
-    def __init__(self, clauses: Iterable[PolicyClause], tokenizer: PolicyTokenizer) -> None:
+
+class PolicyIndex:
+    """A BM25 index over clauses, each with its document's title and audience.
+
+    `keywords` maps "CODE:LABEL" to everyday words for what that clause answers."""
+
+    def __init__(
+        self,
+        clauses: Iterable[PolicyClause],
+        tokenizer: PolicyTokenizer,
+        keywords: Mapping[str, str] | None = None,
+    ) -> None:
         self._tokenizer = tokenizer
+        keywords = keywords or {}
         self._hits: list[PolicyHit] = []
         corpus: list[list[str]] = []
         self._words: list[frozenset[str]] = []
@@ -146,7 +163,10 @@ class PolicyIndex:
                     score=0.0,
                 )
             )
-            corpus.append(tokenizer(f"{document.title} {clause.heading} {clause.text}") or ["∅"])
+            everyday = keywords.get(f"{document.code}:{clause.label}", "")
+            corpus.append(
+                tokenizer(f"{document.title} {clause.heading} {clause.text} {everyday}") or ["∅"]
+            )
             self._words.append(frozenset(corpus[-1]))
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B) if corpus else None
 
@@ -243,7 +263,7 @@ def load_index(*, session: Session) -> PolicyIndex:
             .options(selectinload(PolicyClause.document))
             .order_by(PolicyDocument.ordinal, PolicyClause.ordinal)
         ).all()
-        index = PolicyIndex(clauses, default_tokenizer())
+        index = PolicyIndex(clauses, default_tokenizer(), clause_keywords())
         _index_cache[key] = (version, index)
         return index
 

@@ -21,7 +21,7 @@ from bot.settings import get_settings
 # The figures reached at the configured thresholds, less a small margin: a change that
 # makes policy answers worse than this fails the build. (The targets, in
 # TARGETS, are higher; `make eval-policy` reports against them.)
-REGRESSION_FLOOR = {"hit@1": 0.86, "hit@3": 0.91, "no-answer F1": 0.74}
+REGRESSION_FLOOR = {"hit@1": 0.89, "hit@3": 0.96, "no-answer F1": 0.77}
 
 
 @pytest.fixture(scope="module")

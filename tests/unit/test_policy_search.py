@@ -7,7 +7,8 @@ import pytest
 from bot.db import create_engine, session_scope
 from bot.migrate import upgrade
 from bot.models import Audience
-from bot.policies.search import default_tokenizer, search_policies
+from bot.policies.corpus import load_corpus
+from bot.policies.search import clause_keywords, default_tokenizer, search_policies
 from bot.seed import seed_policies
 from bot.settings import get_settings
 
@@ -77,3 +78,8 @@ def test_full_width_and_traditional_punctuation_do_not_matter(seeded_engine):
     plain = search(seeded_engine, "商业客户哪天抄表")
     wide = search(seeded_engine, "商业客户哪天抄表？！")
     assert [(h.code, h.clause) for h in plain] == [(h.code, h.clause) for h in wide]
+
+
+def test_every_clause_keyword_entry_names_a_clause():
+    clauses = {f"{doc.code}:{clause.label}" for doc in load_corpus() for clause in doc.clauses}
+    assert set(clause_keywords()) <= clauses
