@@ -90,6 +90,12 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     # Where the Telegram Bot API lives; tests point it at a local server.
     telegram_api_url: str = "https://api.telegram.org"
+    # Webhook mode (else long polling): the public URL Telegram posts to, the secret it must
+    # send in X-Telegram-Bot-Api-Secret-Token, and where the bridge listens behind a proxy.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
@@ -114,6 +120,13 @@ class Settings:
             telegram_api_url=(
                 _str(env, "TELEGRAM_API_URL", cls.telegram_api_url) or cls.telegram_api_url
             ).rstrip("/"),
+            telegram_webhook_url=_str(env, "TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=_str(env, "TELEGRAM_WEBHOOK_SECRET"),
+            telegram_webhook_listen=_str(
+                env, "TELEGRAM_WEBHOOK_LISTEN", cls.telegram_webhook_listen
+            )
+            or cls.telegram_webhook_listen,
+            telegram_webhook_port=_int(env, "TELEGRAM_WEBHOOK_PORT", cls.telegram_webhook_port),
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
