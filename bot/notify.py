@@ -1,7 +1,8 @@
 """Messages the assistant starts itself (reminders), delivered through the user's channel.
 
 The channel is read from the sender id (`tg:<user id>`, `wx:<openid>`, `web:<session>`).
-Telegram is reached through python-telegram-bot when `TELEGRAM_BOT_TOKEN` is set; a channel that
+Telegram is reached through python-telegram-bot when `TELEGRAM_BOT_TOKEN` is set, WeChat
+through its customer-service message API when the app id and secret are set; a channel that
 cannot be reached now is reported as such, so the caller can try again later.
 """
 
@@ -13,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
+import httpx
 from telegram import Bot
 from telegram.error import TelegramError
 
@@ -43,6 +45,8 @@ def deliver(sender_id: str, text: str, settings: Settings | None = None) -> Deli
     settings = settings or get_settings()
     if channel_of(sender_id) == "tg":
         return _send_telegram(sender_id.partition(":")[2], text, settings)
+    if channel_of(sender_id) == "wx":
+        return _send_wechat(sender_id.partition(":")[2], text, settings)
     return Delivery(DeliveryStatus.NO_CHANNEL, f"no push delivery for {channel_of(sender_id)}")
 
 
@@ -62,4 +66,18 @@ def _send_telegram(chat_id: str, text: str, settings: Settings) -> Delivery:
     except TelegramError as error:
         logger.warning("telegram delivery failed: %s", type(error).__name__)
         return Delivery(DeliveryStatus.FAILED, f"{type(error).__name__}: {error}"[:200])
+    return Delivery(DeliveryStatus.SENT)
+
+
+def _send_wechat(openid: str, text: str, settings: Settings) -> Delivery:
+    """A customer-service message; WeChat accepts it within 48 hours of the user's last message."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        return Delivery(DeliveryStatus.NO_CHANNEL, "WECHAT_APP_ID/WECHAT_APP_SECRET are not set")
+    from bot.channels.wechat import CustomerService
+
+    try:
+        asyncio.run(CustomerService(settings).send_text(openid, text))
+    except (httpx.HTTPError, RuntimeError, ValueError) as error:
+        logger.warning("wechat delivery failed: %s", type(error).__name__)
+        return Delivery(DeliveryStatus.FAILED, str(error)[:200])
     return Delivery(DeliveryStatus.SENT)

@@ -100,6 +100,10 @@ class Settings:
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
     wechat_encoding_aes_key: str | None = field(default=None, repr=False)
+    # The WeChat API (tests point it at a local server) and how long the channel waits for
+    # the assistant before answering `success` and pushing the answer later (WeChat: 5 s).
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_reply_timeout: float = 4.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +135,10 @@ class Settings:
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
             wechat_encoding_aes_key=_str(env, "WECHAT_ENCODING_AES_KEY"),
+            wechat_api_url=(
+                _str(env, "WECHAT_API_URL", cls.wechat_api_url) or cls.wechat_api_url
+            ).rstrip("/"),
+            wechat_reply_timeout=_float(env, "WECHAT_REPLY_TIMEOUT", cls.wechat_reply_timeout),
         )
 
     @property
