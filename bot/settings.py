@@ -96,6 +96,9 @@ class Settings:
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = 8443
+    # Who may call Rasa's REST channel (it lets the caller name the sender): the project's
+    # own bridges and tools. Comma-separated networks in REST_ALLOWED_NETWORKS.
+    rest_allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
@@ -131,6 +134,12 @@ class Settings:
             )
             or cls.telegram_webhook_listen,
             telegram_webhook_port=_int(env, "TELEGRAM_WEBHOOK_PORT", cls.telegram_webhook_port),
+            rest_allowed_networks=tuple(
+                part.strip()
+                for part in (_str(env, "REST_ALLOWED_NETWORKS") or "").split(",")
+                if part.strip()
+            )
+            or cls.rest_allowed_networks,
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
