@@ -126,6 +126,9 @@ def _policy_search(args: argparse.Namespace) -> int:
             limit=args.top,
             min_score=settings.policy_min_score if args.min_score is None else args.min_score,
             min_coverage=settings.policy_min_coverage,
+            min_score_unknown_noun=(
+                settings.policy_min_score_unknown_noun if args.min_score is None else args.min_score
+            ),
         )
     if args.json:
         print(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))

@@ -87,6 +87,8 @@ class Settings:
     # `make eval-policy` on tests/data/policy_questions.tsv.
     policy_min_score: float = 21.0
     policy_min_coverage: float = 0.15
+    # ...and the best one this score when the question names a thing no clause names (漏气).
+    policy_min_score_unknown_noun: float = 23.0
     telegram_bot_token: str | None = field(default=None, repr=False)
     # Where the Telegram Bot API lives; tests point it at a local server.
     telegram_api_url: str = "https://api.telegram.org"
@@ -123,6 +125,9 @@ class Settings:
             leave_cutoff_minutes=_int(env, "LEAVE_CUTOFF_MINUTES", cls.leave_cutoff_minutes),
             policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
             policy_min_coverage=_float(env, "POLICY_MIN_COVERAGE", cls.policy_min_coverage),
+            policy_min_score_unknown_noun=_float(
+                env, "POLICY_MIN_SCORE_UNKNOWN_NOUN", cls.policy_min_score_unknown_noun
+            ),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(
                 _str(env, "TELEGRAM_API_URL", cls.telegram_api_url) or cls.telegram_api_url
