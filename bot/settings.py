@@ -69,6 +69,15 @@ def default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'service.db'}"
 
 
+def default_tracker_database_url() -> str:
+    """Rasa's SQL tracker store as endpoints.yml configures it (var/rasa_tracker.db)."""
+    return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
+
+
+def default_complaint_catalog() -> Path:
+    return PROJECT_ROOT / "data" / "complaints" / "catalog.yml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The assistant's configuration. Build it with `Settings.from_env()`."""
@@ -109,6 +118,17 @@ class Settings:
     # the assistant before answering `success` and pushing the answer later (WeChat: 5 s).
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_reply_timeout: float = 4.0
+    # Complaints: departments, categories with their response time frames, messages.
+    complaint_catalog: Path = field(default_factory=default_complaint_catalog)
+    # The supervisors' dashboard (`python -m bot admin`), local only unless told otherwise.
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8080
+    # Signs the dashboard's session cookie; unset, a random key is kept in var/.
+    admin_secret_key: str | None = field(default=None, repr=False)
+    # Set when the dashboard is served over HTTPS, so the cookie is never sent in clear.
+    admin_cookie_secure: bool = False
+    # Where the dashboard reads conversation transcripts: Rasa's SQL tracker store.
+    tracker_database_url: str = field(default_factory=default_tracker_database_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +173,15 @@ class Settings:
                 _str(env, "WECHAT_API_URL", cls.wechat_api_url) or cls.wechat_api_url
             ).rstrip("/"),
             wechat_reply_timeout=_float(env, "WECHAT_REPLY_TIMEOUT", cls.wechat_reply_timeout),
+            complaint_catalog=Path(
+                _str(env, "COMPLAINT_CATALOG") or str(default_complaint_catalog())
+            ),
+            admin_host=_str(env, "ADMIN_HOST", cls.admin_host) or cls.admin_host,
+            admin_port=_int(env, "ADMIN_PORT", cls.admin_port, minimum=1),
+            admin_secret_key=_str(env, "ADMIN_SECRET_KEY"),
+            admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", False),
+            tracker_database_url=_str(env, "TRACKER_DATABASE_URL")
+            or default_tracker_database_url(),
         )
 
     @property

@@ -1,0 +1,1 @@
+"""Complaints and praise: filing, review, notifications, statistics."""

@@ -1,0 +1,136 @@
+"""Complaint departments and categories, response time frames and messages.
+
+They are read from `data/complaints/catalog.yml` (or the file named by COMPLAINT_CATALOG),
+so that an organisation changes a time frame or adds a category without code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import get_settings
+
+
+class CatalogError(ValueError):
+    """The catalog file is missing something the complaints desk needs."""
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    response_hours: int
+    keywords: tuple[str, ...]
+
+    @property
+    def response_time(self) -> timedelta:
+        return timedelta(hours=self.response_hours)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    departments: dict[str, Department]
+    categories: dict[str, Category]
+    detection_order: tuple[str, ...]
+    messages: dict[str, str]
+    findings: dict[str, str]
+    states: dict[str, str]
+
+    def department_name(self, code: str) -> str:
+        department = self.departments.get(code)
+        return department.name if department else code
+
+    def category_name(self, code: str) -> str:
+        category = self.categories.get(code)
+        return category.name if category else code
+
+    def guess_department(self, text: str) -> str | None:
+        """The department a message is about, when exactly one is named."""
+        found = [d.code for d in self.departments.values() if any(k in text for k in d.keywords)]
+        return found[0] if len(found) == 1 else None
+
+    def guess_category(self, text: str) -> str | None:
+        for code in self.detection_order:
+            if any(keyword in text for keyword in self.categories[code].keywords):
+                return code
+        return None
+
+    def find_department(self, text: str) -> str | None:
+        """A department chosen by code, by name or by a keyword (a button or a reply)."""
+        text = text.strip()
+        for department in self.departments.values():
+            if text in {department.code, department.name} or department.name in text:
+                return department.code
+        return self.guess_department(text)
+
+    def find_category(self, text: str) -> str | None:
+        text = text.strip()
+        for category in self.categories.values():
+            if text in {category.code, category.name} or category.name in text:
+                return category.code
+        return self.guess_category(text)
+
+
+def _words(raw: Any) -> tuple[str, ...]:
+    return tuple(str(word) for word in raw or ())
+
+
+def parse_catalog(raw: dict[str, Any]) -> Catalog:
+    try:
+        departments = {
+            code: Department(code, str(item["name"]), _words(item.get("keywords")))
+            for code, item in raw["departments"].items()
+        }
+        categories = {
+            code: Category(
+                code,
+                str(item["name"]),
+                int(item["response_hours"]),
+                _words(item.get("keywords")),
+            )
+            for code, item in raw["categories"].items()
+        }
+        catalog = Catalog(
+            departments=departments,
+            categories=categories,
+            detection_order=_words(raw.get("detection_order")) or tuple(categories),
+            messages={str(k): str(v) for k, v in raw["messages"].items()},
+            findings={str(k): str(v) for k, v in raw["findings"].items()},
+            states={str(k): str(v) for k, v in raw["states"].items()},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CatalogError(f"complaint catalog: {error!r}") from error
+    unknown = set(catalog.detection_order) - set(categories)
+    if unknown or "other" not in categories or "closed" not in catalog.messages:
+        raise CatalogError("complaint catalog: needs an 'other' category and a 'closed' message")
+    if any(category.response_hours < 1 for category in categories.values()):
+        raise CatalogError("complaint catalog: response_hours must be at least 1")
+    return catalog
+
+
+def load_catalog(path: Path) -> Catalog:
+    with path.open(encoding="utf-8") as file:
+        return parse_catalog(yaml.safe_load(file))
+
+
+@lru_cache(maxsize=4)
+def _cached(path: Path) -> Catalog:
+    return load_catalog(path)
+
+
+def get_catalog() -> Catalog:
+    """The configured catalog, read once."""
+    return _cached(get_settings().complaint_catalog)
