@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.admin.cli import register as register_admin
 from bot.db import session_scope
 from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaves.set_defaults(handler=_school_leaves)
 
     register_gas(groups)
+    register_admin(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -691,7 +692,7 @@ class Complaint(Base):
         "ComplaintNotification", back_populates="complaint", order_by="ComplaintNotification.id"
     )
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Complaint {self.ticket_no} {self.state.value}>"

@@ -1,0 +1,1 @@
+"""The supervisors' review desk: a small web dashboard for complaints."""

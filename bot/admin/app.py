@@ -1,0 +1,369 @@
+"""The supervisors' review desk: a small server-rendered Starlette app.
+
+Sign-in with an argon2-hashed password (throttled), a signed session cookie (HttpOnly,
+SameSite=Lax, Secure when ADMIN_COOKIE_SECURE), a CSRF token in every form, Jinja2 with
+autoescaping for everything shown. Pages: the complaint list with filters, a complaint
+with its conversation and audit trail (assign, finding, resolution, close), statistics
+with SVG charts, and a CSV export.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot import clock
+from bot.admin.auth import LoginOutcome, authenticate, csrf_matches, new_csrf_token
+from bot.clock import as_utc, local_zone
+from bot.complaints import workflow
+from bot.complaints.catalog import Catalog, get_catalog
+from bot.complaints.filing import find_complaint
+from bot.complaints.queries import (
+    OPEN,
+    ComplaintFilter,
+    export_csv,
+    list_complaints,
+    statistics,
+)
+from bot.complaints.transcript import read_transcript
+from bot.db import session_scope
+from bot.models import ComplaintFinding, ComplaintState
+from bot.notify import Delivery, deliver
+from bot.settings import PROJECT_ROOT, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+SESSION_HOURS = 8
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+}
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Deliver = Callable[[str, str], Delivery]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.decode().lower() for name, _ in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in present:
+                        headers.append((name.encode(), value.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def secret_key(settings: Settings) -> str:
+    """ADMIN_SECRET_KEY, or a random key kept in var/ so sessions survive a restart."""
+    if settings.admin_secret_key:
+        return settings.admin_secret_key
+    path = PROJECT_ROOT / "var" / "admin_secret_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return as_utc(moment).astimezone(local_zone()).strftime(pattern)
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    catalog: Catalog | None = None,
+    notify: Deliver | None = None,
+) -> Starlette:
+    """The dashboard; tests pass their own database engine and delivery function."""
+    settings = settings or get_settings()
+    catalog = catalog or get_catalog()
+    send = notify or (lambda sender_id, text: deliver(sender_id, text, settings))
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    templates.filters["local"] = _local
+    templates.globals.update(catalog=catalog, states=list(ComplaintState))
+
+    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        session = request.session
+        if "csrf" not in session:
+            session["csrf"] = new_csrf_token()
+        flash = session.pop("flash", None)
+        html = templates.get_template(name).render(
+            request=request,
+            user=session.get("user"),
+            csrf_token=session["csrf"],
+            flash=flash,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status_code)
+
+    def flash(request: Request, key: str, kind: str = "error") -> None:
+        request.session["flash"] = {"key": key, "kind": kind}
+
+    def redirect(url: str) -> Response:
+        return RedirectResponse(url, status_code=303)
+
+    def login_required(endpoint: Endpoint) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            if not request.session.get("user"):
+                return redirect("/login?" + urlencode({"next": request.url.path}))
+            if request.method == "POST":
+                form = await request.form()
+                if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token"))):
+                    return PlainTextResponse("CSRF token missing or wrong", status_code=403)
+            return await endpoint(request)
+
+        return guarded
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def login_page(request: Request) -> Response:
+        if request.session.get("user"):
+            return redirect("/complaints")
+        return render(request, "login.html", next=request.query_params.get("next", ""))
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token"))):
+            return PlainTextResponse("CSRF token missing or wrong", status_code=403)
+        username = str(form.get("username") or "")
+        with session_scope(engine) as session:
+            result = authenticate(
+                session=session,
+                username=username,
+                password=str(form.get("password") or ""),
+                client=request.client.host if request.client else "",
+                now=clock.now(),
+            )
+            name = (result.user.display_name or result.user.username) if result.user else ""
+        if result.outcome is not LoginOutcome.OK:
+            logger.info("dashboard sign-in refused: %s", result.outcome.value)
+            status = 429 if result.outcome is LoginOutcome.LOCKED else 401
+            flash(request, f"login_{result.outcome.value}")
+            return render(request, "login.html", status_code=status, next=form.get("next", ""))
+        # A fresh session on sign-in: nothing from before it carries over.
+        request.session.clear()
+        request.session.update(user=username.strip(), name=name, csrf=new_csrf_token())
+        target = str(form.get("next") or "")
+        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+    async def logout(request: Request) -> Response:
+        request.session.clear()
+        return redirect("/login")
+
+    async def home(request: Request) -> Response:
+        return redirect("/complaints")
+
+    def filters_from(request: Request) -> ComplaintFilter:
+        params = request.query_params
+        state = params.get("status", OPEN)
+        if state not in {OPEN, ""} and state not in {s.value for s in ComplaintState}:
+            state = OPEN
+        age = params.get("age", "")
+        return ComplaintFilter(
+            state=state,
+            department=params.get("department", "")
+            if params.get("department") in catalog.departments
+            else "",
+            category=params.get("category", "")
+            if params.get("category") in catalog.categories
+            else "",
+            older_than_days=int(age) if age.isdigit() else None,
+            overdue=params.get("overdue") == "1",
+        )
+
+    async def complaint_list(request: Request) -> Response:
+        filters = filters_from(request)
+        now = clock.now()
+        with session_scope(engine) as session:
+            complaints = list_complaints(session=session, filters=filters, now=now)
+            rows = [{"complaint": c, "overdue": workflow.is_overdue(c, now)} for c in complaints]
+            return render(
+                request,
+                "list.html",
+                rows=rows,
+                filters=filters,
+                query=urlencode(
+                    {k: v for k, v in request.query_params.items() if k != "csrf_token"}
+                ),
+            )
+
+    async def complaint_detail(request: Request) -> Response:
+        ticket = request.path_params["ticket"]
+        with session_scope(engine) as session:
+            complaint = find_complaint(session=session, ticket_no=ticket)
+            if complaint is None:
+                return render(request, "not_found.html", status_code=404)
+            transcript = read_transcript(
+                tracker_url=settings.tracker_database_url,
+                sender_id=complaint.sender_id,
+            )
+            return render(
+                request,
+                "detail.html",
+                c=complaint,
+                overdue=workflow.is_overdue(complaint, clock.now()),
+                transcript=transcript,
+                findings=list(ComplaintFinding),
+            )
+
+    async def complaint_action(request: Request) -> Response:
+        ticket = request.path_params["ticket"]
+        action = request.path_params["action"]
+        form = await request.form()
+        actor = f"admin:{request.session['user']}"
+        version_text = str(form.get("version") or "")
+        if not version_text.isdigit():
+            return PlainTextResponse("version missing", status_code=400)
+        version = int(version_text)
+        now = clock.now()
+        try:
+            with session_scope(engine) as session:
+                complaint = find_complaint(session=session, ticket_no=ticket)
+                if complaint is None:
+                    return render(request, "not_found.html", status_code=404)
+                common: dict[str, Any] = {
+                    "session": session,
+                    "complaint": complaint,
+                    "actor": actor,
+                    "expected_version": version,
+                    "now": now,
+                }
+                if action == "assign":
+                    workflow.assign(assignee=str(form.get("assignee") or ""), **common)
+                elif action == "start":
+                    workflow.start(**common)
+                elif action == "finding":
+                    finding_value = str(form.get("finding") or "")
+                    if finding_value not in {f.value for f in ComplaintFinding}:
+                        raise workflow.TransitionError("finding")
+                    workflow.record_finding(
+                        finding=ComplaintFinding(finding_value),
+                        responsible_staff=str(form.get("responsible_staff") or ""),
+                        **common,
+                    )
+                elif action == "resolve":
+                    workflow.resolve(resolution=str(form.get("resolution") or ""), **common)
+                elif action == "close":
+                    result = workflow.close(catalog=catalog, deliver=send, **common)
+                    flash(request, f"closed_{result.notification.status}", "ok")
+                    return redirect(f"/complaints/{ticket}")
+                else:
+                    return PlainTextResponse("unknown action", status_code=404)
+        except workflow.ComplaintChanged:
+            flash(request, "changed")
+            return redirect(f"/complaints/{ticket}")
+        except workflow.TransitionError:
+            flash(request, f"invalid_{action}")
+            return redirect(f"/complaints/{ticket}")
+        flash(request, f"done_{action}", "ok")
+        return redirect(f"/complaints/{ticket}")
+
+    async def stats_page(request: Request) -> Response:
+        with session_scope(engine) as session:
+            figures = statistics(session=session, now=clock.now(), catalog=catalog)
+        return render(request, "stats.html", s=figures)
+
+    async def export(request: Request) -> Response:
+        filters = filters_from(request)
+        now = clock.now()
+        with session_scope(engine) as session:
+            complaints = list_complaints(session=session, filters=filters, now=now)
+            body = export_csv(complaints, catalog=catalog, now=now)
+        filename = f"complaints-{_local(now, '%Y%m%d-%H%M')}.csv"
+        return Response(
+            body.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
+
+    routes = [
+        Route("/health", health),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", login_required(logout), methods=["POST"]),
+        Route("/", login_required(home)),
+        Route("/complaints", login_required(complaint_list)),
+        Route("/complaints.csv", login_required(export)),
+        Route("/complaints/{ticket}", login_required(complaint_detail)),
+        Route("/complaints/{ticket}/{action}", login_required(complaint_action), methods=["POST"]),
+        Route("/stats", login_required(stats_page)),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key(settings),
+            session_cookie="review_desk",
+            max_age=SESSION_HOURS * 3600,
+            same_site="lax",
+            https_only=settings.admin_cookie_secure,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def serve(settings: Settings | None = None) -> int:
+    """Serve the dashboard until Ctrl-C (`python -m bot admin`)."""
+    import uvicorn
+
+    settings = settings or get_settings()
+    print(f"review desk: http://{settings.admin_host}:{settings.admin_port}/")
+    uvicorn.run(
+        create_app(settings=settings),
+        host=settings.admin_host,
+        port=settings.admin_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0

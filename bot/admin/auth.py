@@ -1,0 +1,129 @@
+"""Dashboard accounts: argon2 password hashes, sign-in with throttling, CSRF tokens.
+
+`MAX_FAILURES` wrong passwords for one user name within `FAILURE_WINDOW` lock that name
+for `LOCKOUT` after the last of them, whether or not the name exists, so the answer
+never tells which names do. A locked name is refused even with the right password;
+attempts refused while locked are not counted, so a guesser cannot keep a name locked
+for ever by trying on.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import as_utc
+from bot.complaints.filing import to_utc
+from bot.models import DashboardLoginAttempt, DashboardUser
+
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class LoginOutcome(str, enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    user: DashboardUser | None = None
+
+
+class AccountError(ValueError):
+    """A user name or password that cannot be used."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    *, session: Session, username: str, password: str, display_name: str = ""
+) -> DashboardUser:
+    """Create a supervisor account, or set a new password for an existing one."""
+    username = username.strip()
+    if not username or len(username) > 64 or any(ch.isspace() for ch in username):
+        raise AccountError("a user name is 1-64 characters without spaces")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password has at least {MIN_PASSWORD} characters")
+    user = session.scalars(select(DashboardUser).where(DashboardUser.username == username)).first()
+    if user is None:
+        user = DashboardUser(username=username)
+        session.add(user)
+    user.password_hash = hash_password(password)
+    user.display_name = (display_name or user.display_name or username)[:64]
+    user.is_active = True
+    session.flush()
+    return user
+
+
+def locked_until(*, session: Session, username: str, now: datetime) -> datetime | None:
+    failures = [
+        as_utc(moment)
+        for moment in session.scalars(
+            select(DashboardLoginAttempt.created_at)
+            .where(
+                DashboardLoginAttempt.username == username,
+                DashboardLoginAttempt.succeeded.is_(False),
+                DashboardLoginAttempt.created_at > to_utc(now) - FAILURE_WINDOW - LOCKOUT,
+            )
+            .order_by(DashboardLoginAttempt.created_at)
+        )
+    ]
+    until = None
+    for first, last in zip(failures, failures[MAX_FAILURES - 1 :], strict=False):
+        if last - first <= FAILURE_WINDOW and last + LOCKOUT > as_utc(now):
+            until = last + LOCKOUT
+    return until
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, client: str, now: datetime
+) -> LoginResult:
+    """Check a sign-in; every attempt that is checked is recorded."""
+    username = username.strip()[:64]
+    if locked_until(session=session, username=username, now=now) is not None:
+        return LoginResult(LoginOutcome.LOCKED)
+    user = session.scalars(select(DashboardUser).where(DashboardUser.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and bool(user.is_active)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    session.add(
+        DashboardLoginAttempt(
+            username=username, client=client[:64], succeeded=ok, created_at=to_utc(now)
+        )
+    )
+    if not ok or user is None:
+        session.flush()
+        return LoginResult(LoginOutcome.WRONG)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = to_utc(now)
+    session.flush()
+    return LoginResult(LoginOutcome.OK, user)
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
