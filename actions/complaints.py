@@ -1,0 +1,497 @@
+"""Complaints and praise in chat: file a complaint, check its status, praise, rate.
+
+`complaint_form` collects the department, the category, what happened, when and where,
+the staff member if known and how to reach the complainant, reading what the first
+message already says; it repeats the complaint and logs it only once confirmed. The rules
+are in `bot.complaints`; this module reads slots, calls them and utters responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import clock
+from bot.clock import as_utc, local_zone
+from bot.complaints.catalog import get_catalog
+from bot.complaints.filing import (
+    MIN_DESCRIPTION,
+    ComplaintDraft,
+    ComplaintError,
+    complaint_for_sender,
+    complaints_of,
+    file_complaint,
+    find_staff,
+    find_ticket_no,
+    record_praise,
+)
+from bot.complaints.queries import open_complaints
+from bot.complaints.workflow import answer_survey, is_overdue
+from bot.db import session_scope
+from bot.models import Complaint, ComplaintState, StaffRole
+from bot.staff import staff_member
+
+logger = logging.getLogger(__name__)
+
+COMPLAINT_SLOTS = (
+    "complaint_department",
+    "complaint_category",
+    "complaint_description",
+    "complaint_occurred",
+    "complaint_staff",
+    "complaint_contact",
+    "complaint_confirmed",
+    "complaint_blocked",
+)
+BLOCKED = {"complaint_blocked": True}
+UNKNOWN = "不详"
+CHAT_CONTACT = "本聊天渠道"
+# Words that only say "I want to complain": what is left must say what happened.
+_ASKING_ONLY = re.compile(
+    r"我要|我想|想要|要|投诉|举报|反映|一下|你们|发起|问题|一个|给|差评|[\s\W\d_]", re.UNICODE
+)
+_STOP = re.compile(r"不投诉了|不想投诉|不要投诉|取消投诉|算了|不用了|不说了|先不投诉")
+_NOT_KNOWN = re.compile(r"不知道|不清楚|不记得|忘了|没注意|说不清|不确定|没有|无")
+_CHAT_CONTACT = re.compile(r"这里|聊天|本账号|这个账号|微信|电报|不用|不需要|就行|直接回复")
+_PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)")
+_SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)|([一二三四五])\s*(?:分|颗|星)")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+
+
+def _text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def _channel(tracker: Tracker) -> str:
+    return str(tracker.get_latest_input_channel() or "")
+
+
+def says_what_happened(text: str) -> bool:
+    """Whether a message says more than "I want to complain"."""
+    if text.startswith("/"):
+        return False
+    return len(_ASKING_ONLY.sub("", text)) >= MIN_DESCRIPTION
+
+
+def find_contact(text: str) -> str | None:
+    phone = _PHONE.search(re.sub(r"[\s]", "", text))
+    if phone:
+        return phone.group(1)
+    return CHAT_CONTACT if _CHAT_CONTACT.search(text) else None
+
+
+def find_score(text: str) -> int | None:
+    match = _SCORE.search(text)
+    if not match:
+        return None
+    return int(match.group(1)) if match.group(1) else _CN_DIGITS[match.group(2)]
+
+
+class ValidateComplaintForm(FormValidationAction):
+    """Collects a complaint; what the first message says is taken, the rest is asked."""
+
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        starting = tracker.get_slot("requested_slot") is None
+        prefill = self._prefill(tracker) if starting else []
+        tracker.add_slots(prefill)
+        events = await super().run(dispatcher, tracker, domain)
+        return [*prefill, *events]
+
+    def _prefill(self, tracker: Tracker) -> list[EventType]:
+        text = _text(tracker).strip()
+        catalog = get_catalog()
+        slots: dict[str, Any] = dict.fromkeys(COMPLAINT_SLOTS)
+        if says_what_happened(text):
+            slots["complaint_description"] = text
+            slots["complaint_department"] = catalog.guess_department(text)
+            slots["complaint_category"] = catalog.guess_category(text)
+            slots["complaint_staff"] = find_staff(text) or None
+        phone = _PHONE.search(text)
+        slots["complaint_contact"] = phone.group(1) if phone else None
+        return [
+            SlotSet(name, value)
+            for name, value in slots.items()
+            if value is not None or tracker.get_slot(name) is not None
+        ]
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("complaint_blocked"):
+            return []
+        return [slot for slot in domain_slots if slot != "complaint_blocked"]
+
+    def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        stop = _STOP.search(_text(tracker)) or tracker.get_intent_of_latest_message() in {
+            "goodbye"
+        }
+        if stop:
+            dispatcher.utter_message(response="utter_complaint_abandoned")
+        return bool(stop)
+
+    def _asked(self, tracker: Tracker, slot: str) -> bool:
+        return bool(tracker.get_slot("requested_slot") == slot)
+
+    def validate_complaint_department(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:
+            return {}
+        code = get_catalog().find_department(str(value))
+        if code:
+            return {"complaint_department": code}
+        if self._asked(tracker, "complaint_department"):
+            if self._stopped(dispatcher, tracker):
+                return {"complaint_department": None, **BLOCKED}
+            if tracker.get_intent_of_latest_message() == "deny":
+                dispatcher.utter_message(response="utter_complaint_abandoned")
+                return {"complaint_department": None, **BLOCKED}
+            dispatcher.utter_message(response="utter_complaint_department_unknown")
+        return {"complaint_department": None}
+
+    def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:
+            return {}
+        code = get_catalog().find_category(str(value))
+        if code:
+            return {"complaint_category": code}
+        if self._asked(tracker, "complaint_category"):
+            if self._stopped(dispatcher, tracker):
+                return {"complaint_category": None, **BLOCKED}
+            dispatcher.utter_message(response="utter_complaint_category_unknown")
+        return {"complaint_category": None}
+
+    def validate_complaint_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if self._asked(tracker, "complaint_description") and self._stopped(dispatcher, tracker):
+            return {"complaint_description": None, **BLOCKED}
+        if len(text) < MIN_DESCRIPTION or text.startswith("/"):
+            dispatcher.utter_message(response="utter_complaint_description_too_short")
+            return {"complaint_description": None}
+        return {"complaint_description": text[:2000]}
+
+    def validate_complaint_occurred(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if self._stopped(dispatcher, tracker):
+            return {"complaint_occurred": None, **BLOCKED}
+        if not text or (_NOT_KNOWN.search(text) and len(text) <= 6):
+            return {"complaint_occurred": UNKNOWN}
+        return {"complaint_occurred": text[:200]}
+
+    def validate_complaint_staff(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if self._asked(tracker, "complaint_staff") and self._stopped(dispatcher, tracker):
+            return {"complaint_staff": None, **BLOCKED}
+        if not text or (_NOT_KNOWN.search(text) and len(text) <= 6):
+            return {"complaint_staff": UNKNOWN}
+        return {"complaint_staff": text[:100]}
+
+    def validate_complaint_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        contact = find_contact(text)
+        if contact:
+            return {"complaint_contact": contact}
+        if self._asked(tracker, "complaint_contact"):
+            if self._stopped(dispatcher, tracker):
+                return {"complaint_contact": None, **BLOCKED}
+            dispatcher.utter_message(response="utter_complaint_contact_invalid")
+        return {"complaint_contact": None}
+
+
+class ActionAskComplaintDepartment(Action):
+    """Ask which service the complaint is about, with a button for each."""
+
+    def name(self) -> str:
+        return "action_ask_complaint_department"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        buttons = [
+            {"title": d.name, "payload": d.name} for d in get_catalog().departments.values()
+        ]
+        dispatcher.utter_message(response="utter_ask_complaint_department", buttons=buttons)
+        return []
+
+
+class ActionAskComplaintCategory(Action):
+    """Ask what kind of complaint it is, with a button for each category."""
+
+    def name(self) -> str:
+        return "action_ask_complaint_category"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        buttons = [
+            {"title": c.name, "payload": c.name} for c in get_catalog().categories.values()
+        ]
+        dispatcher.utter_message(response="utter_ask_complaint_category", buttons=buttons)
+        return []
+
+
+class ActionAskComplaintConfirmed(Action):
+    """Repeat the complaint for confirmation before anything is logged."""
+
+    def name(self) -> str:
+        return "action_ask_complaint_confirmed"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        catalog = get_catalog()
+        dispatcher.utter_message(
+            response="utter_ask_complaint_confirmed",
+            department=catalog.department_name(tracker.get_slot("complaint_department") or ""),
+            category=catalog.category_name(tracker.get_slot("complaint_category") or ""),
+            description=tracker.get_slot("complaint_description") or "",
+            occurred=tracker.get_slot("complaint_occurred") or UNKNOWN,
+            staff=tracker.get_slot("complaint_staff") or UNKNOWN,
+            contact=tracker.get_slot("complaint_contact") or CHAT_CONTACT,
+        )
+        return []
+
+
+class ActionSubmitComplaint(Action):
+    """Log the confirmed complaint and give its ticket number and time frame."""
+
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reset = [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
+        if tracker.get_slot("complaint_blocked"):
+            return reset
+        if not tracker.get_slot("complaint_confirmed"):
+            dispatcher.utter_message(response="utter_complaint_not_filed")
+            return reset
+        catalog = get_catalog()
+        draft = ComplaintDraft(
+            department=tracker.get_slot("complaint_department") or "",
+            category=tracker.get_slot("complaint_category") or "",
+            description=tracker.get_slot("complaint_description") or "",
+            occurred=tracker.get_slot("complaint_occurred") or "",
+            staff_involved=tracker.get_slot("complaint_staff") or "",
+            contact=tracker.get_slot("complaint_contact") or "",
+        )
+        try:
+            with session_scope() as session:
+                complaint = file_complaint(
+                    session=session,
+                    draft=draft,
+                    sender_id=tracker.sender_id,
+                    channel=_channel(tracker),
+                    now=clock.now(),
+                    catalog=catalog,
+                )
+                ticket_no, due_at = complaint.ticket_no, complaint.due_at
+        except ComplaintError:
+            logger.warning("an incomplete complaint reached submission")
+            dispatcher.utter_message(response="utter_complaint_description_too_short")
+            return reset
+        except SQLAlchemyError:
+            logger.exception("filing a complaint failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return reset
+        logger.info("complaint %s filed (%s/%s)", ticket_no, draft.department, draft.category)
+        category = catalog.categories[draft.category]
+        dispatcher.utter_message(
+            response="utter_complaint_filed",
+            ticket_no=ticket_no,
+            response_hours=category.response_hours,
+            due=f"{as_utc(due_at).astimezone(local_zone()):%m-%d %H:%M}",
+        )
+        return reset
+
+
+def _status_line(complaint: Complaint) -> dict[str, str]:
+    catalog = get_catalog()
+    return {
+        "ticket_no": complaint.ticket_no,
+        "category": catalog.category_name(complaint.category),
+        "state": catalog.states.get(complaint.state.value, complaint.state.value),
+        "filed": f"{as_utc(complaint.created_at).astimezone(local_zone()):%m-%d %H:%M}",
+        "due": f"{as_utc(complaint.due_at).astimezone(local_zone()):%m-%d %H:%M}",
+    }
+
+
+class ActionComplaintStatus(Action):
+    """The status of a complaint, only to the sender who filed it or to bound staff."""
+
+    def name(self) -> str:
+        return "action_complaint_status"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ticket = find_ticket_no(_text(tracker))
+        try:
+            with session_scope() as session:
+                if ticket is None:
+                    own = complaints_of(session=session, sender_id=tracker.sender_id)
+                    if not own:
+                        dispatcher.utter_message(response="utter_complaint_status_none")
+                        return []
+                    dispatcher.utter_message(
+                        response="utter_complaint_status_list",
+                        complaints="\n".join(
+                            "· {ticket_no} {category}:{state}".format(**_status_line(c))
+                            for c in own
+                        ),
+                    )
+                    return []
+                complaint = complaint_for_sender(
+                    session=session, ticket_no=ticket, sender_id=tracker.sender_id
+                )
+                if complaint is None:  # not there, or someone else's: the same answer
+                    dispatcher.utter_message(
+                        response="utter_complaint_status_unknown", ticket_no=ticket
+                    )
+                    return []
+                member = staff_member(session=session, sender_id=tracker.sender_id)
+                if member is not None and member.role is StaffRole.SUPERVISOR:
+                    catalog = get_catalog()
+                    dispatcher.utter_message(
+                        response="utter_complaint_detail_for_supervisor",
+                        department=catalog.department_name(complaint.department),
+                        description=complaint.description,
+                        assignee=complaint.assignee or "—",
+                        **_status_line(complaint),
+                    )
+                elif complaint.state is ComplaintState.CLOSED:
+                    dispatcher.utter_message(
+                        response="utter_complaint_status_closed",
+                        resolution=complaint.resolution,
+                        **_status_line(complaint),
+                    )
+                else:
+                    dispatcher.utter_message(
+                        response="utter_complaint_status", **_status_line(complaint)
+                    )
+        except SQLAlchemyError:
+            logger.exception("complaint status lookup failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+        return []
+
+
+class ActionListOpenComplaints(Action):
+    """For a bound supervisor: open complaints (or only the overdue ones), most urgent first."""
+
+    def name(self) -> str:
+        return "action_list_open_complaints"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        overdue_only = "超期" in _text(tracker) or "逾期" in _text(tracker)
+        now = clock.now()
+        with session_scope() as session:
+            member = staff_member(session=session, sender_id=tracker.sender_id)
+            if member is None or member.role is not StaffRole.SUPERVISOR:
+                dispatcher.utter_message(response="utter_supervisor_only")
+                return []
+            complaints = open_complaints(session=session, now=now, overdue_only=overdue_only)
+            overdue = sum(is_overdue(c, now) for c in complaints)
+            lines = [
+                "· {ticket_no} {category} {state},期限 {due}".format(**_status_line(c))
+                + (" ⚠" if is_overdue(c, now) else "")
+                for c in complaints[:10]
+            ]
+        if not lines:
+            dispatcher.utter_message(response="utter_open_complaints_none")
+            return []
+        dispatcher.utter_message(
+            response="utter_open_complaints",
+            count=len(complaints),
+            overdue=overdue,
+            complaints="\n".join(lines),
+        )
+        return []
+
+
+class ActionRecordPraise(Action):
+    """Log praise for the incentive scheme and thank the customer humbly."""
+
+    def name(self) -> str:
+        return "action_record_praise"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            with session_scope() as session:
+                praise = record_praise(
+                    session=session,
+                    sender_id=tracker.sender_id,
+                    channel=_channel(tracker),
+                    text=_text(tracker),
+                    now=clock.now(),
+                    catalog=get_catalog(),
+                )
+                logger.info("praise %s logged (%s)", praise.id, praise.department or "-")
+        except SQLAlchemyError:
+            logger.exception("logging praise failed")
+        dispatcher.utter_message(response="utter_praise_thanks")
+        return []
+
+
+class ActionRecordSurvey(Action):
+    """Store the 1-5 satisfaction answer for the sender's closed complaint."""
+
+    def name(self) -> str:
+        return "action_record_survey"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        score = find_score(_text(tracker))
+        if score is None:
+            dispatcher.utter_message(response="utter_survey_ask_score")
+            return []
+        try:
+            with session_scope() as session:
+                answer = answer_survey(
+                    session=session, sender_id=tracker.sender_id, score=score, now=clock.now()
+                )
+                ticket = answer.complaint.ticket_no if answer else ""
+        except SQLAlchemyError:
+            logger.exception("storing a survey answer failed")
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if not ticket:
+            dispatcher.utter_message(response="utter_survey_nothing_pending")
+        elif score <= 2:
+            dispatcher.utter_message(response="utter_survey_thanks_low", ticket_no=ticket)
+        else:
+            dispatcher.utter_message(
+                response="utter_survey_thanks", ticket_no=ticket, score=score
+            )
+        return []
