@@ -138,9 +138,7 @@ class ValidateComplaintForm(FormValidationAction):
         return [slot for slot in domain_slots if slot != "complaint_blocked"]
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        stop = _STOP.search(_text(tracker)) or tracker.get_intent_of_latest_message() in {
-            "goodbye"
-        }
+        stop = _STOP.search(_text(tracker)) or tracker.get_intent_of_latest_message() in {"goodbye"}
         if stop:
             dispatcher.utter_message(response="utter_complaint_abandoned")
         return bool(stop)
@@ -233,9 +231,7 @@ class ActionAskComplaintDepartment(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        buttons = [
-            {"title": d.name, "payload": d.name} for d in get_catalog().departments.values()
-        ]
+        buttons = [{"title": d.name, "payload": d.name} for d in get_catalog().departments.values()]
         dispatcher.utter_message(response="utter_ask_complaint_department", buttons=buttons)
         return []
 
@@ -249,9 +245,7 @@ class ActionAskComplaintCategory(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        buttons = [
-            {"title": c.name, "payload": c.name} for c in get_catalog().categories.values()
-        ]
+        buttons = [{"title": c.name, "payload": c.name} for c in get_catalog().categories.values()]
         dispatcher.utter_message(response="utter_ask_complaint_category", buttons=buttons)
         return []
 
@@ -491,7 +485,5 @@ class ActionRecordSurvey(Action):
         elif score <= 2:
             dispatcher.utter_message(response="utter_survey_thanks_low", ticket_no=ticket)
         else:
-            dispatcher.utter_message(
-                response="utter_survey_thanks", ticket_no=ticket, score=score
-            )
+            dispatcher.utter_message(response="utter_survey_thanks", ticket_no=ticket, score=score)
         return []

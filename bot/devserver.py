@@ -1,6 +1,7 @@
-"""`make run`: start the action server and the Rasa server, then chat in the terminal.
+"""`make run`: start the action server, the Rasa server and the supervisors' dashboard,
+then chat in the terminal.
 
-Both servers run in their own process groups with logs in var/log/. Ctrl-C (or the
+The servers run in their own process groups with logs in var/log/. Ctrl-C (or the
 end of the chat) stops everything this started. The end-to-end tests start their
 servers with the same `start_servers`.
 """
@@ -97,8 +98,11 @@ def start_servers(
     model: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
     timeout: float = STARTUP_TIMEOUT,
+    admin_port: int | None = None,
+    admin_host: str = "127.0.0.1",
 ) -> Servers:
-    """Start the action server and the Rasa server and wait until both answer."""
+    """Start the action server and the Rasa server (and, given a port, the dashboard)
+    and wait until they answer."""
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -124,14 +128,18 @@ def start_servers(
         rasa_url=f"http://localhost:{rasa_port}",
         action_url=f"http://localhost:{action_port}/webhook",
     )
-    checks = (
+    checks: list[tuple[str, list[str], str]] = [
         (
             "actions",
             [_rasa(), "run", "actions", "--port", str(action_port)],
             f"http://localhost:{action_port}/health",
         ),
         ("rasa", rasa_args, f"{servers.rasa_url}/status"),
-    )
+    ]
+    if admin_port is not None:
+        admin_args = [sys.executable, "-m", "bot", "admin", "--host", admin_host]
+        admin_args += ["--port", str(admin_port)]
+        checks.append(("admin", admin_args, f"http://{admin_host}:{admin_port}/health"))
     try:
         for name, args, health_url in checks:
             process = _start(log_dir / f"{name}.log", args, env)
@@ -166,15 +174,28 @@ def run(*, chat: bool = True) -> int:
     action_port = urlsplit(settings.action_server_url).port or 5055
     rasa_port = urlsplit(settings.rasa_server_url).port or 5005
     started = time.monotonic()
-    print(f"starting the action server (:{action_port}) and Rasa (:{rasa_port}); logs in {LOG_DIR}")
+    admin_port = settings.admin_port
+    print(
+        f"starting the action server (:{action_port}), Rasa (:{rasa_port}) and the "
+        f"review desk (:{admin_port}); logs in {LOG_DIR}"
+    )
     servers: Servers | None = None
     try:
-        servers = start_servers(action_port=action_port, rasa_port=rasa_port)
+        servers = start_servers(
+            action_port=action_port,
+            rasa_port=rasa_port,
+            admin_port=admin_port,
+            admin_host=settings.admin_host,
+        )
         print(f"ready in {time.monotonic() - started:.0f} s")
         print(f"REST channel: POST {servers.rasa_url}/webhooks/rest/webhook")
         if settings.telegram_bot_token:
             servers.processes.append(start_telegram_bridge())
             print(f"Telegram bridge started; log in {LOG_DIR}/telegram.log")
+        print(
+            f"review desk: http://{settings.admin_host}:{admin_port}/ "
+            "(accounts: python -m bot admin create-user NAME)"
+        )
         if chat and sys.stdin.isatty():
             from bot.chat import chat as chat_loop
 

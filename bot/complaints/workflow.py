@@ -83,8 +83,9 @@ def _change(
     now: datetime,
 ) -> ComplaintEvent:
     """Apply `changes` if the complaint is still at `expected_version`; audit them."""
+    ticket_no = complaint.ticket_no
     if complaint.version != expected_version:
-        raise ComplaintChanged(complaint.ticket_no)
+        raise ComplaintChanged(ticket_no)
     if complaint.state not in _ALLOWED_FROM[action]:
         raise TransitionError(f"cannot {action} a complaint that is {complaint.state.value}")
     before = {name: _value(getattr(complaint, name)) for name in changes}
@@ -95,7 +96,7 @@ def _change(
     try:
         session.flush()
     except StaleDataError as error:  # another transaction updated it first
-        raise ComplaintChanged(complaint.ticket_no) from error
+        raise ComplaintChanged(ticket_no) from error
     event = ComplaintEvent(
         complaint_id=complaint.id,
         actor=actor,
