@@ -20,12 +20,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit validate rasa-test e2e eval-policy lock clean
+.PHONY: help install db train run test lint format unit browser validate rasa-test e2e eval-policy lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | train | db | eval-policy | lock | clean"
+	@echo "make lint | format | unit | browser | train | db | eval-policy | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -71,6 +71,11 @@ format: install
 unit: install
 	$(PY) -m pytest tests/unit
 
+# The review desk in headless Chromium (Debian's chromium and chromium-driver; skipped
+# when they are missing, failed then under REQUIRE_SERVICES=1).
+browser: install
+	$(PY) -m pytest tests/browser
+
 validate: install
 	$(RASA) data validate --fail-on-warnings --quiet
 
@@ -84,7 +89,7 @@ e2e: db train
 eval-policy: install
 	$(PY) -m bot.policies.evaluate
 
-test: install db lint unit validate train rasa-test e2e
+test: install db lint unit browser validate train rasa-test e2e
 	@echo "all checks passed"
 
 # Re-resolve requirements.txt from requirements.in together with Rasa's pins.

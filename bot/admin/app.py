@@ -365,5 +365,7 @@ def serve(settings: Settings | None = None) -> int:
         port=settings.admin_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # No websockets here; Rasa pins a websockets that uvicorn's support does not fit.
+        ws="none",
     )
     return 0

@@ -138,7 +138,12 @@ def test_an_empty_or_unknown_complaint_is_refused(engine):
     ):
         with pytest.raises(ComplaintError), session_scope(engine) as session:
             file_complaint(
-                session=session, draft=draft, sender_id="web:a", channel="", now=NOW, catalog=CATALOG
+                session=session,
+                draft=draft,
+                sender_id="web:a",
+                channel="",
+                now=NOW,
+                catalog=CATALOG,
             )
     with session_scope(engine) as session:
         assert session.scalar(select(func.count(Complaint.id))) == 0
@@ -187,7 +192,7 @@ def review_to_resolved(engine, ticket: str) -> int:
 
 def test_each_change_moves_the_state_and_is_audited(engine):
     ticket = file_one(engine)
-    version = review_to_resolved(engine, ticket)
+    review_to_resolved(engine, ticket)
     with session_scope(engine) as session:
         events = load(session, ticket).events
         assert [e.action for e in events] == ["filed", "assign", "finding", "resolve"]
@@ -369,15 +374,13 @@ def test_the_survey_answer_goes_to_the_senders_closed_complaint_once(engine):
     ticket = close_for(engine, "web:carol")
     with session_scope(engine) as session:
         assert (
-            workflow.answer_survey(session=session, sender_id="web:dave", score=5, now=NOW)
-            is None
+            workflow.answer_survey(session=session, sender_id="web:dave", score=5, now=NOW) is None
         )
         answer = workflow.answer_survey(session=session, sender_id="web:carol", score=4, now=NOW)
         assert answer is not None and answer.complaint.ticket_no == ticket
     with session_scope(engine) as session:
         assert (
-            workflow.answer_survey(session=session, sender_id="web:carol", score=1, now=NOW)
-            is None
+            workflow.answer_survey(session=session, sender_id="web:carol", score=1, now=NOW) is None
         )
         with pytest.raises(ValueError):
             workflow.answer_survey(session=session, sender_id="web:carol", score=6, now=NOW)
@@ -394,8 +397,7 @@ def test_only_the_complainant_or_staff_see_a_complaint(engine):
         assert complaint_for_sender(session=session, ticket_no=ticket, sender_id="web:erin")
         assert complaint_for_sender(session=session, ticket_no=ticket, sender_id="tg:99")
         assert (
-            complaint_for_sender(session=session, ticket_no=ticket, sender_id="web:mallory")
-            is None
+            complaint_for_sender(session=session, ticket_no=ticket, sender_id="web:mallory") is None
         )
         assert (
             complaint_for_sender(
@@ -426,7 +428,7 @@ def test_filters_and_overdue(engine):
 
 def test_statistics_and_a_csv_that_excel_reads(engine):
     close_for(engine, "web:frank")
-    file_one(engine, draft=ComplaintDraft("health", "quality", "=HYPERLINK(\"http://x\")护士迟到"))
+    file_one(engine, draft=ComplaintDraft("health", "quality", '=HYPERLINK("http://x")护士迟到'))
     with session_scope(engine) as session:
         figures = statistics(session=session, now=NOW, catalog=CATALOG)
         assert (figures.total, figures.open) == (2, 1)
