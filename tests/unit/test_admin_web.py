@@ -241,3 +241,29 @@ def test_sign_out_ends_the_session(desk):
     page = sign_in(client).text
     client.post("/logout", data={"csrf_token": csrf_of(page)})
     assert client.get("/complaints", follow_redirects=False).status_code == 303
+
+
+def test_create_user_from_the_command_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from bot.settings import PROJECT_ROOT
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [sys.executable, "-m", "bot", "admin", "create-user", "li", "--password-stdin"]
+    short = subprocess.run(command, input="short\n", capture_output=True, text=True, env=env)
+    assert short.returncode == 1 and "at least" in short.stderr
+    made = subprocess.run(command, input=PASSWORD + "\n", capture_output=True, text=True, env=env)
+    assert made.returncode == 0, made.stderr
+    engine = create_engine(url)
+    with session_scope(engine) as session:
+        from bot.admin.auth import LoginOutcome, authenticate
+
+        result = authenticate(
+            session=session, username="li", password=PASSWORD, client="cli", now=NOW
+        )
+        assert result.outcome is LoginOutcome.OK
+    engine.dispose()
