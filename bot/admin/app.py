@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -67,6 +68,7 @@ SECURITY_HEADERS = {
     "cache-control": "no-store",
 }
 
+ACTIONS = ("assign", "start", "finding", "resolve", "close")
 Endpoint = Callable[[Request], Awaitable[Response]]
 Deliver = Callable[[str, str], Delivery]
 
@@ -266,11 +268,14 @@ def create_app(
             return PlainTextResponse("version missing", status_code=400)
         version = int(version_text)
         now = clock.now()
-        try:
+
+        def apply() -> str | None:
+            """Make the change; the flash message's key, or None if there is no such
+            complaint. Runs in a worker thread: delivery may run an event loop of its own."""
             with session_scope(engine) as session:
                 complaint = find_complaint(session=session, ticket_no=ticket)
                 if complaint is None:
-                    return render(request, "not_found.html", status_code=404)
+                    return None
                 common: dict[str, Any] = {
                     "session": session,
                     "complaint": complaint,
@@ -295,17 +300,22 @@ def create_app(
                     workflow.resolve(resolution=str(form.get("resolution") or ""), **common)
                 elif action == "close":
                     result = workflow.close(catalog=catalog, deliver=send, **common)
-                    flash(request, f"closed_{result.notification.status}", "ok")
-                    return redirect(f"/complaints/{ticket}")
-                else:
-                    return PlainTextResponse("unknown action", status_code=404)
+                    return f"closed_{result.notification.status}"
+            return f"done_{action}"
+
+        if action not in ACTIONS:
+            return PlainTextResponse("unknown action", status_code=404)
+        try:
+            outcome = await run_in_threadpool(apply)
         except workflow.ComplaintChanged:
             flash(request, "changed")
             return redirect(f"/complaints/{ticket}")
         except workflow.TransitionError:
             flash(request, f"invalid_{action}")
             return redirect(f"/complaints/{ticket}")
-        flash(request, f"done_{action}", "ok")
+        if outcome is None:
+            return render(request, "not_found.html", status_code=404)
+        flash(request, outcome, "ok")
         return redirect(f"/complaints/{ticket}")
 
     async def stats_page(request: Request) -> Response:

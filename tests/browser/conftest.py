@@ -1,25 +1,24 @@
 """The review desk in a real browser: Debian's chromium, headless, driven by Selenium.
 
 The dashboard runs in this process under uvicorn on a free port, with its own database
-and a local stand-in for the Telegram Bot API, so that closing a complaint really sends
-the complainant a message. Without chromium and chromedriver the tests skip (CI, with
-REQUIRE_SERVICES=1, fails instead; `.ci/run` installs them).
+and a local stand-in for the Telegram Bot API (tests/e2e/fake_telegram.py), so that
+closing a complaint really sends the complainant a message. Without chromium and
+chromedriver the tests skip (CI, with REQUIRE_SERVICES=1, fails instead; `.ci/run`
+installs them).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -31,6 +30,7 @@ from bot.complaints.filing import ComplaintDraft, file_complaint
 from bot.db import create_engine, session_scope
 from bot.migrate import upgrade
 from bot.settings import Settings
+from tests.e2e.fake_telegram import FakeTelegram
 
 PASSWORD = "browser test password"
 FILED_AT = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)
@@ -51,30 +51,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class FakeTelegram(BaseHTTPRequestHandler):
-    """sendMessage of the Bot API, recording what it was sent."""
-
-    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeTelegram.received.append((self.path, body))
-        payload = json.dumps({"ok": True, "result": {"message_id": 1}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @dataclass
 class Desk:
     url: str
     engine: Engine
     downloads: Path
-    telegram: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    telegram: FakeTelegram
 
 
 @pytest.fixture(scope="session")
@@ -109,15 +91,13 @@ def desk(tmp_path) -> Iterator[Desk]:
                 now=FILED_AT,
                 catalog=get_catalog(),
             )
-    telegram = HTTPServer(("127.0.0.1", 0), FakeTelegram)
-    FakeTelegram.received = []
-    threading.Thread(target=telegram.serve_forever, daemon=True).start()
+    telegram = FakeTelegram()
     settings = replace(
         Settings(),
         database_url=url,
         admin_secret_key="browser-test-secret",
         telegram_bot_token="123:TEST",
-        telegram_api_url=f"http://127.0.0.1:{telegram.server_port}",
+        telegram_api_url=telegram.url,
         tracker_database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
     )
     port = _free_port()
@@ -143,12 +123,12 @@ def desk(tmp_path) -> Iterator[Desk]:
             url=f"http://127.0.0.1:{port}",
             engine=engine,
             downloads=downloads,
-            telegram=FakeTelegram.received,
+            telegram=telegram,
         )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        telegram.shutdown()
+        telegram.close()
         engine.dispose()
 
 
@@ -183,7 +163,7 @@ def browser(chrome_binaries, desk: Desk, tmp_path) -> Iterator[Any]:
     )
     chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
     chrome.set_page_load_timeout(30)
-    chrome.implicitly_wait(5)
+    chrome.implicitly_wait(15)
     try:
         yield chrome
     finally:
