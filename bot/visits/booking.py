@@ -480,3 +480,22 @@ def booked_count(*, session: Session, nurse_id: int, day: date, half_day: HalfDa
         )
         or 0
     )
+
+
+def has_free_place(*, session: Session, team: CareTeam, day: date, half_day: HalfDay) -> bool:
+    """Whether a nurse of the team has a free place that half-day (a hint: the place is
+    only taken by `request_infusion`)."""
+    loads = _loads(session, team.nurses, [day])
+    return any(
+        loads.get((nurse.id, day, half_day), 0) < nurse.capacity_per_half_day
+        for nurse in team.nurses
+    )
+
+
+def list_communities(*, session: Session) -> list[Community]:
+    return list(session.scalars(select(Community).order_by(Community.id)))
+
+
+def is_open(booking: HomeVisitBooking) -> bool:
+    """Still to happen: requested, or holding a nurse's place."""
+    return booking.state is _S.REQUESTED or booking.state in HOLDS_SLOT
