@@ -47,9 +47,9 @@ def test_policy_list_shows_public_documents_only(assistant):
 
 
 def test_a_service_not_yet_online_refers_to_the_department_from_the_database(assistant):
-    answer = texts(assistant.say("我想查一下燃气费"))
-    assert "燃气客户服务中心(演示)" in answer
-    assert "0571-5555-0101" in answer
+    answer = texts(assistant.say("我要投诉你们的工作人员"))
+    assert "客户服务与投诉受理中心(演示)" in answer
+    assert "0571-5555-0505" in answer
 
 
 @pytest.mark.parametrize("message", ["今天天气怎么样", "帮我订一张去北京的火车票", "给我讲个笑话"])
