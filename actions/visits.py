@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import abstractmethod
 from datetime import date
 from typing import Any
 
@@ -87,6 +88,8 @@ VISIT_SLOTS = (
 )
 YES, NO = "yes", "no"
 _STOP_INTENTS = {"deny", "goodbye"}
+_CONDITIONS = {condition.value for condition in PatientCondition}
+_SOURCES = {source.value for source in DrugSource}
 # Slots whose answer may be a plain "no".
 _YES_NO_SLOTS = {"visit_doctor_order", "visit_first_dose"}
 _NAME_PREFIX = re.compile(r"^(?:患者|病人|老人|老人家|姓名|名字|我叫|他叫|她叫|叫|是)[是叫::\s]*")
@@ -119,7 +122,10 @@ def _infusion_request(tracker: Tracker) -> InfusionRequest | None:
     if not (condition and order and drug and source):
         return None
     first_dose = get("visit_first_dose")
-    if source == DrugSource.EXTERNAL.value and not first_dose:
+    if source == DrugSource.EXTERNAL.value and first_dose not in {YES, NO}:
+        return None
+    # Before validation a slot holds the raw answer: only validated values count.
+    if condition not in _CONDITIONS or source not in _SOURCES or order not in {YES, NO}:
         return None
     return InfusionRequest(
         condition=PatientCondition(condition),
@@ -150,8 +156,9 @@ def _community(session: Session, tracker: Tracker) -> Community | None:
 class _VisitFormValidation(FormValidationAction):
     """What both visit forms collect: who, where, which day and half-day."""
 
+    @abstractmethod
     def name(self) -> str:
-        raise NotImplementedError
+        """The form's validation action."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -243,8 +250,8 @@ class _VisitFormValidation(FormValidationAction):
                 dispatcher.utter_message(response="utter_visit_date_unclear")
                 return {"visit_date": None}
         half_day = read_half_day(text)
-        if half_day is None and tracker.get_slot("visit_half_day"):
-            half_day = HalfDay(tracker.get_slot("visit_half_day"))
+        if half_day is None:
+            half_day = read_half_day(str(tracker.get_slot("visit_half_day") or ""))
         problem = check_visit_time(day, half_day, clock.now())
         if problem is not None:
             dispatcher.utter_message(

@@ -95,6 +95,8 @@ def read_yes_no(text: str) -> bool | None:
 
 def read_half_day(text: str) -> HalfDay | None:
     cleaned = _clean(text)
+    if cleaned in {half_day.value for half_day in HalfDay}:
+        return HalfDay(cleaned)
     if _MORNING.search(cleaned):
         return HalfDay.MORNING
     if _AFTERNOON.search(cleaned):
