@@ -59,8 +59,10 @@ GAS_SLOTS = (
     "gas_request_text",
     "gas_account_no",
     "gas_phone_last4",
+    "gas_account",
     "gas_fault_description",
     "gas_blocked",
+    "gas_verifying",
 )
 BIND = "bind_gas_account"
 FAULT = "report_meter_fault"
@@ -105,19 +107,22 @@ class ValidateGasAccountForm(FormValidationAction):
         intent = tracker.get_intent_of_latest_message()
         text = _text(tracker)
         slots: dict[str, Any] = dict.fromkeys(GAS_SLOTS)
-        slots.update(gas_request=intent if intent in GAS_REQUESTS else None, gas_request_text=text)
+        request = intent if intent in GAS_REQUESTS else None
+        slots.update(gas_request=request, gas_request_text=text[:500])
         mentioned = _mentioned_account_no(tracker)
         with session_scope() as session:
             bindings = bindings_of(session=session, sender_id=tracker.sender_id)
             held = {b.account.account_no: b.account_id for b in bindings}
-        if mentioned and mentioned in held and intent != BIND:
-            slots["gas_account"] = str(held[mentioned])
+        # Verify when binding, when nothing is bound, or for an account not bound here; then
+        # no other account stands in for it, whatever the sender answers.
+        verifying = intent == BIND or not held or (mentioned is not None and mentioned not in held)
+        if verifying:
+            slots.update(gas_verifying=True, gas_account_no=mentioned, gas_account=None)
         elif mentioned:
-            slots["gas_account_no"] = mentioned
+            slots["gas_account"] = str(held[mentioned])
         elif len(bindings) == 1:
             slots["gas_account"] = str(bindings[0].account_id)
-        elif str(tracker.get_slot("gas_account")) not in {str(v) for v in held.values()}:
-            slots["gas_account"] = None
+        # Several accounts and none named: gas_account stays empty, so the form asks which.
         if intent == FAULT and classify_fault(text) is not MeterFaultKind.OTHER:
             slots["gas_fault_description"] = text[:300]
         # Only changes: a slot reset to None that was None already would be validated anew.
@@ -136,14 +141,11 @@ class ValidateGasAccountForm(FormValidationAction):
     ) -> list[str]:
         if tracker.get_slot("gas_blocked"):
             return []
-        request = tracker.get_slot("gas_request")
-        with session_scope() as session:
-            bound = bool(bindings_of(session=session, sender_id=tracker.sender_id))
         slots = []
-        if request == BIND or not bound or tracker.get_slot("gas_account_no"):
+        if tracker.get_slot("gas_verifying"):
             slots += ["gas_account_no", "gas_phone_last4"]
         slots.append("gas_account")
-        if request == FAULT:
+        if tracker.get_slot("gas_request") == FAULT:
             slots.append("gas_fault_description")
         return slots
 
@@ -278,7 +280,7 @@ class ActionGasAnswer(Action):
                 )
                 if account is None:  # never another sender's account
                     dispatcher.utter_message(response="utter_gas_need_binding")
-                    return [*reset, SlotSet("gas_account", None)]
+                    return reset
                 ANSWERS[request](session, account, dispatcher, tracker)
         except SQLAlchemyError:
             logger.exception("gas request %s failed", request)
@@ -413,7 +415,7 @@ class ActionGasUnbind(Action):
                 session=session, sender_id=tracker.sender_id, account_id=bindings[0].account_id
             )
         dispatcher.utter_message(response="utter_gas_unbound", account_no=account_no)
-        return [SlotSet("gas_account", None)]
+        return []
 
 
 class ActionGasBusinessHalls(Action):
