@@ -108,7 +108,7 @@ def test_naughty_strings_never_break_the_assistant(assistant):
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("我媽媽想約護士上門", "社区卫生服务中心(演示)"),
+        ("我媽媽想約護士上門", "姓名"),  # the home-visit form starts
         ("孩子明天請假 發燒了", "学号"),
         ("蓄水池多久消毒一次？", "每10天消毒一次"),
     ],
