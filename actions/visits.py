@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
-from bot.models import Community, HalfDay
+from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
@@ -45,10 +45,12 @@ from bot.visits.booking import (
     next_free_slots,
     nurse_of,
     request_infusion,
+    reschedule_booking,
     visits_on,
+    without_booking_no,
 )
 from bot.visits.drugs import default_catalogue, find_drug
-from bot.visits.elderly import read_service_items, register_care
+from bot.visits.elderly import care_visits_of, read_service_items, register_care
 from bot.visits.eligibility import (
     DrugSource,
     InfusionDecision,
@@ -619,11 +621,20 @@ class ActionCheckBooking(Action):
                     _booking_line(b)
                     for b in bookings_of(session=session, sender_id=tracker.sender_id)
                 ]
+                care = [
+                    f"· {v.client.name} {format_slot(v.visit_date, v.half_day)} "
+                    + ("定期回访" if v.kind is CareVisitKind.FOLLOW_UP else v.service_items)
+                    for v in care_visits_of(
+                        session=session, sender_id=tracker.sender_id, from_day=clock.today()
+                    )
+                ]
                 if lines:
                     dispatcher.utter_message(
                         response="utter_visit_bookings", bookings="\n".join(lines)
                     )
-                else:
+                if care:
+                    dispatcher.utter_message(response="utter_care_visits", visits="\n".join(care))
+                if not lines and not care:
                     dispatcher.utter_message(response="utter_visit_no_bookings")
                 return []
             booking = find_booking(session=session, booking_no=booking_no)
@@ -651,26 +662,13 @@ class ActionCancelBooking(Action):
     ) -> list[EventType]:
         booking_no = find_booking_no(_text(tracker))
         with session_scope() as session:
-            if booking_no is None:
-                open_ones = [
-                    b
-                    for b in bookings_of(session=session, sender_id=tracker.sender_id)
-                    if is_open(b)
-                ]
-                if len(open_ones) != 1:
-                    dispatcher.utter_message(response="utter_visit_cancel_which")
-                    return []
-                booking = open_ones[0]
-            else:
-                found = find_booking(session=session, booking_no=booking_no)
-                if found is None or not may_see(
-                    session=session, booking=found, sender_id=tracker.sender_id
-                ):
-                    dispatcher.utter_message(
-                        response="utter_visit_booking_not_found", booking_no=booking_no
-                    )
-                    return []
-                booking = found
+            booking = _sender_booking(session, tracker, booking_no)
+            if booking is None:
+                response = (
+                    "utter_visit_booking_not_found" if booking_no else "utter_visit_cancel_which"
+                )
+                dispatcher.utter_message(response=response, booking_no=booking_no or "")
+                return []
             outcome = cancel_booking(
                 session=session, booking=booking, actor=tracker.sender_id, now=clock.now()
             )
@@ -711,3 +709,92 @@ class ActionNurseVisits(Action):
         else:
             dispatcher.utter_message(response="utter_nurse_visits_none", days=format_days(days))
         return []
+
+
+def _sender_booking(
+    session: Session, tracker: Tracker, booking_no: str | None
+) -> HomeVisitBooking | None:
+    """The booking named (if the sender may see it), or the sender's only open booking."""
+    if booking_no is None:
+        open_ones = [
+            b for b in bookings_of(session=session, sender_id=tracker.sender_id) if is_open(b)
+        ]
+        return open_ones[0] if len(open_ones) == 1 else None
+    booking = find_booking(session=session, booking_no=booking_no)
+    if booking is None or not may_see(
+        session=session, booking=booking, sender_id=tracker.sender_id
+    ):
+        return None
+    return booking
+
+
+class ActionRescheduleBooking(Action):
+    """Move a booking to another day and half-day with a free nurse of the same team."""
+
+    def name(self) -> str:
+        return "action_reschedule_booking"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = _text(tracker)
+        booking_no = find_booking_no(text)
+        try:
+            day = parse_dates(without_booking_no(text), clock.today())[0]
+        except DateParseError:
+            day = None
+        half_day = read_half_day(without_booking_no(text))
+        with session_scope() as session:
+            booking = _sender_booking(session, tracker, booking_no)
+            if booking is None:
+                response = (
+                    "utter_visit_booking_not_found" if booking_no else "utter_visit_reschedule_how"
+                )
+                dispatcher.utter_message(response=response, booking_no=booking_no or "")
+                return []
+            number = booking.booking_no
+            if day is None or half_day is None:
+                dispatcher.utter_message(response="utter_visit_reschedule_how", booking_no=number)
+                return []
+            outcome = reschedule_booking(
+                session=session,
+                booking=booking,
+                day=day,
+                half_day=half_day,
+                actor=tracker.sender_id,
+                now=clock.now(),
+            )
+            offers = (
+                next_free_slots(
+                    session=session,
+                    team=booking.community.team,
+                    now=clock.now(),
+                    after=SlotOffer(day, half_day),
+                )
+                if outcome is ChangeOutcome.FULL
+                else ()
+            )
+        buttons = [
+            {
+                "title": format_slot(o.day, o.half_day),
+                "payload": f"把{number}改到{format_slot(o.day, o.half_day)}",
+            }
+            for o in offers
+        ]
+        dispatcher.utter_message(
+            response=RESCHEDULE_RESPONSES[outcome],
+            booking_no=number,
+            slot=format_slot(day, half_day),
+            days=ADVANCE_DAYS,
+            buttons=buttons,
+        )
+        return []
+
+
+RESCHEDULE_RESPONSES = {
+    ChangeOutcome.DONE: "utter_visit_rescheduled",
+    ChangeOutcome.FULL: "utter_visit_reschedule_full",
+    ChangeOutcome.INVALID_TIME: "utter_visit_reschedule_invalid",
+    ChangeOutcome.FINAL: "utter_visit_cancel_final",
+    ChangeOutcome.PAST: "utter_visit_cancel_past",
+}

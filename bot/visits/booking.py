@@ -110,6 +110,11 @@ def find_booking_no(text: str) -> str | None:
     return f"{BOOKING_PREFIX}{match.group(1)}-{match.group(2)}" if match else None
 
 
+def without_booking_no(text: str) -> str:
+    """The text with any booking number taken out (its digits are not a date)."""
+    return _BOOKING_NO.sub(" ", text or "")
+
+
 def find_community(*, session: Session, address: str) -> Community | None:
     """The community whose name or address keyword the address names (the longest wins)."""
     text = normalize_drug_text(address)

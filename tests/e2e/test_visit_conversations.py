@@ -260,3 +260,20 @@ def test_an_elderly_person_is_registered_with_follow_up_visits(assistant):
         assert client.service_items == "助餐、助洁"
         assert len(client.visits) == 4
     engine.dispose()
+    listed = texts(assistant.say("查一下我的预约", sender))
+    assert "张桂兰" in listed and "定期回访" in listed
+
+
+def test_a_booking_is_moved_to_another_half_day(assistant):
+    sender = new_sender()
+    converse(assistant, sender, "我想预约上门输液")
+    [booking] = bookings(assistant, sender)
+    number = booking.booking_no
+    too_far = texts(assistant.say(f"把{number}改到12月25日上午", sender))
+    assert "没有改动" in too_far
+    moved = texts(assistant.say(f"把{number}改到后天下午", sender))
+    assert "11月27日(周五)下午" in moved
+    [after] = bookings(assistant, sender)
+    assert (after.visit_date, after.half_day) == (date(2026, 11, 27), HalfDay.AFTERNOON)
+    assert after.state is BookingState.AWAITING_CONSENT
+    assert "没有找到您名下的预约" in texts(assistant.say(f"把{number}改到明天上午"))
