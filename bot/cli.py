@@ -129,6 +129,9 @@ def _policy_search(args: argparse.Namespace) -> int:
             limit=args.top,
             min_score=settings.policy_min_score if args.min_score is None else args.min_score,
             min_coverage=settings.policy_min_coverage,
+            min_score_unknown_noun=(
+                settings.policy_min_score_unknown_noun if args.min_score is None else args.min_score
+            ),
         )
     if args.json:
         print(json.dumps([hit.as_json() for hit in hits], ensure_ascii=False, indent=2))
@@ -239,6 +242,16 @@ def _chat(args: argparse.Namespace) -> int:
     return chat(server_url=args.url or get_settings().rasa_server_url, sender=args.sender)
 
 
+def _telegram(args: argparse.Namespace) -> int:
+    from bot.channels.telegram import run
+
+    settings = get_settings()
+    if not settings.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN is not set: see the README (Telegram)", file=sys.stderr)
+        return 2
+    return run(settings)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -319,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")
     run.set_defaults(handler=_run)
+    telegram = groups.add_parser("telegram", help="serve Telegram users (TELEGRAM_BOT_TOKEN)")
+    telegram.set_defaults(handler=_telegram)
     chat = groups.add_parser("chat", help="chat with a running assistant in the terminal")
     chat.add_argument("--url", help="Rasa server URL (default: RASA_SERVER_URL)")
     chat.add_argument("--sender", default=None, help="sender id (default: a new web: id)")

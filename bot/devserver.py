@@ -144,6 +144,14 @@ def start_servers(
     return servers
 
 
+def start_telegram_bridge(
+    log_dir: Path = LOG_DIR, extra_env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`python -m bot telegram` in its own process group, logging to telegram.log."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(extra_env or {})}
+    return _start(log_dir / "telegram.log", [sys.executable, "-m", "bot", "telegram"], env)
+
+
 def run(*, chat: bool = True) -> int:
     """Serve the assistant until Ctrl-C; with a terminal, chat with it."""
 
@@ -164,6 +172,9 @@ def run(*, chat: bool = True) -> int:
         servers = start_servers(action_port=action_port, rasa_port=rasa_port)
         print(f"ready in {time.monotonic() - started:.0f} s")
         print(f"REST channel: POST {servers.rasa_url}/webhooks/rest/webhook")
+        if settings.telegram_bot_token:
+            servers.processes.append(start_telegram_bridge())
+            print(f"Telegram bridge started; log in {LOG_DIR}/telegram.log")
         if chat and sys.stdin.isatty():
             from bot.chat import chat as chat_loop
 

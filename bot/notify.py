@@ -1,22 +1,27 @@
 """Messages the assistant starts itself (reminders), delivered through the user's channel.
 
 The channel is read from the sender id (`tg:<user id>`, `wx:<openid>`, `web:<session>`).
-Telegram is reached through its Bot API when `TELEGRAM_BOT_TOKEN` is set; a channel that
+Telegram is reached through python-telegram-bot when `TELEGRAM_BOT_TOKEN` is set, WeChat
+through its customer-service message API when the app id and secret are set; a channel that
 cannot be reached now is reported as such, so the caller can try again later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from dataclasses import dataclass
+from functools import partial
 
-import requests
+import httpx
+from telegram import Bot
+from telegram.error import TelegramError
 
+from bot.channels.telegram import split_text, with_flood_control
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-TIMEOUT_SECONDS = 10
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -40,24 +45,39 @@ def deliver(sender_id: str, text: str, settings: Settings | None = None) -> Deli
     settings = settings or get_settings()
     if channel_of(sender_id) == "tg":
         return _send_telegram(sender_id.partition(":")[2], text, settings)
+    if channel_of(sender_id) == "wx":
+        return _send_wechat(sender_id.partition(":")[2], text, settings)
     return Delivery(DeliveryStatus.NO_CHANNEL, f"no push delivery for {channel_of(sender_id)}")
 
 
 def _send_telegram(chat_id: str, text: str, settings: Settings) -> Delivery:
     if not settings.telegram_bot_token:
         return Delivery(DeliveryStatus.NO_CHANNEL, "TELEGRAM_BOT_TOKEN is not set")
-    url = f"{settings.telegram_api_url}/bot{settings.telegram_bot_token}/sendMessage"
+    token = settings.telegram_bot_token
+
+    async def send() -> None:
+        bot = Bot(token, base_url=f"{settings.telegram_api_url}/bot")
+        async with bot:
+            for chunk in split_text(text):
+                await with_flood_control(partial(bot.send_message, chat_id, chunk))
+
     try:
-        response = requests.post(
-            url, json={"chat_id": chat_id, "text": text}, timeout=TIMEOUT_SECONDS
-        )
-    except requests.RequestException as error:
+        asyncio.run(send())
+    except TelegramError as error:
         logger.warning("telegram delivery failed: %s", type(error).__name__)
-        return Delivery(DeliveryStatus.FAILED, type(error).__name__)
+        return Delivery(DeliveryStatus.FAILED, f"{type(error).__name__}: {error}"[:200])
+    return Delivery(DeliveryStatus.SENT)
+
+
+def _send_wechat(openid: str, text: str, settings: Settings) -> Delivery:
+    """A customer-service message; WeChat accepts it within 48 hours of the user's last message."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        return Delivery(DeliveryStatus.NO_CHANNEL, "WECHAT_APP_ID/WECHAT_APP_SECRET are not set")
+    from bot.channels.wechat import CustomerService
+
     try:
-        ok = response.status_code == 200 and bool(response.json().get("ok"))
-    except ValueError:
-        ok = False
-    if not ok:
-        return Delivery(DeliveryStatus.FAILED, f"telegram answered {response.status_code}")
+        asyncio.run(CustomerService(settings).send_text(openid, text))
+    except (httpx.HTTPError, RuntimeError, ValueError) as error:
+        logger.warning("wechat delivery failed: %s", type(error).__name__)
+        return Delivery(DeliveryStatus.FAILED, str(error)[:200])
     return Delivery(DeliveryStatus.SENT)

@@ -87,13 +87,28 @@ class Settings:
     # `make eval-policy` on tests/data/policy_questions.tsv.
     policy_min_score: float = 21.0
     policy_min_coverage: float = 0.15
+    # ...and the best one this score when the question names a thing no clause names (漏气).
+    policy_min_score_unknown_noun: float = 23.0
     telegram_bot_token: str | None = field(default=None, repr=False)
     # Where the Telegram Bot API lives; tests point it at a local server.
     telegram_api_url: str = "https://api.telegram.org"
+    # Webhook mode (else long polling): the public URL Telegram posts to, the secret it must
+    # send in X-Telegram-Bot-Api-Secret-Token, and where the bridge listens behind a proxy.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    # Who may call Rasa's REST channel (it lets the caller name the sender): the project's
+    # own bridges and tools. Comma-separated networks in REST_ALLOWED_NETWORKS.
+    rest_allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
     wechat_encoding_aes_key: str | None = field(default=None, repr=False)
+    # The WeChat API (tests point it at a local server) and how long the channel waits for
+    # the assistant before answering `success` and pushing the answer later (WeChat: 5 s).
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_reply_timeout: float = 4.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -110,14 +125,34 @@ class Settings:
             leave_cutoff_minutes=_int(env, "LEAVE_CUTOFF_MINUTES", cls.leave_cutoff_minutes),
             policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
             policy_min_coverage=_float(env, "POLICY_MIN_COVERAGE", cls.policy_min_coverage),
+            policy_min_score_unknown_noun=_float(
+                env, "POLICY_MIN_SCORE_UNKNOWN_NOUN", cls.policy_min_score_unknown_noun
+            ),
             telegram_bot_token=_str(env, "TELEGRAM_BOT_TOKEN"),
             telegram_api_url=(
                 _str(env, "TELEGRAM_API_URL", cls.telegram_api_url) or cls.telegram_api_url
             ).rstrip("/"),
+            telegram_webhook_url=_str(env, "TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=_str(env, "TELEGRAM_WEBHOOK_SECRET"),
+            telegram_webhook_listen=_str(
+                env, "TELEGRAM_WEBHOOK_LISTEN", cls.telegram_webhook_listen
+            )
+            or cls.telegram_webhook_listen,
+            telegram_webhook_port=_int(env, "TELEGRAM_WEBHOOK_PORT", cls.telegram_webhook_port),
+            rest_allowed_networks=tuple(
+                part.strip()
+                for part in (_str(env, "REST_ALLOWED_NETWORKS") or "").split(",")
+                if part.strip()
+            )
+            or cls.rest_allowed_networks,
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
             wechat_encoding_aes_key=_str(env, "WECHAT_ENCODING_AES_KEY"),
+            wechat_api_url=(
+                _str(env, "WECHAT_API_URL", cls.wechat_api_url) or cls.wechat_api_url
+            ).rstrip("/"),
+            wechat_reply_timeout=_float(env, "WECHAT_REPLY_TIMEOUT", cls.wechat_reply_timeout),
         )
 
     @property

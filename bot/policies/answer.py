@@ -47,6 +47,7 @@ def answer_question(
         limit=1 + MAX_RELATED,
         min_score=settings.policy_min_score,
         min_coverage=settings.policy_min_coverage,
+        min_score_unknown_noun=settings.policy_min_score_unknown_noun,
     )
     if hits:
         best = hits[0]

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import jieba.posseg
 import yaml
 from rank_bm25 import BM25Okapi
 from sqlalchemy import func, select
@@ -55,6 +56,9 @@ class PolicyHit:
     score: float
     # Share of the question's weight (IDF) that this clause's words cover, 0-1.
     coverage: float = 0.0
+    # Nouns of the question that no clause uses (游泳池, 漏气): what the regulations never
+    # mention; see `select_hits`.
+    unknown_nouns: tuple[str, ...] = ()
 
     @property
     def citation(self) -> str:
@@ -67,6 +71,7 @@ class PolicyHit:
             "text": self.text,
             "score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
+            "unknown_nouns": list(self.unknown_nouns),
             "code": self.code,
             "source": self.source,
             "heading": self.heading,
@@ -101,6 +106,7 @@ class PolicyTokenizer:
             self._jieba.add_word(word)
         # Characters that carry no meaning alone: not terms, nor pairs of two of them.
         self._stop_chars = {word for word in self._stopwords if len(word) == 1}
+        self._pos = jieba.posseg.POSTokenizer(self._jieba)
         self._lock = threading.Lock()
 
     def normalize(self, text: str) -> str:
@@ -111,6 +117,21 @@ class PolicyTokenizer:
         return "".join(
             " " if word in self._stopwords else self._canonical.get(word, word) for word in words
         )
+
+    def nouns(self, text: str) -> list[str]:
+        """The nouns of `text` after `normalize`: things, times and activities (jieba's
+        n*, t and vn), what a question is about rather than what it asks.
+
+        Segmented with jieba's dictionary only: its guesses at unknown words would join a
+        word to a neighbouring character (药能, 人能)."""
+        text = self.normalize(text)
+        with self._lock:
+            pairs = self._pos.lcut(text, HMM=False)
+        return [
+            word
+            for word, flag in pairs
+            if (flag.startswith(("n", "t")) or flag == "vn") and word not in self._stopwords
+        ]
 
     def __call__(self, text: str) -> list[str]:
         terms: list[str] = []
@@ -184,6 +205,7 @@ class PolicyIndex:
         terms = self._tokenizer(query)
         if not terms or self._bm25 is None:
             return []
+        unknown = self._unknown_nouns(query)
         allowed = {audience.value for audience in audiences}
         scores = self._bm25.get_scores(terms)
         ranked = [
@@ -192,7 +214,12 @@ class PolicyIndex:
             if scores[i] > 0 and self._hits[i].audience in allowed
         ]
         return [
-            replace(self._hits[i], score=float(scores[i]), coverage=self._coverage(terms, i))
+            replace(
+                self._hits[i],
+                score=float(scores[i]),
+                coverage=self._coverage(terms, i),
+                unknown_nouns=unknown,
+            )
             for i in ranked[:depth]
         ]
 
@@ -204,13 +231,25 @@ class PolicyIndex:
         limit: int = 3,
         min_score: float = 0.0,
         min_coverage: float = 0.0,
+        min_score_unknown_noun: float = 0.0,
     ) -> list[PolicyHit]:
-        """The best clauses for `query`, best first, that reach both thresholds."""
+        """The best clauses for `query`, best first, that reach the thresholds."""
         return select_hits(
             self.rank(query, audiences=audiences),
             limit=limit,
             min_score=min_score,
             min_coverage=min_coverage,
+            min_score_unknown_noun=min_score_unknown_noun,
+        )
+
+    def _unknown_nouns(self, query: str) -> tuple[str, ...]:
+        """The nouns of `query` that share no term (character pair, or the character of a
+        one-character noun) with any clause."""
+        idf: dict[str, float] = self._bm25.idf  # type: ignore[union-attr]
+        return tuple(
+            word
+            for word in dict.fromkeys(self._tokenizer.nouns(query))
+            if not any(term in idf for term in _pairs(word))
         )
 
     def _coverage(self, terms: list[str], index: int) -> float:
@@ -230,12 +269,28 @@ class PolicyIndex:
         return covered / total if total else 0.0
 
 
+def _pairs(word: str) -> list[str]:
+    return [a + b for a, b in itertools.pairwise(word)] or [word]
+
+
 def select_hits(
-    ranked: list[PolicyHit], *, limit: int, min_score: float, min_coverage: float
+    ranked: list[PolicyHit],
+    *,
+    limit: int,
+    min_score: float,
+    min_coverage: float,
+    min_score_unknown_noun: float = 0.0,
 ) -> list[PolicyHit]:
-    """The first `limit` of `ranked` that reach both thresholds."""
-    passing = (h for h in ranked if h.score >= min_score and h.coverage >= min_coverage)
-    return list(itertools.islice(passing, limit))
+    """The first `limit` of `ranked` that reach both thresholds, or none when the question
+    names a thing the regulations never do and the best of them misses
+    `min_score_unknown_noun`.
+
+    Such a question ("家里燃气漏气了打什么电话") is most likely about something the
+    regulations do not govern, however well the rest of it (燃气, 电话) matches."""
+    passing = [h for h in ranked if h.score >= min_score and h.coverage >= min_coverage]
+    if passing and passing[0].unknown_nouns and passing[0].score < min_score_unknown_noun:
+        return []
+    return passing[:limit]
 
 
 _index_lock = threading.Lock()
@@ -276,6 +331,7 @@ def search_policies(
     limit: int = 3,
     min_score: float = 0.0,
     min_coverage: float = 0.0,
+    min_score_unknown_noun: float = 0.0,
 ) -> list[PolicyHit]:
     """Search the stored regulations; see `PolicyIndex.search`."""
     return load_index(session=session).search(
@@ -284,4 +340,5 @@ def search_policies(
         limit=limit,
         min_score=min_score,
         min_coverage=min_coverage,
+        min_score_unknown_noun=min_score_unknown_noun,
     )

@@ -8,7 +8,9 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,11 +72,22 @@ def texts(replies: list[dict[str, Any]]) -> str:
     return "\n".join(reply.get("text", "") for reply in replies)
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
+# The WeChat channel's settings in the test servers (the AES key is 43 characters).
+WECHAT_ENV = {
+    "WECHAT_TOKEN": "test-wechat-token",
+    "WECHAT_APP_ID": "wx0123456789abcdef",
+    "WECHAT_APP_SECRET": "test-app-secret",
+    "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+
+
+@contextmanager
+def running_assistant(
+    workdir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Assistant]:
+    """Servers on free ports with their own demo database, stopped on exit."""
     if not MODEL.is_file():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
-    workdir = tmp_path_factory.mktemp("assistant")
     database_url = f"sqlite:///{workdir / 'service.db'}"
     upgrade(database_url)
     engine = create_engine(database_url)
@@ -90,6 +103,7 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
+    env = {"DATABASE_URL": database_url, "FROZEN_NOW": FROZEN_NOW, **WECHAT_ENV}
     try:
         servers = start_servers(
             action_port=action_port,
@@ -97,7 +111,7 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
             log_dir=workdir / "logs",
             endpoints=endpoints,
             model=MODEL,
-            extra_env={"DATABASE_URL": database_url, "FROZEN_NOW": FROZEN_NOW},
+            extra_env={**env, **(extra_env or {})},
         )
     except ServerStartError as error:
         logs = "\n".join(
@@ -109,3 +123,9 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
         yield Assistant(servers=servers, database_url=database_url)
     finally:
         servers.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    with running_assistant(tmp_path_factory.mktemp("assistant")) as running:
+        yield running

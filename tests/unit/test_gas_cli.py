@@ -3,14 +3,10 @@ through a Telegram Bot API served on localhost, fault reports listed and moved o
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +18,7 @@ from bot.gas.importer import import_files
 from bot.gas.reminders import set_reminders
 from bot.models import ArrearsReminder, GasAccount, GasBill, GasPayment, MeterReading
 from bot.settings import PROJECT_ROOT
+from tests.e2e.fake_telegram import FakeTelegram
 
 DATA = PROJECT_ROOT / "tests" / "data" / "gas"
 
@@ -118,32 +115,11 @@ def test_the_command_imports_nothing_from_files_with_errors(gas_cli, database_ur
         engine.dispose()
 
 
-class FakeTelegram(BaseHTTPRequestHandler):
-    """The one Bot API method reminders use, recording what it was sent."""
-
-    received: ClassVar[list[tuple[str, dict]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeTelegram.received.append((self.path, body))
-        payload = json.dumps({"ok": True, "result": {"message_id": 1}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
-def telegram() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), FakeTelegram)
-    FakeTelegram.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    yield fake
+    fake.close()
 
 
 def test_remind_sends_once_per_period_through_telegram(gas_cli, database_url, telegram):
@@ -165,17 +141,17 @@ def test_remind_sends_once_per_period_through_telegram(gas_cli, database_url, te
                 )
                 assert result.account_id is not None
                 set_reminders(session=session, sender_id=sender, enabled=True)
-        env = {"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": telegram}
+        env = {"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": telegram.url}
         env["FROZEN_NOW"] = "2026-11-25T15:45:00+08:00"
         first = gas_cli("gas", "remind", extra_env=env)
         assert first.returncode == 0, first.stderr
         assert "3 opted-in binding(s): 1 no_channel, 1 sent" in first.stdout
-        [(path, body)] = FakeTelegram.received
-        assert path == "/bot123:abc/sendMessage" and body["chat_id"] == "555"
+        [body] = telegram.sent("sendMessage")
+        assert body["chat_id"] == 555
         assert "31001004" in body["text"] and "关闭欠费提醒" in body["text"]
         again = gas_cli("gas", "remind", extra_env=env)
         # Sent once per period; the undeliverable one is tried again.
-        assert "1 no_channel, 1 skipped" in again.stdout and len(FakeTelegram.received) == 1
+        assert "1 no_channel, 1 skipped" in again.stdout and len(telegram.sent("sendMessage")) == 1
         with session_scope(engine) as session:
             logs = session.scalars(select(ArrearsReminder)).all()
             assert sorted((log.sender_id, log.status) for log in logs) == [

@@ -21,7 +21,7 @@ from bot.settings import get_settings
 # The figures reached at the configured thresholds, less a small margin: a change that
 # makes policy answers worse than this fails the build. (The targets, in
 # TARGETS, are higher; `make eval-policy` reports against them.)
-REGRESSION_FLOOR = {"hit@1": 0.89, "hit@3": 0.96, "no-answer F1": 0.77}
+REGRESSION_FLOOR = {"hit@1": 0.89, "hit@3": 0.96, "no-answer F1": 0.79}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,10 @@ def test_question_set_covers_every_document_and_has_negatives():
 def test_quality_does_not_regress(ranking):
     settings = get_settings()
     report = evaluate(
-        ranking, min_score=settings.policy_min_score, min_coverage=settings.policy_min_coverage
+        ranking,
+        min_score=settings.policy_min_score,
+        min_coverage=settings.policy_min_coverage,
+        min_score_unknown_noun=settings.policy_min_score_unknown_noun,
     )
     figures = report.figures()
     for name, floor in REGRESSION_FLOOR.items():

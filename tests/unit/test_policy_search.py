@@ -8,7 +8,13 @@ from bot.db import create_engine, session_scope
 from bot.migrate import upgrade
 from bot.models import Audience
 from bot.policies.corpus import load_corpus
-from bot.policies.search import clause_keywords, default_tokenizer, search_policies
+from bot.policies.search import (
+    PolicyHit,
+    clause_keywords,
+    default_tokenizer,
+    search_policies,
+    select_hits,
+)
 from bot.seed import seed_policies
 from bot.settings import get_settings
 
@@ -30,6 +36,7 @@ def search(engine, query, audiences=BOTH, **kwargs):
     settings = get_settings()
     kwargs.setdefault("min_score", settings.policy_min_score)
     kwargs.setdefault("min_coverage", settings.policy_min_coverage)
+    kwargs.setdefault("min_score_unknown_noun", settings.policy_min_score_unknown_noun)
     with session_scope(engine) as session:
         return search_policies(session=session, query=query, audiences=audiences, **kwargs)
 
@@ -65,6 +72,45 @@ def test_staff_documents_are_not_searched_for_the_public(seeded_engine):
 def test_unrelated_questions_find_nothing(seeded_engine):
     for question in ("今天天气怎么样", "", "   ", "😀😀😀", "?!。", "股票明天会涨吗"):
         assert search(seeded_engine, question) == []
+
+
+@pytest.mark.parametrize("audiences", [(Audience.PUBLIC,), BOTH])
+def test_a_question_sharing_only_generic_words_with_a_clause_finds_nothing(
+    seeded_engine, audiences
+):
+    # The regulations never mention 体检; clauses about yearly reviews share 每年, 一次.
+    assert search(seeded_engine, "按制度规定员工每年体检几次?", audiences=audiences) == []
+
+
+def test_a_question_naming_what_no_clause_names_needs_a_stronger_match(seeded_engine):
+    weak = search(seeded_engine, "家里燃气漏气了打什么电话", min_score_unknown_noun=0)
+    assert weak and weak[0].unknown_nouns == ("漏气",)
+    assert search(seeded_engine, "家里燃气漏气了打什么电话") == []
+    strong = search(seeded_engine, "可以用U盘往服务器里拷东西吗")
+    assert strong[0].clause == "第2.1条"
+
+
+def test_only_the_best_clause_must_reach_the_unknown_noun_score():
+    def hit(score: float) -> PolicyHit:
+        return PolicyHit(
+            code="1",
+            document="d",
+            source="s",
+            audience="public",
+            clause=f"第{score}条",
+            heading="",
+            text="",
+            score=score,
+            coverage=0.5,
+            unknown_nouns=("游泳池",),
+        )
+
+    thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
+    assert select_hits([hit(30), hit(21)], min_score_unknown_noun=25, **thresholds) == [
+        hit(30),
+        hit(21),
+    ]
+    assert select_hits([hit(24), hit(21)], min_score_unknown_noun=25, **thresholds) == []
 
 
 def test_synonyms_are_searched_as_the_regulation_words(seeded_engine):

@@ -25,6 +25,7 @@ def test_environment_overrides():
             "RASA_SERVER_URL": "http://rasa:5005/",
             "LEAVE_CUTOFF_MINUTES": " 90 ",
             "POLICY_MIN_SCORE": "2.5",
+            "POLICY_MIN_SCORE_UNKNOWN_NOUN": "30",
             "DATABASE_ECHO": "yes",
             "TELEGRAM_BOT_TOKEN": "123:abc",
             "WECHAT_TOKEN": "tok",
@@ -38,6 +39,7 @@ def test_environment_overrides():
     assert settings.rasa_server_url == "http://rasa:5005"
     assert settings.leave_cutoff_minutes == 90
     assert settings.policy_min_score == 2.5
+    assert settings.policy_min_score_unknown_noun == 30.0
     assert settings.database_echo is True
     assert settings.telegram_bot_token == "123:abc"
     assert settings.wechat_encoding_aes_key == "k" * 43

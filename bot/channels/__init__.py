@@ -1,0 +1,1 @@
+"""Bridges between messaging platforms and the assistant's Rasa server."""
