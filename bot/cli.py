@@ -13,6 +13,7 @@ from bot.db import session_scope
 from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
 from bot.settings import SettingsError, get_settings
+from bot.visits.cli import register as register_visits
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ def _db_seed(args: argparse.Namespace) -> int:
             demo = seed_demo(session=session)
             print(
                 f"demo data: {demo.departments} departments, {demo.schools} schools, "
-                f"{demo.students} students, {demo.gas_accounts} gas accounts (marked is_demo)"
+                f"{demo.students} students, {demo.gas_accounts} gas accounts, "
+                f"{demo.communities} communities, {demo.nurses} nurses, "
+                f"{demo.care_clients} elderly-care clients (marked is_demo)"
             )
     return 0
 
@@ -145,10 +148,18 @@ def _policy_search(args: argparse.Namespace) -> int:
 def _staff_invite(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from bot.models import StaffRole, Teacher
+    from bot.models import Nurse, StaffRole, Teacher
     from bot.staff import create_invite
 
     with session_scope() as session:
+        nurse = None
+        if args.nurse_phone:
+            nurse = session.scalars(
+                select(Nurse).where(Nurse.phone == args.nurse_phone.strip())
+            ).first()
+            if nurse is None:
+                print(f"no nurse has the phone {args.nurse_phone}", file=sys.stderr)
+                return 1
         teacher_id = None
         if args.teacher_phone:
             teacher = session.scalars(
@@ -165,6 +176,8 @@ def _staff_invite(args: argparse.Namespace) -> int:
             hours=args.hours,
             teacher_id=teacher_id,
         )
+        if nurse is not None:  # the nurse is whoever redeems this invite
+            nurse.invite_id = invite.id
         expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     print(f"one-time code for {args.name} ({args.role}): {code}")
     print(f"valid until {expires}, single use; send it to the assistant in chat to bind.")
@@ -299,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument(
         "--teacher-phone", help="teacher role: the phone of the teacher record to link"
     )
+    invite.add_argument("--nurse-phone", help="nurse role: the phone of the nurse record to link")
     invite.set_defaults(handler=_staff_invite)
     staff.add_parser("list", help="list bound staff members").set_defaults(handler=_staff_list)
     revoke = staff.add_parser("revoke", help="unbind a sender id")
@@ -314,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaves.set_defaults(handler=_school_leaves)
 
     register_gas(groups)
+    register_visits(groups)
     register_admin(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")

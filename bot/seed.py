@@ -26,6 +26,7 @@ from bot.models import (
 from bot.policies.corpus import load_corpus
 from bot.policies.store import SyncReport, sync_corpus
 from bot.settings import PROJECT_ROOT
+from bot.visits.demo import seed_visits_demo
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 
@@ -36,6 +37,9 @@ class DemoReport:
     schools: int = 0
     students: int = 0
     gas_accounts: int = 0
+    communities: int = 0
+    nurses: int = 0
+    care_clients: int = 0
 
 
 def seed_policies(*, session: Session) -> SyncReport:
@@ -58,8 +62,17 @@ def seed_demo(*, session: Session, demo_dir: Path = DEMO_DIR) -> DemoReport:
     session.flush()
     schools, students = seed_school_demo(session=session, path=demo_dir / "school.yml")
     gas_accounts = seed_gas_demo(session=session, path=demo_dir / "gas.yml")
+    communities, nurses, care_clients = seed_visits_demo(
+        session=session, path=demo_dir / "visits.yml"
+    )
     return DemoReport(
-        departments=len(rows), schools=schools, students=students, gas_accounts=gas_accounts
+        departments=len(rows),
+        schools=schools,
+        students=students,
+        gas_accounts=gas_accounts,
+        communities=communities,
+        nurses=nurses,
+        care_clients=care_clients,
     )
 
 

@@ -46,12 +46,6 @@ def test_policy_list_shows_public_documents_only(assistant):
     assert "《客服人员激励管理制度》" not in answer
 
 
-def test_a_service_not_yet_online_refers_to_the_department_from_the_database(assistant):
-    answer = texts(assistant.say("我爸瘫在床上 想预约护士上门输液"))
-    assert "社区卫生服务中心(演示)" in answer
-    assert "0571-5555-0303" in answer
-
-
 @pytest.mark.parametrize("message", ["今天天气怎么样", "帮我订一张去北京的火车票", "给我讲个笑话"])
 def test_out_of_scope_says_what_it_can_do(assistant, message):
     answer = texts(assistant.say(message))
@@ -108,7 +102,7 @@ def test_naughty_strings_never_break_the_assistant(assistant):
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("我媽媽想約護士上門", "社区卫生服务中心(演示)"),
+        ("我媽媽想約護士上門", "姓名"),  # the home-visit form starts
         ("孩子明天請假 發燒了", "学号"),
         ("蓄水池多久消毒一次？", "每10天消毒一次"),
     ],

@@ -1,0 +1,186 @@
+"""`python -m bot visits ...`: staff commands for home visits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot import clock
+from bot.db import session_scope
+from bot.school.dates import DateParseError, parse_dates
+
+
+def _staff_name(args: argparse.Namespace) -> str:
+    return f"cli:{args.by}" if args.by else "cli"
+
+
+def _list(args: argparse.Namespace) -> int:
+    from bot.models import CareVisitKind
+    from bot.visits.booking import visits_on
+    from bot.visits.elderly import care_visits_between
+    from bot.visits.wording import HALF_DAY_LABELS, STATE_LABELS
+
+    try:
+        days = parse_dates(args.date, clock.today()) if args.date else [clock.today()]
+    except DateParseError as exc:
+        print(f"cannot read the date {args.date!r} ({exc.reason})", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        for day in days:
+            bookings = visits_on(session=session, day=day)
+            care = care_visits_between(session=session, first=day, last=day)
+            print(
+                f"{day.isoformat()}: {len(bookings)} infusion visit(s), {len(care)} care visit(s)"
+            )
+            for b in bookings:
+                assert b.half_day is not None
+                print(
+                    f"  {b.booking_no}  {HALF_DAY_LABELS[b.half_day]}  "
+                    f"{b.nurse.name if b.nurse else '-'}  {b.patient.name}  {b.patient.address}"
+                    f"  {b.drug_names or b.drug_text}  [{STATE_LABELS[b.state]}]"
+                )
+            for visit in care:
+                kind = "回访" if visit.kind is CareVisitKind.FOLLOW_UP else "上门服务"
+                print(
+                    f"  {visit.client.client_no}  {HALF_DAY_LABELS[visit.half_day]}  {kind}  "
+                    f"{visit.client.name}  {visit.client.address}  {visit.service_items}"
+                )
+    return 0
+
+
+def _pending(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from bot.models import BookingState, HomeVisitBooking
+
+    with session_scope() as session:
+        rows = session.scalars(
+            select(HomeVisitBooking)
+            .where(HomeVisitBooking.state == BookingState.REQUESTED)
+            .order_by(HomeVisitBooking.id)
+        ).all()
+        for b in rows:
+            print(f"{b.booking_no}  {b.patient.name}  {b.drug_text}  {b.review_note}")
+        print(f"{len(rows)} request(s) waiting for review")
+    return 0
+
+
+def _move(args: argparse.Namespace) -> int:
+    from bot.models import BookingState
+    from bot.visits.booking import (
+        ChangeOutcome,
+        InvalidTransition,
+        approve_review,
+        cancel_booking,
+        find_booking,
+        transition,
+    )
+
+    with session_scope() as session:
+        booking = find_booking(session=session, booking_no=args.booking_no)
+        if booking is None:
+            print(f"no booking {args.booking_no}", file=sys.stderr)
+            return 1
+        actor, now = _staff_name(args), clock.now()
+        try:
+            if args.command == "consent":
+                transition(booking, BookingState.CONSENT_RECORDED, actor=actor, now=now)
+            elif args.command == "done":
+                transition(booking, BookingState.DONE, actor=actor, now=now, note=args.note or "")
+            elif args.command == "refuse":
+                transition(booking, BookingState.REFUSED, actor=actor, now=now, note=args.note)
+            elif args.command == "approve":
+                outcome = approve_review(session=session, booking=booking, actor=actor, now=now)
+                if outcome is not ChangeOutcome.DONE:
+                    print(f"{booking.booking_no}: not booked ({outcome.value})", file=sys.stderr)
+                    return 1
+            else:
+                outcome = cancel_booking(
+                    session=session, booking=booking, actor=actor, now=now, note=args.note or ""
+                )
+                if outcome is not ChangeOutcome.DONE:
+                    print(f"{booking.booking_no}: not cancelled ({outcome.value})", file=sys.stderr)
+                    return 1
+        except InvalidTransition:
+            print(f"{booking.booking_no} is {booking.state.value}: cannot do that", file=sys.stderr)
+            return 1
+        print(f"{booking.booking_no}: {booking.state.value}")
+    return 0
+
+
+def _follow_ups(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bot.models import CareVisitKind
+    from bot.visits.elderly import care_visits_between
+
+    first = clock.today()
+    with session_scope() as session:
+        visits = care_visits_between(
+            session=session,
+            first=first,
+            last=first + timedelta(days=args.days),
+            kind=CareVisitKind.FOLLOW_UP,
+        )
+        for visit in visits:
+            print(
+                f"{visit.visit_date.isoformat()}  {visit.client.client_no}  {visit.client.name}"
+                f"  {visit.client.phone}  {visit.client.address}  {visit.client.service_items}"
+            )
+        print(f"{len(visits)} follow-up visit(s) in the next {args.days} days")
+    return 0
+
+
+def _hotline(args: argparse.Namespace) -> int:
+    from bot.visits.elderly import log_hotline_call
+
+    with session_scope() as session:
+        call = log_hotline_call(
+            session=session,
+            topic=args.topic,
+            caller_name=args.name or "",
+            caller_phone=args.phone or "",
+            notes=args.note or "",
+            received_by=args.by or "",
+            now=clock.now(),
+        )
+        linked = " (linked to the client on file)" if call.client_id else ""
+        print(f"hotline call {call.id} recorded{linked}")
+    return 0
+
+
+def register(groups: Any) -> None:
+    """Add the `visits` command group to the top-level parser's subparsers."""
+    visits = groups.add_parser("visits", help="home visits").add_subparsers(
+        dest="command", required=True
+    )
+    listing = visits.add_parser("list", help="infusion and elderly-care visits on a day")
+    listing.add_argument("--date", help="2026-11-26, 明天, 下周一到周三 ... (default: today)")
+    listing.set_defaults(handler=_list)
+    visits.add_parser("pending", help="requests waiting for the pharmacist's review").set_defaults(
+        handler=_pending
+    )
+    helps = {
+        "consent": "record the signed 《家庭输液治疗知情同意书》",
+        "done": "record the visit as done",
+        "approve": "after review: book the requested half-day",
+        "refuse": "after review: refuse the request",
+        "cancel": "cancel a booking (frees the nurse's place)",
+    }
+    for command, text in helps.items():
+        move = visits.add_parser(command, help=text)
+        move.add_argument("booking_no")
+        move.add_argument("--by", help="who records it (logged)")
+        move.add_argument("--note", required=command == "refuse", help="why (logged)")
+        move.set_defaults(handler=_move)
+    follow = visits.add_parser("follow-ups", help="elderly-care follow-up visits due")
+    follow.add_argument("--days", type=int, default=14)
+    follow.set_defaults(handler=_follow_ups)
+    hotline = visits.add_parser("hotline", help="log a call to the elderly-care hotline")
+    hotline.add_argument("topic")
+    hotline.add_argument("--name")
+    hotline.add_argument("--phone")
+    hotline.add_argument("--note")
+    hotline.add_argument("--by")
+    hotline.set_defaults(handler=_hotline)
