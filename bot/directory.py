@@ -7,6 +7,6 @@ from sqlalchemy.orm import Session
 
 from bot.models import Department
 
+
 def find_department(*, session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
-
