@@ -22,7 +22,9 @@ from bot.nlu.evaluate import (
 from bot.settings import PROJECT_ROOT
 
 
-def _p(intent: str, predicted: str, top_confidence: float = 0.9, second: float = 0.05) -> Prediction:
+def _p(
+    intent: str, predicted: str, top_confidence: float = 0.9, second: float = 0.05
+) -> Prediction:
     return Prediction(
         text=f"{intent}->{predicted}",
         intent=intent,
