@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from bot.nlu.evaluate import (
     predictions_from_rasa_test,
     with_thresholds,
 )
+from bot.nlu.normalize import normalize_chinese
 from bot.settings import PROJECT_ROOT
 
 
@@ -124,8 +126,12 @@ def test_the_heldout_set_is_big_enough_and_never_trained_on() -> None:
     heldout = load_examples(PROJECT_ROOT / "tests" / "nlu_heldout.yml")
     assert len(heldout) >= 200
     assert sum(1 for _, intent in heldout if intent == OUT_OF_SCOPE) >= 40
+
+    def key(text: str) -> str:  # what the model sees, without punctuation and emoji
+        return re.sub(r"[\W_]+", "", normalize_chinese(text)).lower()
+
     training = set()
     for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
-        training |= {text for text, _ in load_examples(path)}
-    overlap = [text for text, _ in heldout if text in training]
+        training |= {key(text) for text, _ in load_examples(path)}
+    overlap = [text for text, _ in heldout if key(text) in training]
     assert overlap == [], f"held-out messages found in the training data: {overlap[:5]}"
