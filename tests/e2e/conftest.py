@@ -66,7 +66,7 @@ class Assistant:
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """The sender's conversation as Rasa's HTTP API returns it."""
-        url = f"{self.servers.rasa_url}/conversations/{urllib.parse.quote(sender, safe='')}/tracker"
+        url = f"{self.servers.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker"
         with urllib.request.urlopen(url, timeout=60) as response:
             result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
         return result
