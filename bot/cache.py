@@ -80,11 +80,14 @@ class MemoryCache:
 class RedisCache:
     """The cache in Redis, shared by every process that uses the same URL and prefix."""
 
-    def __init__(self, url: str, prefix: str = "svc:") -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         from redis.asyncio import Redis
 
         self.prefix = prefix
-        self._redis = Redis.from_url(url, decode_responses=True)
+        # Bounded waits: a Redis that hangs fails the request instead of holding it.
+        self._redis = Redis.from_url(
+            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5
+        )
 
     async def claim(self, key: str, value: str, ttl: float) -> bool:
         async with self._errors():
@@ -135,8 +138,8 @@ def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
-def cache_from_settings(settings: Settings, prefix: str = "svc:") -> MemoryCache | RedisCache:
-    """Redis when REDIS_URL is set, else this process's memory."""
+def cache_from_settings(settings: Settings) -> MemoryCache | RedisCache:
+    """Redis when REDIS_URL is set (keys under REDIS_KEY_PREFIX), else this process's memory."""
     if settings.redis_url:
-        return RedisCache(settings.redis_url, prefix=prefix)
-    return MemoryCache(prefix=prefix)
+        return RedisCache(settings.redis_url, prefix=settings.redis_key_prefix)
+    return MemoryCache()

@@ -120,9 +120,14 @@ def test_an_unreachable_redis_is_reported():
 
 
 def test_redis_is_used_only_when_redis_url_is_set():
-    assert isinstance(cache_from_settings(Settings()), MemoryCache)
-    cache = cache_from_settings(Settings(redis_url="redis://127.0.0.1:6379/15"))
-    assert isinstance(cache, RedisCache)
+    assert isinstance(cache_from_settings(Settings.from_env({})), MemoryCache)
+    settings = Settings.from_env(
+        {"REDIS_URL": "redis://127.0.0.1:6379/15", "REDIS_KEY_PREFIX": "site-b:"}
+    )
+    cache = cache_from_settings(settings)
+    assert isinstance(cache, RedisCache) and cache.prefix == "site-b:"
+    assert Settings.from_env({}).redis_key_prefix == "service-assistant:"
+    assert "6379" not in repr(settings)  # the URL may hold the password
     run(cache.close())
 
 
