@@ -20,67 +20,21 @@ import yaml
 
 from bot.healthcheck import main as healthcheck
 from bot.settings import PROJECT_ROOT, Settings
+from tests.compose import (
+    COMPOSE_FILE,
+    REQUIRED_SECRETS,
+    InterpolationError,
+    command_of,
+    environment_of,
+    full_env,
+    interpolate,
+    load_compose,
+    references,
+)
 
-COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 SERVICES = {"postgres", "redis", "rasa", "actions", "telegram", "dashboard", "migrate"}
 ONE_SHOT = {"migrate"}
 PROJECT_SERVICES = {"rasa", "actions", "telegram", "dashboard", "migrate"}
-REQUIRED_SECRETS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_JWT_SECRET", "ADMIN_SECRET_KEY"}
-
-
-# Compose's variable interpolation: ${NAME}, ${NAME:-default}, ${NAME-default},
-# ${NAME:?message}, ${NAME?message}, ${NAME:+value}, ${NAME+value}; $$ is a literal $.
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^${}]*))?\}")
-
-
-class InterpolationError(ValueError):
-    """A malformed ${...}, or a required variable that is not set."""
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> str:
-    """`text` with every variable replaced as `docker compose` does it."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] != "$":
-            out.append(text[i])
-            i += 1
-            continue
-        if text.startswith("$$", i):
-            out.append("$")
-            i += 2
-            continue
-        match = _REFERENCE.match(text, i)
-        if not match:
-            line = text.count("\n", 0, i) + 1
-            raise InterpolationError(f"line {line}: malformed {text[i : i + 30]!r}")
-        name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
-        value = env.get(name)
-        if operator is None:
-            out.append(value or "")
-        elif operator in {":-", "-"}:
-            unset = value is None or (operator == ":-" and value == "")
-            out.append(argument if unset else value or "")
-        elif operator in {":?", "?"}:
-            if value is None or (operator == ":?" and value == ""):
-                raise InterpolationError(f"{name}: {argument}")
-            out.append(value)
-        else:  # :+ and +
-            present = value is not None and (operator == "+" or value != "")
-            out.append(argument if present else "")
-        i = match.end()
-    return "".join(out)
-
-
-def references(text: str) -> list[tuple[str, str | None, str]]:
-    """Every ${...} in `text` as (name, operator, argument)."""
-    interpolate(text, {name: "x" for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text)})
-    unescaped = text.replace("$$", "")
-    return [(m.group(1), m.group(2), m.group(3) or "") for m in _REFERENCE.finditer(unescaped)]
-
-
-def full_env() -> dict[str, str]:
-    return {name: f"secret-{name.lower()}" for name in REQUIRED_SECRETS}
 
 
 @pytest.fixture(scope="module")
@@ -89,28 +43,15 @@ def compose_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def compose(compose_text) -> dict[str, Any]:
+def compose() -> dict[str, Any]:
     """docker-compose.yml as compose sees it with every required secret set."""
-    loaded: dict[str, Any] = yaml.safe_load(interpolate(compose_text, full_env()))
-    return loaded
+    return load_compose()
 
 
 @pytest.fixture(scope="module")
 def services(compose) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = compose["services"]
     return found
-
-
-def command_of(service: Mapping[str, Any]) -> str:
-    command = service.get("command", "")
-    return " ".join(command) if isinstance(command, list) else str(command)
-
-
-def environment_of(service: Mapping[str, Any]) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {str(k): "" if v is None else str(v) for k, v in env.items()}
 
 
 # The interpolation check.
