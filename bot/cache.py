@@ -44,25 +44,30 @@ class Cache(Protocol):
 class MemoryCache:
     """The cache in this process's memory: for one server, and for tests."""
 
+    SWEEP_SECONDS = 1.0  # expired keys are dropped at most this often (reads check expiry)
+
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self._values: dict[str, tuple[str, float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._swept = time.monotonic()
 
-    def _expire(self) -> None:
+    def _live(self, key: str) -> tuple[str, float] | None:
         now = time.monotonic()
-        self._values = {k: v for k, v in self._values.items() if v[1] > now}
+        if now - self._swept > self.SWEEP_SECONDS:
+            self._values = {k: v for k, v in self._values.items() if v[1] > now}
+            self._swept = now
+        entry = self._values.get(self.prefix + key)
+        return entry if entry and entry[1] > now else None
 
     async def claim(self, key: str, value: str, ttl: float) -> bool:
-        self._expire()
-        if self.prefix + key in self._values:
+        if self._live(key):
             return False
         self._values[self.prefix + key] = (value, time.monotonic() + ttl)
         return True
 
     async def get(self, key: str) -> str | None:
-        self._expire()
-        entry = self._values.get(self.prefix + key)
+        entry = self._live(key)
         return entry[0] if entry else None
 
     async def put(self, key: str, value: str, ttl: float) -> None:
