@@ -62,8 +62,8 @@ def test_out_of_scope_recall_and_false_rejection() -> None:
         _p("request_leave", "cancel_leave"),
     ]
     metrics = compute_metrics(predictions)
-    assert metrics.oos_recall == pytest.approx(2 / 4)
-    assert metrics.oos_not_guessed == pytest.approx(3 / 4)
+    assert metrics.oos_recall == pytest.approx(3 / 4)
+    assert metrics.oos_exact == pytest.approx(2 / 4)
     assert metrics.false_rejection == pytest.approx(2 / 4)
     assert metrics.wrong_intent == pytest.approx(1 / 4)
     assert metrics.accuracy == pytest.approx(3 / 8)
