@@ -35,7 +35,10 @@ _KEY_WORDS = (
     "name|patient|student|holder|guardian|caller|contact|address|phone|mobile|text|"
     "description|reason|staff|drug|occurred|password|secret|token|openid"
 )
-_KEY = rf"\b(?:[a-z0-9]+_)*(?:{_KEY_WORDS})\b"
+# A key starts at a word boundary, or right after a JSON-escaped \n or \t.
+_KEY = rf"(?:(?<=\\[nt])|(?<!\\)\b)(?:[a-z0-9]+_)*(?:{_KEY_WORDS})\b"
+# Keys whose values are free text (what someone said or wrote): masked to the line's end.
+_FREE_TEXT_KEY = r"(?:[a-z0-9]+_)*(?:text|description|reason|occurred|address|drug|message)"
 # Keys that end in a word above but name program things, not people.
 _SAFE_KEYS = {
     "action_name",
@@ -62,11 +65,18 @@ _SAFE_KEYS = {
     "event_name",
     "response_name",
 }
-_VALUE = r"(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s,;&)}\]]+)"
-_LABELLED = re.compile(
-    rf"(?P<quote>[\"']?)(?P<key>{_KEY})(?P=quote)(?P<sep>\s*[=:]\s*)(?P<value>{_VALUE})",
+# A quoted value (its quote may be JSON-escaped: \"...\"), or a bare one; \uXXXX escapes
+# (JSON logs escape Chinese) belong to the value, other escapes end it.
+_QUOTED = r"(?P<vq>\\*[\"']).*?(?P=vq)"
+_BARE = r"(?:[^\s,;&)}\]|\"'\\]|\\u[0-9a-fA-F]{4})+"
+_FREE = r"(?:[^\n|\"'\\]|\\u[0-9a-fA-F]{4})+"
+_LABEL = r"(?P<quote>\\*[\"']?)(?P<key>{key})(?P=quote)(?P<sep>\s*[=:]\s*)"
+_LABELLED_FREE_TEXT = re.compile(
+    _LABEL.format(key=rf"(?:(?<=\\[nt])|(?<!\\)\b){_FREE_TEXT_KEY}\b")
+    + rf"(?P<value>{_QUOTED}|{_FREE})",
     re.IGNORECASE,
 )
+_LABELLED = re.compile(_LABEL.format(key=_KEY) + rf"(?P<value>{_QUOTED}|{_BARE})", re.IGNORECASE)
 # Rasa's event reprs: SlotSet(key: visit_patient_name, value: 张三).
 _SLOT_EVENT = re.compile(
     rf"(?P<head>key:\s*(?P<key>{_KEY}),\s*value:\s*)(?P<value>[^)\n]*)", re.IGNORECASE
@@ -74,7 +84,7 @@ _SLOT_EVENT = re.compile(
 # Slot events as dicts: {'event': 'slot', 'name': 'visit_patient_name', 'value': '张三'}.
 _SLOT_DICT = re.compile(
     rf"(?P<head>[\"']name[\"']\s*:\s*[\"'](?P<key>{_KEY})[\"']\s*,\s*[\"']value[\"']\s*:\s*)"
-    rf"(?P<value>{_VALUE})",
+    rf"(?P<value>{_QUOTED}|{_BARE})",
     re.IGNORECASE,
 )
 # Chinese labels: 姓名:张三, 患者张三, 地址 幸福小区3栋.
@@ -83,6 +93,8 @@ _HAN_LABELLED = re.compile(
     r"(?P<sep>\s*[是为叫:：=]?\s*)"
     r"(?P<value>[^\s,，。;；、:：)）\]}\"'0-9*]{1,30})"
 )
+# Rasa's message events: BotUttered('已为张子涵登记请假', ...), UserUttered('...').
+_UTTERED = re.compile(r"(?P<head>(?:Bot|User)Uttered\()(?P<vq>\\*[\"']).*?(?P=vq)")
 # SQLAlchemy repeats a failed statement's parameters in its error messages.
 _SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
 # A Telegram bot token in a Bot API URL.
@@ -92,8 +104,8 @@ _BOT_TOKEN = re.compile(r"\bbot\d{5,}:[A-Za-z0-9_-]{20,}")
 def _mask_labelled(match: re.Match[str]) -> str:
     if match.group("key").lower() in _SAFE_KEYS:
         return match.group(0)
-    value = match.group("value")
-    masked = value[0] + MASK + value[0] if value[:1] in {'"', "'"} else MASK
+    quote = match.group("vq")
+    masked = f"{quote}{MASK}{quote}" if quote else MASK
     quote = match.group("quote")
     return f"{quote}{match.group('key')}{quote}{match.group('sep')}{masked}"
 
@@ -108,8 +120,10 @@ def mask_personal_data(text: str) -> str:
     """Hide personal data and secrets in `text`; what is left reads as before."""
     text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
     text = _BOT_TOKEN.sub("bot" + MASK, text)
+    text = _UTTERED.sub(lambda m: m.group("head") + m.group("vq") + MASK + m.group("vq"), text)
     text = _SLOT_EVENT.sub(_mask_slot_event, text)
     text = _SLOT_DICT.sub(_mask_slot_event, text)
+    text = _LABELLED_FREE_TEXT.sub(_mask_labelled, text)
     text = _LABELLED.sub(_mask_labelled, text)
     text = _HAN_LABELLED.sub(lambda m: m.group("label") + m.group("sep") + MASK, text)
     text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)

@@ -91,6 +91,23 @@ def assert_no_leak(text: str) -> None:
             f"[SQL: INSERT INTO patient ...]\n[parameters: ('{PATIENT}', '{PHONE}')]\n(Background",
             "[SQL: INSERT INTO patient ...]\n[parameters: hidden]\n(Background",
         ),
+        (
+            "BotUttered('已为张子涵登记请假', {\"buttons\": null}, 1764057907.5)",
+            "BotUttered('***', {\"buttons\": null}, 17******07.5)",
+        ),
+        # JSON logs (Rasa's structlog at DEBUG) escape newlines, quotes and Chinese.
+        (
+            r'"slot_values": "\tguardian_phone: 13812345678\n\tleave_dates: None"',
+            r'"slot_values": "\tguardian_phone: ***\n\tleave_dates: None"',
+        ),
+        (
+            r"[state 1] user text: 我叫\u738b\u79c0\u82f1, 电话 | previous action name: x",
+            r"[state 1] user text: ***| previous action name: ***",
+        ),
+        (
+            r"{\"utter_action\": \"utter_x\", \"student_name\": \"\\u5f20\\u5b50\"}",
+            r"{\"utter_action\": \"utter_x\", \"student_name\": \"***\"}",
+        ),
     ],
 )
 def test_labelled_values_names_and_secrets_are_masked(text, expected):
