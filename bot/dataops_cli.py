@@ -16,7 +16,6 @@ from bot.settings import get_settings
 def _retention_run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.backup import BackupError, is_empty
     from bot.db import create_engine
     from bot.retention import run_retention
 
@@ -26,12 +25,10 @@ def _retention_run(args: argparse.Namespace) -> int:
         print("--days must be at least 1", file=sys.stderr)
         return 2
     service_engine = create_engine(settings.database_url)
-    tracker_engine = None
-    try:
-        if not is_empty(settings.tracker_database_url):
-            tracker_engine = create_engine(settings.tracker_database_url)
-    except BackupError:
-        tracker_engine = None
+    tracker = make_url(settings.tracker_database_url)
+    # A SQLite tracker store Rasa has not created yet: nothing to purge, nothing to create.
+    missing = tracker.get_backend_name() == "sqlite" and not Path(tracker.database or "").is_file()
+    tracker_engine = None if missing else create_engine(settings.tracker_database_url)
     try:
         outcomes = run_retention(
             service_engine=service_engine,
@@ -42,8 +39,9 @@ def _retention_run(args: argparse.Namespace) -> int:
         )
     except SQLAlchemyError as error:
         print(
-            f"retention failed ({type(error).__name__}); is the database migrated "
-            "(`python -m bot db upgrade`)?",
+            f"retention failed ({type(error).__name__}): are the service database and the "
+            "tracker store reachable, and the service database migrated (`python -m bot db "
+            "upgrade`)? Tables already done stay done; run again when fixed.",
             file=sys.stderr,
         )
         return 1

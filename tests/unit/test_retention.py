@@ -296,3 +296,22 @@ def test_the_command_prints_counts_and_a_dry_run_changes_nothing(tmp_path):
     finally:
         service.dispose()
         tracker.dispose()
+
+
+def test_an_unreachable_tracker_store_is_a_clear_failure(tmp_path):
+    service_url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(service_url)
+    env = {
+        "DATABASE_URL": service_url,
+        "TRACKER_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+    }
+    failed = run_cli("retention", "run", env=env)
+    assert failed.returncode == 1
+    assert "retention failed (OperationalError)" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    missing = run_cli(
+        "retention", "run", env={**env, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    )
+    assert missing.returncode == 0, missing.stderr
+    assert "events" in missing.stdout and "skipped" in missing.stdout
+    assert not (tmp_path / "x.db").exists()
