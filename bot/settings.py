@@ -137,6 +137,11 @@ class Settings:
     # purged by `python -m bot retention run`; `python -m bot backup` writes to backup_dir.
     retention_days: int = 180
     backup_dir: Path = field(default_factory=default_backup_dir)
+    # Shared cache for several Rasa servers (WeChat nonces, message de-duplication, access
+    # token): Redis when set, e.g. redis://:password@redis:6379/2; unset, process memory.
+    redis_url: str | None = field(default=None, repr=False)
+    # Starts every key the project writes there, so deployments may share one Redis.
+    redis_key_prefix: str = "service-assistant:"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -192,6 +197,9 @@ class Settings:
             or default_tracker_database_url(),
             retention_days=_int(env, "RETENTION_DAYS", cls.retention_days, minimum=1),
             backup_dir=Path(_str(env, "BACKUP_DIR") or str(default_backup_dir())),
+            redis_url=_str(env, "REDIS_URL"),
+            redis_key_prefix=_str(env, "REDIS_KEY_PREFIX", cls.redis_key_prefix)
+            or cls.redis_key_prefix,
         )
 
     @property
