@@ -338,7 +338,7 @@ def _status_line(complaint: Complaint) -> dict[str, str]:
 
 
 class ActionComplaintStatus(Action):
-    """The status of a complaint, only to the sender who filed it or to bound staff."""
+    """The status of a complaint, only to the sender who filed it or to a bound supervisor."""
 
     def name(self) -> str:
         return "action_complaint_status"

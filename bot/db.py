@@ -33,7 +33,8 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `url`; a SQLite file's folder is created if missing."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"future": True, "echo": echo}
+    # hide_parameters: error messages and echo never repeat the values (names, phones).
+    kwargs: dict[str, Any] = {"future": True, "echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from bot.privacy import PersonalDataFilter
+from bot.privacy import install_log_masking
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Log to stderr at `level`; every handler masks personal data."""
+    """Log to stderr at `level` (INFO unless LOG_LEVEL says otherwise; DEBUG is never
+    the default); every record is masked (see bot.privacy)."""
     logging.basicConfig(
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, PersonalDataFilter) for f in handler.filters):
-            handler.addFilter(PersonalDataFilter())
+    install_log_masking()

@@ -74,6 +74,10 @@ def default_tracker_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
 
 
+def default_backup_dir() -> Path:
+    return PROJECT_ROOT / "var" / "backups"
+
+
 def default_complaint_catalog() -> Path:
     return PROJECT_ROOT / "data" / "complaints" / "catalog.yml"
 
@@ -129,6 +133,10 @@ class Settings:
     admin_cookie_secure: bool = False
     # Where the dashboard reads conversation transcripts: Rasa's SQL tracker store.
     tracker_database_url: str = field(default_factory=default_tracker_database_url)
+    # Data operations: conversations and free chat text older than this many days are
+    # purged by `python -m bot retention run`; `python -m bot backup` writes to backup_dir.
+    retention_days: int = 180
+    backup_dir: Path = field(default_factory=default_backup_dir)
     # Shared cache for several Rasa servers (WeChat nonces, message de-duplication, access
     # token): Redis when set, e.g. redis://:password@redis:6379/2; unset, process memory.
     redis_url: str | None = field(default=None, repr=False)
@@ -187,6 +195,8 @@ class Settings:
             admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", False),
             tracker_database_url=_str(env, "TRACKER_DATABASE_URL")
             or default_tracker_database_url(),
+            retention_days=_int(env, "RETENTION_DAYS", cls.retention_days, minimum=1),
+            backup_dir=Path(_str(env, "BACKUP_DIR") or str(default_backup_dir())),
             redis_url=_str(env, "REDIS_URL"),
             redis_key_prefix=_str(env, "REDIS_KEY_PREFIX", cls.redis_key_prefix)
             or cls.redis_key_prefix,

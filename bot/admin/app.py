@@ -35,7 +35,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import clock
-from bot.admin.auth import LoginOutcome, authenticate, csrf_matches, new_csrf_token
+from bot.admin.auth import (
+    LoginOutcome,
+    authenticate,
+    csrf_matches,
+    new_csrf_token,
+    session_stamp,
+    signed_in_user,
+)
 from bot.clock import as_utc, local_zone
 from bot.complaints import workflow
 from bot.complaints.catalog import Catalog, get_catalog
@@ -155,7 +162,16 @@ def create_app(
 
     def login_required(endpoint: Endpoint) -> Endpoint:
         async def guarded(request: Request) -> Response:
-            if not request.session.get("user"):
+            # Checked on every request: a deactivated user or a changed password ends
+            # the sessions signed in before, not only the next sign-in.
+            with session_scope(engine) as session:
+                user = signed_in_user(
+                    session=session,
+                    username=request.session.get("user"),
+                    stamp=request.session.get("stamp"),
+                )
+            if user is None:
+                request.session.clear()
                 return redirect("/login?" + urlencode({"next": request.url.path}))
             if request.method == "POST":
                 form = await request.form()
@@ -187,6 +203,7 @@ def create_app(
                 now=clock.now(),
             )
             name = (result.user.display_name or result.user.username) if result.user else ""
+            stamp = session_stamp(result.user) if result.user else ""
         if result.outcome is not LoginOutcome.OK:
             logger.info("dashboard sign-in refused: %s", result.outcome.value)
             status = 429 if result.outcome is LoginOutcome.LOCKED else 401
@@ -194,7 +211,7 @@ def create_app(
             return render(request, "login.html", status_code=status, next=form.get("next", ""))
         # A fresh session on sign-in: nothing from before it carries over.
         request.session.clear()
-        request.session.update(user=username.strip(), name=name, csrf=new_csrf_token())
+        request.session.update(user=username.strip(), name=name, stamp=stamp, csrf=new_csrf_token())
         target = str(form.get("next") or "")
         return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 

@@ -10,6 +10,7 @@ for ever by trying on.
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -119,6 +120,36 @@ def authenticate(
     user.last_login_at = to_utc(now)
     session.flush()
     return LoginResult(LoginOutcome.OK, user)
+
+
+def session_stamp(user: DashboardUser) -> str:
+    """Kept in the session cookie; it changes with the password, so a new password ends
+    every session signed in with the old one."""
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:32]
+
+
+def signed_in_user(
+    *, session: Session, username: str | None, stamp: str | None
+) -> DashboardUser | None:
+    """The user a session cookie names, if still active and the password unchanged since."""
+    if not username or not stamp:
+        return None
+    user = session.scalars(select(DashboardUser).where(DashboardUser.username == username)).first()
+    if user is None or not user.is_active:
+        return None
+    return user if hmac.compare_digest(session_stamp(user), stamp) else None
+
+
+def deactivate_user(*, session: Session, username: str) -> bool:
+    """Take away a user's access, signed-in sessions included; False if no such user."""
+    user = session.scalars(
+        select(DashboardUser).where(DashboardUser.username == username.strip())
+    ).first()
+    if user is None:
+        return False
+    user.is_active = False
+    session.flush()
+    return True
 
 
 def new_csrf_token() -> str:

@@ -56,6 +56,18 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _disable_user(args: argparse.Namespace) -> int:
+    from bot.admin.auth import deactivate_user
+
+    with session_scope() as session:
+        found = deactivate_user(session=session, username=args.name)
+    if not found:
+        print(f"no dashboard user {args.name}", file=sys.stderr)
+        return 1
+    print(f"dashboard user {args.name} deactivated; their sessions end now")
+    return 0
+
+
 def register(groups: Any) -> None:
     """Add the `admin` command group to the top-level parser's subparsers."""
     admin = groups.add_parser("admin", help="the supervisors' review desk (web dashboard)")
@@ -72,3 +84,6 @@ def register(groups: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(handler=_create_user)
+    disable = commands.add_parser("disable-user", help="take a user's access away at once")
+    disable.add_argument("name")
+    disable.set_defaults(handler=_disable_user)

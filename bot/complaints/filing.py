@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import Catalog
-from bot.models import Complaint, ComplaintEvent, ComplaintState, Praise
+from bot.models import Complaint, ComplaintEvent, ComplaintState, Praise, StaffRole
 from bot.staff import staff_member
 
 TICKET_PREFIX = "TS"
@@ -157,14 +157,16 @@ def find_complaint(*, session: Session, ticket_no: str) -> Complaint | None:
 
 
 def complaint_for_sender(*, session: Session, ticket_no: str, sender_id: str) -> Complaint | None:
-    """The complaint, if this sender filed it or is bound staff; None otherwise, so that
-    someone else's ticket looks exactly like one that does not exist."""
+    """The complaint, if this sender filed it or is a bound supervisor; None otherwise, so
+    that someone else's ticket looks exactly like one that does not exist. Other staff
+    roles are refused: a complaint may be about them, and names its complainant."""
     complaint = find_complaint(session=session, ticket_no=ticket_no)
     if complaint is None:
         return None
-    if complaint.sender_id == sender_id or staff_member(session=session, sender_id=sender_id):
+    if complaint.sender_id == sender_id:
         return complaint
-    return None
+    member = staff_member(session=session, sender_id=sender_id)
+    return complaint if member is not None and member.role is StaffRole.SUPERVISOR else None
 
 
 def record_praise(

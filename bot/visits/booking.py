@@ -59,7 +59,9 @@ TRANSITIONS: dict[BookingState, frozenset[BookingState]] = {
 # States in which a booking holds a place in a nurse's half-day.
 HOLDS_SLOT = frozenset({_S.BOOKED, _S.AWAITING_CONSENT, _S.CONSENT_RECORDED})
 # Staff who may see and change anyone's booking.
-BOOKING_STAFF_ROLES = frozenset({StaffRole.NURSE, StaffRole.STAFF, StaffRole.SUPERVISOR})
+# Health data: the centre's nurses and supervisors, not every staff role (staff-only
+# regulations are for all staff; patients' bookings are not).
+BOOKING_STAFF_ROLES = frozenset({StaffRole.NURSE, StaffRole.SUPERVISOR})
 
 
 class InvalidTransition(ValueError):
