@@ -129,6 +129,9 @@ class Settings:
     admin_cookie_secure: bool = False
     # Where the dashboard reads conversation transcripts: Rasa's SQL tracker store.
     tracker_database_url: str = field(default_factory=default_tracker_database_url)
+    # Reliability: how long the Rasa server waits for a custom action before it tells the
+    # user the system is busy (with an incident id; see bot.action_guard).
+    action_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -182,6 +185,7 @@ class Settings:
             admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", False),
             tracker_database_url=_str(env, "TRACKER_DATABASE_URL")
             or default_tracker_database_url(),
+            action_timeout=_float(env, "ACTION_TIMEOUT", cls.action_timeout),
         )
 
     @property

@@ -1,0 +1,86 @@
+"""In the Rasa server: a custom action that fails never leaves the user in silence.
+
+Rasa 3.6 runs custom actions through `RemoteAction.run`; when the action server is down,
+slow or answers with an error, the processor logs the exception and carries on without a
+word to the user (rasa/core/processor.py `_run_action`). `install()` wraps
+`RemoteAction.run` so that such a failure, or an action that takes longer than
+`ACTION_TIMEOUT` seconds, is logged with an incident id and answered with the busy
+message (`bot.incidents`). The conversation goes on: the next message is handled as usual
+once the action server is back.
+
+Rasa imports the project's channels (credentials.yml) and NLU components (config.yml)
+before it serves; both call `install()`, which is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from bot.incidents import busy_text, new_incident_id
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+# The incident of the message being handled: after one failed action, the turn's other
+# custom actions are not attempted (each would wait for the same dead server).
+_turn_incident: ContextVar[str | None] = ContextVar("turn_incident", default=None)
+
+
+def _unvalidated_slots(tracker: Any) -> list[Any]:
+    """Reset the slots extracted from the latest message: a form validation that could not
+    run must not let unchecked values fill the form."""
+    from rasa.shared.core.events import SlotSet, UserUttered
+
+    names: dict[str, None] = {}
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, SlotSet) and event.key != "requested_slot" and event.value is not None:
+            names[event.key] = None
+    return [SlotSet(name, None) for name in names]
+
+
+def install() -> None:
+    """Wrap Rasa's `RemoteAction.run` (once per process)."""
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.core.events import BotUttered
+
+    if getattr(RemoteAction.run, "_service_assistant_guard", False):
+        return
+    original_run = RemoteAction.run
+
+    async def run(
+        self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+    ) -> list[Any]:
+        reset = _unvalidated_slots(tracker) if self.name().startswith("validate_") else []
+        if _turn_incident.get() is not None:
+            return reset
+        timeout = get_settings().action_timeout
+        try:
+            return await asyncio.wait_for(
+                original_run(self, output_channel, nlg, tracker, domain), timeout
+            )
+        except ActionExecutionRejection:
+            raise
+        except Exception as error:
+            incident_id = new_incident_id()
+            _turn_incident.set(incident_id)
+            reason = (
+                f"no answer within {timeout:g} s" if isinstance(error, asyncio.TimeoutError) else ""
+            )
+            logger.error(
+                "incident %s: custom action %s failed for %s %s",
+                incident_id,
+                self.name(),
+                tracker.sender_id,
+                reason,
+                exc_info=not reason,
+            )
+            text = busy_text(incident_id, domain.responses)
+            return [BotUttered(text, metadata={"incident_id": incident_id}), *reset]
+
+    run._service_assistant_guard = True  # type: ignore[attr-defined]
+    RemoteAction.run = run
