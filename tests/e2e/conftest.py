@@ -40,6 +40,7 @@ class Assistant:
 
     servers: Servers
     database_url: str
+    log_dir: Path | None = None
 
     def post(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
         try:
@@ -120,7 +121,7 @@ def running_assistant(
         )
         pytest.fail(f"{error}\n{logs}")
     try:
-        yield Assistant(servers=servers, database_url=database_url)
+        yield Assistant(servers=servers, database_url=database_url, log_dir=workdir / "logs")
     finally:
         servers.stop()
 
