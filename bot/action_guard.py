@@ -24,9 +24,21 @@ from bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-# The incident of the message being handled: after one failed action, the turn's other
-# custom actions are not attempted (each would wait for the same dead server).
-_turn_incident: ContextVar[str | None] = ContextVar("turn_incident", default=None)
+# The turn that had an incident: after one failed action, the turn's other custom actions
+# are not attempted (each would wait for the same dead server). A turn is the sender and
+# their latest message; the variable belongs to the task handling the message.
+_failed_turn: ContextVar[tuple[str, str | None, float] | None] = ContextVar(
+    "failed_turn", default=None
+)
+
+
+def _turn(tracker: Any) -> tuple[str, str | None, float]:
+    latest = tracker.latest_message
+    return (
+        tracker.sender_id,
+        getattr(latest, "message_id", None),
+        float(getattr(latest, "timestamp", 0.0) or 0.0),
+    )
 
 
 def _unvalidated_slots(tracker: Any) -> list[Any]:
@@ -56,7 +68,7 @@ def install() -> None:
         self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
     ) -> list[Any]:
         reset = _unvalidated_slots(tracker) if self.name().startswith("validate_") else []
-        if _turn_incident.get() is not None:
+        if _failed_turn.get() == _turn(tracker):
             return reset
         timeout = get_settings().action_timeout
         try:
@@ -67,18 +79,22 @@ def install() -> None:
             raise
         except Exception as error:
             incident_id = new_incident_id()
-            _turn_incident.set(incident_id)
-            reason = (
-                f"no answer within {timeout:g} s" if isinstance(error, asyncio.TimeoutError) else ""
-            )
-            logger.error(
-                "incident %s: custom action %s failed for %s %s",
-                incident_id,
-                self.name(),
-                tracker.sender_id,
-                reason,
-                exc_info=not reason,
-            )
+            _failed_turn.set(_turn(tracker))
+            if isinstance(error, asyncio.TimeoutError):
+                logger.error(
+                    "incident %s: custom action %s for %s: no answer within %g s",
+                    incident_id,
+                    self.name(),
+                    tracker.sender_id,
+                    timeout,
+                )
+            else:
+                logger.exception(
+                    "incident %s: custom action %s failed for %s",
+                    incident_id,
+                    self.name(),
+                    tracker.sender_id,
+                )
             text = busy_text(incident_id, domain.responses)
             return [BotUttered(text, metadata={"incident_id": incident_id}), *reset]
 

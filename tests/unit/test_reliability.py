@@ -205,6 +205,34 @@ def test_a_failed_form_validation_does_not_let_unchecked_slots_fill_the_form(gua
     assert events[1:] == [SlotSet("complaint_confirmed", None)]
 
 
+def test_after_one_failure_the_turns_other_actions_are_not_attempted(guarded):
+    url = f"http://127.0.0.1:{_closed_port()}/webhook"
+    domain = Domain.from_yaml(
+        "version: '3.1'\nresponses:\n  utter_system_busy:\n    - text: '忙 {incident_id}'\n"
+    )
+
+    async def turns() -> list[list[Any]]:
+        results = []
+        first = DialogueStateTracker.from_events("web:alice", [UserUttered("一", message_id="1")])
+        second = DialogueStateTracker.from_events("web:alice", [UserUttered("二", message_id="2")])
+        for tracker in (first, first, second):
+            action = RemoteAction("action_care_times", EndpointConfig(url))
+            results.append(
+                await action.run(
+                    CollectingOutputChannel(),
+                    TemplatedNaturalLanguageGenerator({}),
+                    tracker,
+                    domain,
+                )
+            )
+        return results
+
+    failed, skipped, next_turn = asyncio.run(turns())
+    assert isinstance(failed[0], BotUttered) and skipped == []
+    assert isinstance(next_turn[0], BotUttered)
+    assert next_turn[0].metadata["incident_id"] != failed[0].metadata["incident_id"]
+
+
 def test_installing_twice_wraps_once(guarded):
     wrapped = RemoteAction.run
     action_guard.install()
