@@ -128,7 +128,11 @@ def send_all(assistant, messages: list[str]) -> list[tuple[str, int, str]]:
         sender = new_sender()
         failures = []
         for message in chunk:
-            status, replies = assistant.post(sender, message)
+            try:
+                status, replies = assistant.post(sender, message)
+            except OSError as error:  # no answer within the client's timeout, a reset
+                failures.append((message[:80], 0, repr(error)))
+                continue
             if status != 200 or not texts(replies).strip():
                 failures.append((message[:80], status, texts(replies)[:80]))
         return failures
