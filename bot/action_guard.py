@@ -6,7 +6,8 @@ word to the user (rasa/core/processor.py `_run_action`). `install()` wraps
 `RemoteAction.run` so that such a failure, or an action that takes longer than
 `ACTION_TIMEOUT` seconds, is logged with an incident id and answered with the busy
 message (`bot.incidents`). The conversation goes on: the next message is handled as usual
-once the action server is back.
+once the action server is back. It also validates the action server's answers with a
+validator built once (see `_response_validator`).
 
 Rasa imports the project's channels (credentials.yml) and NLU components (config.yml)
 before it serves; both call `install()`, which is idempotent.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 from bot.incidents import busy_text, new_incident_id
@@ -55,6 +57,29 @@ def _unvalidated_slots(tracker: Any) -> list[Any]:
     return [SlotSet(name, None) for name in names]
 
 
+@lru_cache(maxsize=1)
+def _response_validator() -> Any:
+    """A validator of the action server's answers, with its schema checked once.
+
+    Rasa 3.6 calls `jsonschema.validate` on every answer, which checks the schema itself
+    against the JSON Schema meta-schema each time: that took most of the Rasa server's CPU
+    in a turn with a custom action (`make bench`, profiled with py-spy)."""
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+    """`RemoteAction._validate_action_result` with the validator built once; an invalid
+    answer still raises `jsonschema.ValidationError`."""
+    _response_validator().validate(result)
+    return True
+
+
 def install() -> None:
     """Wrap Rasa's `RemoteAction.run` (once per process)."""
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
@@ -63,6 +88,7 @@ def install() -> None:
     if getattr(RemoteAction.run, "_service_assistant_guard", False):
         return
     original_run = RemoteAction.run
+    RemoteAction._validate_action_result = _validate_action_result
 
     async def run(
         self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any

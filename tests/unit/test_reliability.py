@@ -307,3 +307,14 @@ def test_confirmations_racing_file_one_complaint(engine):
     assert errors == []
     assert len(tickets) == 6 and len(set(tickets)) == 1
     assert _count(engine, Complaint) == 1 and _count(engine, ComplaintEvent) == 1
+
+
+def test_action_server_answers_are_still_validated(guarded):
+    from jsonschema import ValidationError
+
+    action = RemoteAction("action_care_times", None)
+    assert action._validate_action_result({"events": [], "responses": [{"text": "好"}]})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": "not a list"})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": [{"event": "slot"}], "responses": [1]})
