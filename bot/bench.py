@@ -249,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--action-workers", type=int, default=1, help="action server processes (Sanic)"
     )
+    parser.add_argument(
+        "--rasa-workers",
+        type=int,
+        default=1,
+        help="Rasa server processes (SANIC_WORKERS; needs --postgres for the Redis lock store)",
+    )
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.concurrency.split(",")]
     if not MODEL.is_file():
@@ -258,10 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     print(
-        f"starting the servers ({'PostgreSQL + Redis' if args.postgres else 'SQLite'}; "
+        f"starting the servers ({'PostgreSQL + Redis' if args.postgres else 'SQLite'}, "
+        f"{args.rasa_workers} Rasa and {args.action_workers} action server process(es); "
         f"logs in {workdir}/logs); load average {load:.1f} on {os.cpu_count()} CPUs"
     )
-    env = {"ACTION_SERVER_SANIC_WORKERS": str(args.action_workers)}
+    if args.rasa_workers > 1 and not args.postgres:
+        parser.error("--rasa-workers needs --postgres: Rasa's workers share the Redis lock store")
+    env = {
+        "ACTION_SERVER_SANIC_WORKERS": str(args.action_workers),
+        "SANIC_WORKERS": str(args.rasa_workers),
+    }
     try:
         with bench_servers(workdir, args.postgres, env) as servers:
             return _bench(servers, args, levels)
