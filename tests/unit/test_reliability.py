@@ -318,3 +318,8 @@ def test_action_server_answers_are_still_validated(guarded):
         action._validate_action_result({"events": "not a list"})
     with pytest.raises(ValidationError):
         action._validate_action_result({"events": [{"event": "slot"}], "responses": [1]})
+
+
+def test_the_action_timeout_comes_from_the_environment():
+    assert Settings.from_env({}).action_timeout == 10.0
+    assert Settings.from_env({"ACTION_TIMEOUT": "2.5"}).action_timeout == 2.5
