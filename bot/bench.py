@@ -13,7 +13,7 @@ under 1.2 GB. Exit status 1 when a target is missed.
 
 `--postgres` runs the production configuration instead of SQLite: service data and the
 tracker store on the local PostgreSQL (`TEST_POSTGRES_URL` names the server) and the
-Redis lock store (`REDIS_URL`-less: 127.0.0.1:6379).
+project's Redis lock store (bot.lock_store) on 127.0.0.1:6379.
 """
 
 from __future__ import annotations
@@ -192,7 +192,8 @@ def bench_servers(workdir: Path, postgres: bool, extra_env: dict[str, str]) -> I
             "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
             f'  url: "{url.host}"\n  port: {url.port or 5432}\n'
             f'  username: "{url.username or "postgres"}"\n  db: "{dropped[1]}"\n'
-            "lock_store:\n  type: redis\n  url: 127.0.0.1\n  port: 6379\n"
+            "lock_store:\n  type: bot.lock_store.AtomicRedisLockStore\n"
+            "  url: 127.0.0.1\n  port: 6379\n"
             f'  key_prefix: "bench{suffix}"\n'
         )
     else:
