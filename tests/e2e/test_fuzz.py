@@ -62,9 +62,9 @@ def _messages() -> st.SearchStrategy[str]:
     controls = st.text(
         st.characters(whitelist_categories=("Cc", "Cf", "Zl", "Zp", "Zs")), max_size=50
     )
-    mixed = st.lists(
-        st.sampled_from(list(SCRIPTS) + EMOJI + [" ", "。", "?"]), max_size=120
-    ).map("".join)
+    mixed = st.lists(st.sampled_from(list(SCRIPTS) + EMOJI + [" ", "。", "?"]), max_size=120).map(
+        "".join
+    )
     digits = st.text(st.sampled_from(FULL_WIDTH_DIGITS + "0123456789-— "), min_size=1, max_size=20)
     service = st.tuples(
         st.sampled_from(SERVICE_WORDS), st.one_of(digits, controls, mixed, st.just(""))
