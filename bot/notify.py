@@ -75,8 +75,15 @@ def _send_wechat(openid: str, text: str, settings: Settings) -> Delivery:
         return Delivery(DeliveryStatus.NO_CHANNEL, "WECHAT_APP_ID/WECHAT_APP_SECRET are not set")
     from bot.channels.wechat import CustomerService
 
+    async def send() -> None:
+        service = CustomerService(settings)  # shares the access token through REDIS_URL
+        try:
+            await service.send_text(openid, text)
+        finally:
+            await service.cache.close()
+
     try:
-        asyncio.run(CustomerService(settings).send_text(openid, text))
+        asyncio.run(send())
     except (httpx.HTTPError, RuntimeError, ValueError) as error:
         logger.warning("wechat delivery failed: %s", type(error).__name__)
         return Delivery(DeliveryStatus.FAILED, str(error)[:200])

@@ -129,6 +129,11 @@ class Settings:
     admin_cookie_secure: bool = False
     # Where the dashboard reads conversation transcripts: Rasa's SQL tracker store.
     tracker_database_url: str = field(default_factory=default_tracker_database_url)
+    # Shared cache for several Rasa servers (WeChat nonces, message de-duplication, access
+    # token): Redis when set, e.g. redis://:password@redis:6379/2; unset, process memory.
+    redis_url: str | None = field(default=None, repr=False)
+    # Starts every key the project writes there, so deployments may share one Redis.
+    redis_key_prefix: str = "service-assistant:"
     # Reliability: how long the Rasa server waits for a custom action before it tells the
     # user the system is busy (with an incident id; see bot.action_guard).
     action_timeout: float = 10.0
@@ -185,6 +190,9 @@ class Settings:
             admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", False),
             tracker_database_url=_str(env, "TRACKER_DATABASE_URL")
             or default_tracker_database_url(),
+            redis_url=_str(env, "REDIS_URL"),
+            redis_key_prefix=_str(env, "REDIS_KEY_PREFIX", cls.redis_key_prefix)
+            or cls.redis_key_prefix,
             action_timeout=_float(env, "ACTION_TIMEOUT", cls.action_timeout),
         )
 

@@ -19,6 +19,10 @@ TEST_POSTGRES_URL = os.environ.get(
 )
 
 
+# The Redis server for the shared-cache tests (each test uses its own key prefix).
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
 def _require_services() -> bool:
     """In CI a missing service is a failure, not a skip."""
     return os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
@@ -37,6 +41,39 @@ def postgres_server() -> Engine:
             pytest.fail(message)
         pytest.skip(message)
     return engine
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The URL of a reachable Redis server (skipped, or failed in CI, when there is none)."""
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {TEST_REDIS_URL}: {exc.__class__.__name__}"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return TEST_REDIS_URL
+
+
+@pytest.fixture()
+def redis_prefix(redis_server: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    import redis
+
+    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_server)
+    try:
+        for key in client.scan_iter(match=prefix + "*"):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 @pytest.fixture()

@@ -9,6 +9,9 @@ retries up to three times when it gets no reply within 5 seconds. So the channel
 - answers within `WECHAT_REPLY_TIMEOUT` seconds with a passive XML reply (encrypted in safe
   mode) when the assistant is quick enough, else says `success` at once and sends the
   answer later through the customer-service message API (`message/custom/send`).
+The nonces, the messages' answers and the access token live in `bot.cache`: Redis when
+REDIS_URL is set, so several Rasa servers behind a load balancer act as one (a retry that
+reaches another server waits for the first server's answer), else this process's memory.
 The sender is `wx:<openid>` from WeChat's signed message. Without WECHAT_TOKEN the channel
 answers 503 and Rasa starts as usual.
 """
@@ -23,7 +26,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -36,12 +38,15 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 
+from bot.cache import Cache, CacheUnavailable, cache_from_settings
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_WINDOW = 300  # seconds a signed request stays valid
 ANSWER_KEEP = 120  # seconds an answer is kept for WeChat's retries
+TOKEN_LOCK_SECONDS = 30  # the longest one caller may hold the access-token renewal
+POLL_SECONDS = 0.05  # how often a retry handled elsewhere looks for the answer
 NON_TEXT = "对不起,我暂时只能看懂文字消息。请用文字告诉我您要办的事,例如“查燃气费”。"
 UNAVAILABLE = "对不起,系统暂时无法处理您的请求,请稍后再试。"
 EXPIRED_TOKEN_CODES = {40001, 40014, 42001}
@@ -57,13 +62,14 @@ def signature_ok(token: str, signature: str, timestamp: str, nonce: str) -> bool
 
 
 class ReplayGuard:
-    """Refuses a request whose timestamp is stale or whose nonce was already used."""
+    """Refuses a request whose timestamp is stale or whose nonce was already used (by any
+    server sharing the cache)."""
 
-    def __init__(self, window: int = TIMESTAMP_WINDOW) -> None:
+    def __init__(self, cache: Cache, window: int = TIMESTAMP_WINDOW) -> None:
+        self.cache = cache
         self.window = window
-        self._seen: dict[str, float] = {}
 
-    def fresh(self, timestamp: str, nonce: str, now: float | None = None) -> bool:
+    async def fresh(self, timestamp: str, nonce: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
         try:
             moment = int(timestamp)
@@ -71,41 +77,35 @@ class ReplayGuard:
             return False
         if abs(now - moment) > self.window or not nonce:
             return False
-        self._seen = {n: t for n, t in self._seen.items() if t > now - self.window}
-        if nonce in self._seen:
-            return False
-        self._seen[nonce] = now
-        return True
+        # Kept while a request with this nonce could still pass the timestamp check.
+        return await self.cache.claim(f"wechat:nonce:{nonce}", str(moment), 2 * self.window)
 
 
-class Mode(enum.Enum):
-    PENDING = "pending"
-    PASSIVE = "passive"  # answered in the HTTP reply
-    PUSHED = "pushed"  # too slow: sent through the customer-service API
+class Delivery(str, enum.Enum):
+    """How a message's answer reaches the user; the first request to decide wins."""
 
-
-@dataclass
-class Answer:
-    """One message's answer, shared by WeChat's retries of it."""
-
-    future: asyncio.Future[str]
-    created: float = field(default_factory=time.monotonic)
-    mode: Mode = Mode.PENDING
-    task: asyncio.Task[None] | None = None  # kept so the task is not garbage-collected
+    PASSIVE = "passive"  # in the HTTP reply (every waiting retry may send it too)
+    PUSHED = "pushed"  # too slow: sent once through the customer-service API
 
 
 class CustomerService:
-    """WeChat's customer-service message API, with the access token cached and refreshed."""
+    """WeChat's customer-service message API. The access token is cached (shared by the
+    servers when the cache is Redis) and renewed by one caller at a time."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self._settings = settings
-        self._token: tuple[str, float] | None = None
-        self._lock = asyncio.Lock()
+        self.cache: Cache = cache or cache_from_settings(settings)
+        self._token_key = f"wechat:access-token:{settings.wechat_app_id}"
 
-    async def _access_token(self, client: httpx.AsyncClient, *, renew: bool = False) -> str:
-        async with self._lock:
-            if self._token and not renew and self._token[1] > time.monotonic():
-                return self._token[0]
+    async def _access_token(self, client: httpx.AsyncClient, *, refused: str | None = None) -> str:
+        token = await self.cache.get(self._token_key)
+        if token and token != refused:
+            return token
+        async with self.cache.lock(self._token_key, TOKEN_LOCK_SECONDS):
+            # Another caller may have renewed it while this one waited for the lock.
+            token = await self.cache.get(self._token_key)
+            if token and token != refused:
+                return token
             reply = await client.get(
                 f"{self._settings.wechat_api_url}/cgi-bin/token",
                 params={
@@ -118,15 +118,16 @@ class CustomerService:
             if "access_token" not in data:
                 raise RuntimeError(f"no access token: errcode {data.get('errcode')}")
             # Renew five minutes before WeChat's expiry (7200 s).
-            expires = time.monotonic() + int(data.get("expires_in", 7200)) - 300
-            self._token = (data["access_token"], expires)
-            return self._token[0]
+            lifetime = max(60, int(data.get("expires_in", 7200)) - 300)
+            await self.cache.put(self._token_key, str(data["access_token"]), lifetime)
+            return str(data["access_token"])
 
     async def send_text(self, openid: str, text: str) -> None:
         payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        refused: str | None = None
         async with httpx.AsyncClient(timeout=10) as client:
-            for renew in (False, True):
-                token = await self._access_token(client, renew=renew)
+            for _ in range(2):
+                token = await self._access_token(client, refused=refused)
                 reply = await client.post(
                     f"{self._settings.wechat_api_url}/cgi-bin/message/custom/send",
                     params={"access_token": token},
@@ -138,6 +139,7 @@ class CustomerService:
                     return
                 if code not in EXPIRED_TOKEN_CODES:
                     raise RuntimeError(f"custom/send failed: errcode {code}")
+                refused = token
         raise RuntimeError("custom/send failed: the access token was refused twice")
 
 
@@ -162,11 +164,12 @@ def render(replies: list[dict[str, Any]]) -> str:
 class WeChatInput(InputChannel):
     """The WeChat Official Account server URL: /webhooks/wechat/webhook."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
         self.settings = settings
-        self.replays = ReplayGuard()
-        self.answers: dict[str, Answer] = {}
-        self.customer_service = CustomerService(settings)
+        self.cache: Cache = cache or cache_from_settings(settings)
+        self.replays = ReplayGuard(self.cache)
+        self.customer_service = CustomerService(settings, self.cache)
+        self._tasks: set[asyncio.Task[None]] = set()  # kept so they are not garbage-collected
         self.crypto = (
             WeChatCrypto(
                 settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id
@@ -201,7 +204,12 @@ class WeChatInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            return await self._receive(request, on_new_message)
+            try:
+                return await self._receive(request, on_new_message)
+            except CacheUnavailable as error:
+                # WeChat retries; by then the cache may be back.
+                logger.error("WeChat message not handled: %s", error)
+                return response.text("cache unavailable", status=503)
 
         return hook
 
@@ -215,7 +223,7 @@ class WeChatInput(InputChannel):
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         if not signature_ok(token, args.get("signature", ""), timestamp, nonce):
             return response.text("forbidden", status=403)
-        if not self.replays.fresh(timestamp, nonce):
+        if not await self.replays.fresh(timestamp, nonce):
             return response.text("forbidden", status=403)
         encrypted = args.get("encrypt_type") == "aes"
         body = request.body.decode("utf-8", errors="replace")
@@ -260,34 +268,67 @@ class WeChatInput(InputChannel):
         text: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> str | None:
-        """The answer if it is ready in time (also for a retry), else None: it will be pushed."""
-        now = time.monotonic()
-        self.answers = {k: a for k, a in self.answers.items() if a.created > now - ANSWER_KEEP}
-        key = (
+        """The answer if it is ready in time (also for a retry), else None: it will be pushed.
+
+        The first request for a message, on whichever server sharing the cache, claims it
+        and asks the assistant; WeChat's retries wait for the answer it stores."""
+        key = "wechat:message:" + (
             str(message.id) if getattr(message, "id", None) else f"{message.source}:{message.time}"
         )
-        answer = self.answers.get(key)
-        if answer is None:
-            answer = Answer(asyncio.get_running_loop().create_future())
-            self.answers[key] = answer
-            answer.task = asyncio.create_task(
-                self._process(answer, message.source, text, on_new_message)
+        timeout = self.settings.wechat_reply_timeout
+        if await self.cache.claim(key + ":owner", "1", ANSWER_KEEP):
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(
+                self._process(key, future, message.source, text, on_new_message)
             )
-        if answer.mode is Mode.PUSHED:
-            return None
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            try:
+                content: str | None = await asyncio.wait_for(asyncio.shield(future), timeout)
+            except asyncio.TimeoutError:
+                content = None
+        else:
+            content = await self._stored_answer(key, timeout)
+        if content is not None and await self._delivery(key, Delivery.PASSIVE) is Delivery.PASSIVE:
+            return content
+        if await self._delivery(key, Delivery.PUSHED) is Delivery.PUSHED:
+            await self._push_if_ready(key, message.source)
+        return None
+
+    async def _stored_answer(self, key: str, timeout: float) -> str | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            content = await self.cache.get(key + ":answer")
+            if content is not None or time.monotonic() >= deadline:
+                return content
+            await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    async def _delivery(self, key: str, wanted: Delivery) -> Delivery:
+        """Decides how the answer is delivered, unless a request already did."""
+        if await self.cache.claim(key + ":delivery", wanted.value, ANSWER_KEEP):
+            return wanted
+        decided = await self.cache.get(key + ":delivery")
+        return Delivery(decided) if decided else wanted
+
+    async def _push_if_ready(self, key: str, openid: str) -> None:
+        """Pushes the answer once it exists and pushing was decided, exactly once.
+
+        Both the server that made the answer (after storing it) and a request that decided
+        to push (after deciding) call this, so whichever comes second sends it."""
+        content = await self.cache.get(key + ":answer")
+        if content is None or await self.cache.get(key + ":delivery") != Delivery.PUSHED.value:
+            return
+        if not await self.cache.claim(key + ":pushed", "1", ANSWER_KEEP):
+            return
         try:
-            content = await asyncio.wait_for(
-                asyncio.shield(answer.future), self.settings.wechat_reply_timeout
-            )
-        except asyncio.TimeoutError:
-            answer.mode = Mode.PUSHED
-            return None
-        answer.mode = Mode.PASSIVE
-        return content
+            await self.customer_service.send_text(openid, content)
+        except (httpx.HTTPError, RuntimeError, ValueError) as error:
+            logger.error("WeChat customer-service message failed: %s", error)
 
     async def _process(
         self,
-        answer: Answer,
+        key: str,
+        future: asyncio.Future[str],
         openid: str,
         text: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -307,9 +348,9 @@ class WeChatInput(InputChannel):
         except Exception:
             logger.exception("the assistant failed on a WeChat message")
             content = UNAVAILABLE
-        answer.future.set_result(content)
-        if answer.mode is Mode.PUSHED:
-            try:
-                await self.customer_service.send_text(openid, content)
-            except (httpx.HTTPError, RuntimeError, ValueError) as error:
-                logger.error("WeChat customer-service message failed: %s", error)
+        future.set_result(content)
+        try:
+            await self.cache.put(key + ":answer", content, ANSWER_KEEP)
+            await self._push_if_ready(key, openid)
+        except CacheUnavailable as error:
+            logger.error("WeChat answer not stored: %s", error)

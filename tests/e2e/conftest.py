@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -61,6 +62,14 @@ class Assistant:
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=60) as response:
+            result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        return result
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        """The sender's conversation as Rasa's HTTP API returns it."""
+        conversation = urllib.parse.quote(sender, safe=":")
+        url = f"{self.servers.rasa_url}/conversations/{conversation}/tracker"
+        with urllib.request.urlopen(url, timeout=60) as response:
             result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
         return result
 

@@ -72,8 +72,13 @@ def test_bad_input_gets_a_polite_reply(assistant, message):
 
 @pytest.mark.parametrize("message", ["😀😀", "👍", "。。。", "   "])
 def test_a_message_without_words_is_never_taken_as_a_yes(assistant, message):
-    answer = texts(assistant.say(message))
-    assert "没有完全理解" in answer
+    sender = new_sender()
+    first = assistant.say(message, sender)
+    # Nothing is likely enough to offer: the services as buttons, no guess.
+    assert "不太确定" in texts(first)
+    assert {b["payload"] for r in first for b in r.get("buttons", [])} >= {"/check_gas_bill"}
+    # Twice in a row: the assistant gives up politely (the second stage).
+    assert "没有完全理解" in texts(assistant.say(message, sender))
 
 
 @pytest.mark.parametrize(
