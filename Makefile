@@ -20,12 +20,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit browser validate rasa-test nlu-test e2e eval-policy eval-nlu lock clean
+.PHONY: help install db train run test lint format unit browser validate rasa-test nlu-test e2e eval-policy eval-nlu bench lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | unit | browser | train | db | eval-policy | eval-nlu | lock | clean"
+	@echo "make lint | format | unit | browser | train | db | eval-policy | eval-nlu | bench | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -101,6 +101,12 @@ eval-policy: install
 # sweep, 5-fold cross-validation (trains 5 models) and PNG plots under reports/.
 eval-nlu: train
 	$(PY) -m bot.nlu.evaluate
+
+# Turns/s, latency percentiles, errors and memory through the real servers at concurrency
+# 1, 8 and 32 (a benchmark with printed figures, not a test); BENCH_ARGS=--postgres runs
+# it on PostgreSQL and Redis.
+bench: train
+	$(PY) -m bot.bench $(BENCH_ARGS)
 
 test: install db lint unit browser validate train rasa-test nlu-test e2e
 	@echo "all checks passed"

@@ -35,6 +35,7 @@ from bot.complaints.filing import (
 from bot.complaints.queries import open_complaints
 from bot.complaints.workflow import answer_survey, is_overdue
 from bot.db import session_scope
+from bot.incidents import report_incident, reports_incidents
 from bot.models import Complaint, ComplaintState, StaffRole
 from bot.staff import staff_member
 
@@ -100,6 +101,7 @@ class ValidateComplaintForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -228,6 +230,7 @@ class ActionAskComplaintDepartment(Action):
     def name(self) -> str:
         return "action_ask_complaint_department"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -242,6 +245,7 @@ class ActionAskComplaintCategory(Action):
     def name(self) -> str:
         return "action_ask_complaint_category"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -256,6 +260,7 @@ class ActionAskComplaintConfirmed(Action):
     def name(self) -> str:
         return "action_ask_complaint_confirmed"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -278,6 +283,7 @@ class ActionSubmitComplaint(Action):
     def name(self) -> str:
         return "action_submit_complaint"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -312,8 +318,7 @@ class ActionSubmitComplaint(Action):
             dispatcher.utter_message(response="utter_complaint_description_too_short")
             return reset
         except SQLAlchemyError:
-            logger.exception("filing a complaint failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "filing a complaint failed")
             return reset
         logger.info("complaint %s filed (%s/%s)", ticket_no, draft.department, draft.category)
         category = catalog.categories[draft.category]
@@ -343,6 +348,7 @@ class ActionComplaintStatus(Action):
     def name(self) -> str:
         return "action_complaint_status"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -391,8 +397,7 @@ class ActionComplaintStatus(Action):
                         response="utter_complaint_status", **_status_line(complaint)
                     )
         except SQLAlchemyError:
-            logger.exception("complaint status lookup failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "complaint status lookup failed")
         return []
 
 
@@ -402,6 +407,7 @@ class ActionListOpenComplaints(Action):
     def name(self) -> str:
         return "action_list_open_complaints"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -437,6 +443,7 @@ class ActionRecordPraise(Action):
     def name(self) -> str:
         return "action_record_praise"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -463,6 +470,7 @@ class ActionRecordSurvey(Action):
     def name(self) -> str:
         return "action_record_survey"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -477,8 +485,7 @@ class ActionRecordSurvey(Action):
                 )
                 ticket = answer.complaint.ticket_no if answer else ""
         except SQLAlchemyError:
-            logger.exception("storing a survey answer failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "storing a survey answer failed")
             return []
         if not ticket:
             dispatcher.utter_message(response="utter_survey_nothing_pending")

@@ -50,6 +50,7 @@ from bot.gas.wording import (
     usage_text,
     wants_reminders_off,
 )
+from bot.incidents import report_incident, reports_incidents
 from bot.models import GasAccount, MeterFaultKind, MeterLocation
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class ValidateGasAccountForm(FormValidationAction):
     def name(self) -> str:
         return "validate_gas_account_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -243,6 +245,7 @@ class ActionAskGasAccount(Action):
     def name(self) -> str:
         return "action_ask_gas_account"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -264,6 +267,7 @@ class ActionGasAnswer(Action):
     def name(self) -> str:
         return "action_gas_answer"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -283,8 +287,7 @@ class ActionGasAnswer(Action):
                     return reset
                 ANSWERS[request](session, account, dispatcher, tracker)
         except SQLAlchemyError:
-            logger.exception("gas request %s failed", request)
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "gas request %s failed", request)
         return reset
 
 
@@ -391,6 +394,7 @@ class ActionGasUnbind(Action):
     def name(self) -> str:
         return "action_gas_unbind"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -424,6 +428,7 @@ class ActionGasBusinessHalls(Action):
     def name(self) -> str:
         return "action_gas_business_halls"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -452,6 +457,7 @@ class ActionGasMeterSchedule(Action):
     def name(self) -> str:
         return "action_gas_meter_schedule"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import session_scope
+from bot.incidents import report_incident, reports_incidents
 from bot.policies.answer import answer_question, audiences_for
 from bot.policies.store import list_documents
 from bot.settings import get_settings
@@ -23,6 +24,7 @@ class ActionAnswerPolicy(Action):
     def name(self) -> str:
         return "action_answer_policy"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -44,8 +46,7 @@ class ActionAnswerPolicy(Action):
                     else None
                 )
         except SQLAlchemyError:
-            logger.exception("policy search failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "policy search failed")
             return []
         if answer.best is None:
             if referral:
@@ -70,6 +71,7 @@ class ActionListPolicies(Action):
     def name(self) -> str:
         return "action_list_policies"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -80,8 +82,7 @@ class ActionListPolicies(Action):
                     f"《{d.title}》" for d in list_documents(session=session, audiences=audiences)
                 ]
         except SQLAlchemyError:
-            logger.exception("policy listing failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "policy listing failed")
             return []
         if not titles:
             dispatcher.utter_message(response="utter_policy_list_empty")

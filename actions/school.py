@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import clock
 from bot.db import session_scope
+from bot.incidents import report_incident, reports_incidents
 from bot.models import Student
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.dates import DateParseError, parse_dates
@@ -89,6 +90,7 @@ class ValidateLeaveForm(FormValidationAction):
     def name(self) -> str:
         return "validate_leave_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -307,6 +309,7 @@ class ActionAskLeaveStudent(Action):
     def name(self) -> str:
         return "action_ask_leave_student"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -323,6 +326,7 @@ class ActionAskLeaveConfirmed(Action):
     def name(self) -> str:
         return "action_ask_leave_confirmed"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -345,6 +349,7 @@ class ActionSubmitLeave(Action):
     def name(self) -> str:
         return "action_submit_leave"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -373,8 +378,7 @@ class ActionSubmitLeave(Action):
                 contact = _teacher_contact(student)
                 name = student.name
         except SQLAlchemyError:
-            logger.exception("recording a leave failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "recording a leave failed")
             return reset
         recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
         already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
@@ -401,6 +405,7 @@ class ActionCancelLeave(Action):
     def name(self) -> str:
         return "action_cancel_leave"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -445,6 +450,7 @@ class ActionListLeaves(Action):
     def name(self) -> str:
         return "action_list_leaves"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -491,6 +497,7 @@ class ActionSubmitBindStudent(Action):
     def name(self) -> str:
         return "action_submit_bind_student"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -505,6 +512,7 @@ class ActionTeacherLeaves(Action):
     def name(self) -> str:
         return "action_teacher_leaves"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -538,6 +546,7 @@ class ActionCareTimes(Action):
     def name(self) -> str:
         return "action_care_times"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import session_scope
+from bot.incidents import report_incident, reports_incidents
 from bot.staff import ROLE_NAMES, BindOutcome, find_code, redeem_invite
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class ActionBindStaff(Action):
     def name(self) -> str:
         return "action_bind_staff"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
@@ -41,8 +43,7 @@ class ActionBindStaff(Action):
                 member = result.member
                 bound = (member.name, ROLE_NAMES[member.role]) if member else None
         except SQLAlchemyError:
-            logger.exception("staff binding failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "staff binding failed")
             return []
         logger.info("staff binding for a sender: %s", result.outcome.value)
         if bound:

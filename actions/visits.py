@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.db import session_scope
+from bot.idempotency import retry_on_conflict
+from bot.incidents import report_incident, reports_incidents
 from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
     ADVANCE_DAYS,
     BookingOutcome,
+    BookingResult,
     ChangeOutcome,
     PatientDetails,
     SlotOffer,
@@ -162,6 +165,7 @@ class _VisitFormValidation(FormValidationAction):
     def name(self) -> str:
         """The form's validation action."""
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -475,6 +479,7 @@ class ActionSubmitInfusion(Action):
     def name(self) -> str:
         return "action_submit_infusion"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -486,12 +491,12 @@ class ActionSubmitInfusion(Action):
         day_text, half_text = tracker.get_slot("visit_date"), tracker.get_slot("visit_half_day")
         day = date.fromisoformat(day_text) if day_text else None
         half_day = HalfDay(half_text) if half_text else None
-        try:
+
+        def record() -> tuple[BookingResult, dict[str, str]] | None:
             with session_scope() as session:
                 community = _community(session, tracker)
                 if community is None:
-                    dispatcher.utter_message(response="utter_service_unavailable")
-                    return reset
+                    return None
                 result = request_infusion(
                     session=session,
                     sender_id=tracker.sender_id,
@@ -518,10 +523,19 @@ class ActionSubmitInfusion(Action):
                     "nurse": booking.nurse.name if booking and booking.nurse else "",
                     "drug": request.drug_text,
                 }
+                return result, details
+
+        try:
+            # A repeated confirmation that races the first loses on the request key; the
+            # second try finds the first one's booking (bot.visits.booking).
+            recorded = retry_on_conflict(record)
         except SQLAlchemyError:
-            logger.exception("recording a home-infusion request failed")
+            report_incident(dispatcher, domain, "recording a home-infusion request failed")
+            return reset
+        if recorded is None:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
+        result, details = recorded
         logger.info("home infusion request: %s", result.outcome.value)
         if result.outcome is BookingOutcome.REFUSED:
             reasons = "\n".join(
@@ -551,6 +565,7 @@ class ActionSubmitCare(Action):
     def name(self) -> str:
         return "action_submit_care"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -588,8 +603,7 @@ class ActionSubmitCare(Action):
                     or "已有安排",
                 }
         except SQLAlchemyError:
-            logger.exception("registering an elderly-care client failed")
-            dispatcher.utter_message(response="utter_service_unavailable")
+            report_incident(dispatcher, domain, "registering an elderly-care client failed")
             return reset
         dispatcher.utter_message(response="utter_care_registered", **details)
         return reset
@@ -611,6 +625,7 @@ class ActionCheckBooking(Action):
     def name(self) -> str:
         return "action_check_booking"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -657,6 +672,7 @@ class ActionCancelBooking(Action):
     def name(self) -> str:
         return "action_cancel_booking"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -685,6 +701,7 @@ class ActionNurseVisits(Action):
     def name(self) -> str:
         return "action_nurse_visits"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -734,6 +751,7 @@ class ActionRescheduleBooking(Action):
     def name(self) -> str:
         return "action_reschedule_booking"
 
+    @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

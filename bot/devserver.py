@@ -89,6 +89,57 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
     return False
 
 
+def server_env(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the servers run with: this one, the project importable."""
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        **(extra_env or {}),
+    }
+
+
+def action_server_command(port: int) -> list[str]:
+    return [_rasa(), "run", "actions", "--port", str(port)]
+
+
+def rasa_server_command(port: int, endpoints: Path, model: Path | None = None) -> list[str]:
+    args = [
+        _rasa(),
+        "run",
+        "--enable-api",
+        "--port",
+        str(port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(PROJECT_ROOT / "credentials.yml"),
+        "--cors",
+        "*",
+    ]
+    if model is not None:
+        args += ["--model", str(model)]
+    return args
+
+
+def start_process(
+    name: str,
+    args: list[str],
+    health_url: str,
+    *,
+    log_dir: Path = LOG_DIR,
+    env: Mapping[str, str],
+    timeout: float = STARTUP_TIMEOUT,
+) -> subprocess.Popen[bytes]:
+    """Start one server (log in `log_dir/<name>.log`) and wait until `health_url` answers;
+    stopped again if it does not."""
+    process = _start(log_dir / f"{name}.log", args, env)
+    if not wait_until_up(health_url, process, timeout):
+        Servers("", "", [process]).stop()
+        raise ServerStartError(f"the {name} server did not start: see {log_dir}/{name}.log")
+    return process
+
+
 def start_servers(
     *,
     action_port: int,
@@ -103,27 +154,7 @@ def start_servers(
 ) -> Servers:
     """Start the action server and the Rasa server (and, given a port, the dashboard)
     and wait until they answer."""
-    env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        **(extra_env or {}),
-    }
-    rasa_args = [
-        _rasa(),
-        "run",
-        "--enable-api",
-        "--port",
-        str(rasa_port),
-        "--endpoints",
-        str(endpoints),
-        "--credentials",
-        str(PROJECT_ROOT / "credentials.yml"),
-        "--cors",
-        "*",
-    ]
-    if model is not None:
-        rasa_args += ["--model", str(model)]
+    env = server_env(extra_env)
     servers = Servers(
         rasa_url=f"http://localhost:{rasa_port}",
         action_url=f"http://localhost:{action_port}/webhook",
@@ -131,10 +162,10 @@ def start_servers(
     checks: list[tuple[str, list[str], str]] = [
         (
             "actions",
-            [_rasa(), "run", "actions", "--port", str(action_port)],
+            action_server_command(action_port),
             f"http://localhost:{action_port}/health",
         ),
-        ("rasa", rasa_args, f"{servers.rasa_url}/status"),
+        ("rasa", rasa_server_command(rasa_port, endpoints, model), f"{servers.rasa_url}/status"),
     ]
     if admin_port is not None:
         admin_args = [sys.executable, "-m", "bot", "admin", "--host", admin_host]
@@ -142,10 +173,9 @@ def start_servers(
         checks.append(("admin", admin_args, f"http://{admin_host}:{admin_port}/health"))
     try:
         for name, args, health_url in checks:
-            process = _start(log_dir / f"{name}.log", args, env)
-            servers.processes.append(process)
-            if not wait_until_up(health_url, process, timeout):
-                raise ServerStartError(f"the {name} server did not start: see {log_dir}/{name}.log")
+            servers.processes.append(
+                start_process(name, args, health_url, log_dir=log_dir, env=env, timeout=timeout)
+            )
     except BaseException:
         servers.stop()
         raise

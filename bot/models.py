@@ -680,6 +680,8 @@ class Complaint(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     closed_at = Column(DateTime(timezone=True), nullable=True)
     version = Column(Integer, nullable=False, default=1)
+    # The request that filed it (bot.idempotency): a repeated confirmation finds this row.
+    request_key = Column(String(64), nullable=True, unique=True)
 
     events = relationship(
         "ComplaintEvent",
@@ -962,6 +964,8 @@ class HomeVisitBooking(Base):
     )
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+    # The request that made it (bot.idempotency): a repeated confirmation finds this row.
+    request_key = Column(String(64), nullable=True, unique=True)
 
     patient = relationship("Patient")
     community = relationship("Community")

@@ -142,6 +142,9 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     # Starts every key the project writes there, so deployments may share one Redis.
     redis_key_prefix: str = "service-assistant:"
+    # Reliability: how long the Rasa server waits for a custom action before it tells the
+    # user the system is busy (with an incident id; see bot.action_guard).
+    action_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +203,7 @@ class Settings:
             redis_url=_str(env, "REDIS_URL"),
             redis_key_prefix=_str(env, "REDIS_KEY_PREFIX", cls.redis_key_prefix)
             or cls.redis_key_prefix,
+            action_timeout=_float(env, "ACTION_TIMEOUT", cls.action_timeout),
         )
 
     @property

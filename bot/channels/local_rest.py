@@ -18,7 +18,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import action_guard
 from bot.settings import get_settings
+
+# Rasa imports this channel before it serves: a failing custom action gets a busy reply.
+action_guard.install()
 
 
 def allowed(address: str, networks: tuple[str, ...]) -> bool:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import Catalog
+from bot.idempotency import request_key
 from bot.models import Complaint, ComplaintEvent, ComplaintState, Praise, StaffRole
 from bot.staff import staff_member
 
@@ -102,10 +104,52 @@ def file_complaint(
     now: datetime,
     catalog: Catalog,
 ) -> Complaint:
-    """Store a confirmed complaint with its ticket number, due time and first audit event."""
+    """Store a confirmed complaint with its ticket number, due time and first audit event.
+
+    Idempotent: the same complaint from the same sender on the same local day is the one
+    already filed (a confirmation sent again), returned as it is."""
     draft = check_draft(draft, catalog)
     filed_at = to_utc(now)
+    key = request_key(
+        "complaint",
+        sender_id,
+        filed_at.astimezone(local_zone()).date(),
+        draft.department,
+        draft.category,
+        draft.description,
+        draft.occurred,
+        draft.staff_involved,
+        draft.contact,
+    )
+    existing = _complaint_with_key(session, key)
+    if existing is not None:
+        return existing
+    try:
+        # A savepoint: if a repeat of this request wins the race, only this insert is undone.
+        with session.begin_nested():
+            return _insert_complaint(session, draft, sender_id, channel, filed_at, catalog, key)
+    except IntegrityError:
+        existing = _complaint_with_key(session, key)
+        if existing is None:
+            raise
+        return existing
+
+
+def _complaint_with_key(session: Session, key: str) -> Complaint | None:
+    return session.scalars(select(Complaint).where(Complaint.request_key == key)).first()
+
+
+def _insert_complaint(
+    session: Session,
+    draft: ComplaintDraft,
+    sender_id: str,
+    channel: str,
+    filed_at: datetime,
+    catalog: Catalog,
+    key: str,
+) -> Complaint:
     complaint = Complaint(
+        request_key=key,
         ticket_no=f"tmp-{uuid.uuid4().hex[:20]}",  # replaced once the id is known
         sender_id=sender_id,
         channel=channel[:16],

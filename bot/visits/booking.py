@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.clock import local_zone
+from bot.idempotency import request_key
 from bot.models import (
     BookingEvent,
     BookingState,
@@ -299,7 +300,67 @@ def request_infusion(
 ) -> BookingResult:
     """Record the request as the rules decided it: refused; requested for the pharmacist's
     review; or booked with a nurse of the covering team and awaiting the consent form.
-    When that half-day is full nothing is written and the next free half-days are offered."""
+    When that half-day is full nothing is written and the next free half-days are offered.
+
+    Idempotent: the same request from the same sender on the same local day (a
+    confirmation sent again) returns the booking it made, and takes no second place. When
+    two repeats race, the loser's flush raises `IntegrityError` (the request key is
+    unique) and its transaction, nurse place included, must be rolled back; run the unit
+    of work again and it finds the winner's booking."""
+    key = request_key(
+        "infusion",
+        sender_id,
+        now.astimezone(local_zone()).date(),
+        patient.name,
+        patient.phone,
+        patient.address,
+        request.condition.value,
+        request.has_doctor_order,
+        request.drug_text,
+        request.drug_source.value,
+        request.first_dose_without_reaction,
+        day,
+        half_day.value if half_day else None,
+    )
+    existing = _booking_with_key(session, key)
+    if existing is not None and existing.state is _S.CANCELLED:
+        existing.request_key = None  # cancelled, then asked for again: a new booking
+        session.flush()
+    elif existing is not None:
+        return _result_of(existing)
+    return _record_infusion(
+        session, sender_id, channel, patient, community, request, decision, day, half_day, now, key
+    )
+
+
+def _booking_with_key(session: Session, key: str) -> HomeVisitBooking | None:
+    return session.scalars(
+        select(HomeVisitBooking).where(HomeVisitBooking.request_key == key)
+    ).first()
+
+
+def _result_of(booking: HomeVisitBooking) -> BookingResult:
+    """What the request that made `booking` was answered."""
+    if booking.state is _S.REFUSED:
+        return BookingResult(BookingOutcome.REFUSED, booking)
+    if booking.state is _S.REQUESTED:
+        return BookingResult(BookingOutcome.REVIEW, booking)
+    return BookingResult(BookingOutcome.AWAITING_CONSENT, booking)
+
+
+def _record_infusion(
+    session: Session,
+    sender_id: str,
+    channel: str,
+    patient: PatientDetails,
+    community: Community,
+    request: InfusionRequest,
+    decision: InfusionDecision,
+    day: date | None,
+    half_day: HalfDay | None,
+    now: datetime,
+    key: str,
+) -> BookingResult:
     nurse = None
     if decision.outcome is Outcome.ELIGIBLE:
         if day is None or half_day is None:
@@ -311,6 +372,7 @@ def request_infusion(
             )
             return BookingResult(BookingOutcome.FULL, offers=offers)
     booking = HomeVisitBooking(
+        request_key=key,
         patient=_patient(session, patient, community, sender_id),
         sender_id=sender_id,
         channel=channel,

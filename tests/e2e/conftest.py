@@ -41,6 +41,7 @@ class Assistant:
 
     servers: Servers
     database_url: str
+    log_dir: Path | None = None
 
     def post(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
         try:
@@ -66,7 +67,8 @@ class Assistant:
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """The sender's conversation as Rasa's HTTP API returns it."""
-        url = f"{self.servers.rasa_url}/conversations/{urllib.parse.quote(sender, safe=':')}/tracker"
+        conversation = urllib.parse.quote(sender, safe=":")
+        url = f"{self.servers.rasa_url}/conversations/{conversation}/tracker"
         with urllib.request.urlopen(url, timeout=60) as response:
             result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
         return result
@@ -128,7 +130,7 @@ def running_assistant(
         )
         pytest.fail(f"{error}\n{logs}")
     try:
-        yield Assistant(servers=servers, database_url=database_url)
+        yield Assistant(servers=servers, database_url=database_url, log_dir=workdir / "logs")
     finally:
         servers.stop()
 

@@ -335,7 +335,8 @@ def test_the_rasa_service_uses_postgres_for_trackers_and_redis_for_locks(service
     assert endpoints["tracker_store"]["type"] == "SQL"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["tracker_store"]["url"] == "postgres"
-    assert endpoints["lock_store"]["type"] == "redis"
+    # The project's Redis lock store (bot/lock_store.py): Rasa's `redis` type is not atomic.
+    assert endpoints["lock_store"]["type"] == "bot.lock_store.AtomicRedisLockStore"
     assert endpoints["lock_store"]["url"] == "redis"
     assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
     # Rasa fills in ${...} from its environment: the rasa service must provide each one.

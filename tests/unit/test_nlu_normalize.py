@@ -4,7 +4,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.normalize import ChineseTextNormalizer, normalize_chinese
+from bot.nlu.normalize import MAX_NLU_CHARACTERS, ChineseTextNormalizer, normalize_chinese
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,9 @@ def test_component_rewrites_messages_and_training_examples():
 @pytest.mark.parametrize("number", ["8800012345", "2024010101", "19900001001", "100200300"])
 def test_numbers_are_never_changed(number):
     assert normalize_chinese(f"戶號{number}查下") == f"户号{number}查下"
+
+
+def test_the_nlu_reads_only_the_start_of_a_huge_message():
+    message = Message(data={"text": "我要投诉" + "很" * 20_000})
+    ChineseTextNormalizer().process([message])
+    assert message.get("text") == ("我要投诉" + "很" * 20_000)[:MAX_NLU_CHARACTERS]

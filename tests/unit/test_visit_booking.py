@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
+from bot.idempotency import retry_on_conflict
 from bot.models import (
     BookingEvent,
     BookingState,
@@ -20,6 +21,7 @@ from bot.models import (
     HalfDay,
     HomeVisitBooking,
     Nurse,
+    NurseSlot,
     StaffRole,
 )
 from bot.seed import DEMO_DIR
@@ -159,12 +161,13 @@ def test_an_unknown_drug_waits_for_the_pharmacist_and_can_then_be_booked(demo):
 
 
 def test_capacity_full_offers_the_next_free_half_days_and_writes_nothing(demo):
-    # 幸福里 (team north): two nurses with one place each per half-day.
-    assert book(demo)[0] is BookingOutcome.AWAITING_CONSENT
-    assert book(demo)[0] is BookingOutcome.AWAITING_CONSENT
+    # 幸福里 (team north): two nurses with one place each per half-day. Three families ask
+    # (one family asking twice is one request: see test_a_repeated_confirmation_...).
+    assert book(demo, sender="web:family1")[0] is BookingOutcome.AWAITING_CONSENT
+    assert book(demo, sender="web:family2")[0] is BookingOutcome.AWAITING_CONSENT
     with session_scope(demo) as session:
         before = session.scalar(select(func.count(HomeVisitBooking.id)))
-    outcome, booking_no, offers = book(demo)
+    outcome, booking_no, offers = book(demo, sender="web:family3")
     assert (outcome, booking_no) == (BookingOutcome.FULL, None)
     assert offers[0] == SlotOffer(TOMORROW, HalfDay.AFTERNOON)
     assert len(offers) == 3
@@ -177,8 +180,8 @@ def test_capacity_full_offers_the_next_free_half_days_and_writes_nothing(demo):
 
 def test_cancelling_frees_the_place(demo):
     first = book(demo)[1]
-    book(demo)
-    assert book(demo)[0] is BookingOutcome.FULL
+    book(demo, sender="web:family2")
+    assert book(demo, sender="web:family3")[0] is BookingOutcome.FULL
     with session_scope(demo) as session:
         booking = find_booking(session=session, booking_no=first or "")
         assert booking is not None
@@ -422,3 +425,60 @@ def test_answers_are_read():
     assert find_booking_no("查一下 sy20261125 00012") == "SY20261125-00012"
     assert find_booking_no("我的预约") is None
     assert read_service_items("送饭 打扫卫生 还有量血压") == ["助餐", "助洁", "健康监测"]
+
+
+def test_a_repeated_confirmation_returns_the_same_booking_and_takes_one_place(demo):
+    outcome, booking_no, _ = book(demo)
+    assert outcome is BookingOutcome.AWAITING_CONSENT
+    assert book(demo) == (BookingOutcome.AWAITING_CONSENT, booking_no, ())
+    # The other nurse's place is still free for somebody else.
+    assert book(demo, sender="web:neighbour")[0] is BookingOutcome.AWAITING_CONSENT
+    with session_scope(demo) as session:
+        assert session.scalar(select(func.count(HomeVisitBooking.id))) == 2
+        assert session.scalar(select(func.sum(NurseSlot.booked))) == 2
+
+
+def test_a_request_on_another_day_or_for_another_half_day_is_a_new_booking(demo):
+    first = book(demo)[1]
+    assert book(demo, half_day=HalfDay.AFTERNOON)[1] != first
+    later = NOW + timedelta(days=1)
+    with session_scope(demo) as session:
+        result = request_infusion(
+            session=session,
+            sender_id="web:family",
+            channel="rest",
+            patient=PATIENT,
+            community=community(session, "xingfu"),
+            request=ORDINARY,
+            decision=check_infusion_eligibility(ORDINARY, default_catalogue()),
+            day=TOMORROW,
+            half_day=HalfDay.MORNING,
+            now=later,
+        )
+        # The next day, the same words are a new request: the morning's other place.
+        assert result.outcome is BookingOutcome.AWAITING_CONSENT
+        assert result.booking is not None and result.booking.booking_no != first
+
+
+def test_repeated_confirmations_racing_make_one_booking(demo):
+    barrier = threading.Barrier(4)
+    numbers: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def confirm() -> None:
+        try:
+            barrier.wait(timeout=10)
+            numbers.append(retry_on_conflict(lambda: book(demo))[1])
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(numbers) == 4 and len(set(numbers)) == 1 and numbers[0] is not None
+    with session_scope(demo) as session:
+        assert session.scalar(select(func.count(HomeVisitBooking.id))) == 1
+        assert session.scalar(select(func.sum(NurseSlot.booked))) == 1

@@ -1,0 +1,341 @@
+"""`make bench`: turns per second and latency through the running servers.
+
+Starts the action server and the Rasa server (bot.devserver) on free ports with a fresh
+demo database and tracker store in var/bench/, then, at each concurrency level, sends a
+turn that runs a custom action with a database query (by default 燃气营业厅在哪: the
+business halls, no state needed) from many distinct senders, and the same text to bare
+`/model/parse` (NLU only). Prints turns/s, p50/p95/p99 latency, errors, the resident
+memory of each server (with its child processes) and the turn/parse ratio, and checks the
+targets: p95 under 150 ms at concurrency 8, at least 50 turns/s, no errors, Rasa server
+under 1.2 GB. Exit status 1 when a target is missed.
+
+    python -m bot.bench [--turns 400] [--concurrency 1,8,32] [--postgres]
+
+`--postgres` runs the production configuration instead of SQLite: service data and the
+tracker store on the local PostgreSQL (`TEST_POSTGRES_URL` names the server) and the
+project's Redis lock store (bot.lock_store) on 127.0.0.1:6379.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.devserver import Servers, ServerStartError, start_servers
+from bot.settings import PROJECT_ROOT
+
+MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
+BENCH_DIR = PROJECT_ROOT / "var" / "bench"
+DEFAULT_MESSAGE = "燃气营业厅在哪"
+EXPECTED = "营业时间"  # in every answer of action_gas_business_halls
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+TARGET_P95_MS_AT_8 = 150.0
+TARGET_TURNS_PER_S = 50.0
+TARGET_RASA_RSS_MB = 1200.0
+
+
+@dataclass
+class Run:
+    """The figures of one batch of requests at one concurrency."""
+
+    name: str
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+        return ordered[index]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    total_kb, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        stack += children.get(current, [])
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+class Client:
+    """One keep-alive HTTP connection per thread."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._local = threading.local()
+
+    def post(self, path: str, body: dict[str, str]) -> tuple[int, bytes]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            self._local.connection = connection
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            connection.request("POST", path, data, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self._local.connection = None
+            connection.close()
+            return 0, b""
+
+
+def measure(name: str, concurrency: int, requests: int, one: Callable[[int], bool]) -> Run:
+    """Run `one(i)` for i in range(requests) on `concurrency` threads."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def timed(number: int) -> None:
+        nonlocal errors
+        started = time.perf_counter()
+        ok = one(number)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            latencies.append(elapsed)
+            errors += not ok
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(timed, range(requests)))
+    return Run(name, concurrency, requests, time.perf_counter() - started, latencies, errors)
+
+
+def turn_sender(client: Client, message: str, run_id: str, senders: int) -> Callable[[int], bool]:
+    def one(number: int) -> bool:
+        body = {"sender": f"bench:{run_id}:{number % senders}", "message": message}
+        status, raw = client.post("/webhooks/rest/webhook", body)
+        if status != 200:
+            return False
+        replies = json.loads(raw.decode("utf-8"))
+        return any(EXPECTED in (reply.get("text") or "") for reply in replies)
+
+    return one
+
+
+def parse_sender(client: Client, message: str) -> Callable[[int], bool]:
+    def one(_number: int) -> bool:
+        status, raw = client.post("/model/parse", {"text": message})
+        return status == 200 and bool(json.loads(raw.decode("utf-8")).get("intent"))
+
+    return one
+
+
+@contextmanager
+def bench_servers(workdir: Path, postgres: bool, extra_env: dict[str, str]) -> Iterator[Servers]:
+    """The servers on free ports with a fresh demo database (and tracker store)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from bot.db import create_engine, session_scope
+    from bot.migrate import upgrade
+    from bot.seed import seed_demo, seed_policies
+
+    suffix = uuid.uuid4().hex[:8]
+    dropped: list[str] = []
+    if postgres:
+        server_url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+        server = create_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+        for name in (f"bench_{suffix}", f"bench_tracker_{suffix}"):
+            with server.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            dropped.append(name)
+        url = make_url(server_url)
+        database_url = url.set(database=dropped[0]).render_as_string(hide_password=False)
+        stores = (
+            "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
+            f'  url: "{url.host}"\n  port: {url.port or 5432}\n'
+            f'  username: "{url.username or "postgres"}"\n  db: "{dropped[1]}"\n'
+            "lock_store:\n  type: bot.lock_store.AtomicRedisLockStore\n"
+            "  url: 127.0.0.1\n  port: 6379\n"
+            f'  key_prefix: "bench{suffix}"\n'
+        )
+    else:
+        database_url = f"sqlite:///{workdir / 'service.db'}"
+        stores = (
+            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
+        )
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    with session_scope(engine) as session:
+        seed_policies(session=session)
+        seed_demo(session=session)
+    engine.dispose()
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n{stores}',
+        encoding="utf-8",
+    )
+    servers = start_servers(
+        action_port=action_port,
+        rasa_port=rasa_port,
+        log_dir=workdir / "logs",
+        endpoints=endpoints,
+        model=MODEL,
+        extra_env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **extra_env},
+    )
+    try:
+        yield servers
+    finally:
+        servers.stop()
+        if postgres:
+            for name in dropped:
+                with server.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _row(run: Run, rss: tuple[float, float] | None) -> str:
+    memory = f"{rss[0]:>8.0f} {rss[1]:>8.0f}" if rss else f"{'':>8} {'':>8}"
+    return (
+        f"{run.name:<6} {run.concurrency:>5} {run.requests:>6} {run.per_second:>8.1f} "
+        f"{run.percentile(50):>7.1f} {run.percentile(95):>7.1f} {run.percentile(99):>7.1f} "
+        f"{run.errors:>6} {memory}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=400, help="requests per level")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
+    parser.add_argument("--message", default=DEFAULT_MESSAGE)
+    parser.add_argument("--senders", type=int, default=200, help="distinct senders per level")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL and Redis stores")
+    parser.add_argument(
+        "--action-workers", type=int, default=1, help="action server processes (Sanic)"
+    )
+    parser.add_argument(
+        "--rasa-workers",
+        type=int,
+        default=1,
+        help="Rasa server processes (SANIC_WORKERS; needs --postgres for the Redis lock store)",
+    )
+    args = parser.parse_args(argv)
+    levels = [int(level) for level in args.concurrency.split(",")]
+    if not MODEL.is_file():
+        print(f"no trained model at {MODEL}: run `make train` first", file=sys.stderr)
+        return 1
+    workdir = BENCH_DIR / time.strftime("%Y%m%d-%H%M%S")
+    workdir.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    print(
+        f"starting the servers ({'PostgreSQL + Redis' if args.postgres else 'SQLite'}, "
+        f"{args.rasa_workers} Rasa and {args.action_workers} action server process(es); "
+        f"logs in {workdir}/logs); load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    if args.rasa_workers > 1 and not args.postgres:
+        parser.error("--rasa-workers needs --postgres: Rasa's workers share the Redis lock store")
+    env = {
+        "ACTION_SERVER_SANIC_WORKERS": str(args.action_workers),
+        "SANIC_WORKERS": str(args.rasa_workers),
+    }
+    try:
+        with bench_servers(workdir, args.postgres, env) as servers:
+            return _bench(servers, args, levels)
+    except ServerStartError as error:
+        print(error, file=sys.stderr)
+        return 1
+
+
+def _bench(servers: Servers, args: argparse.Namespace, levels: list[int]) -> int:
+    action_process, rasa_process = servers.processes[0], servers.processes[1]
+    client = Client(servers.rasa_url)
+    run_id = uuid.uuid4().hex[:6]
+    # Warm up: the first turns load lazily built parts of the pipeline.
+    measure("warmup", 4, 40, turn_sender(client, args.message, f"{run_id}w", 40))
+    print(f"\nmessage {args.message!r}; {args.senders} distinct senders per level")
+    print(
+        f"{'kind':<6} {'conc':>5} {'n':>6} {'per s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'errors':>6} {'rasa MB':>8} {'act. MB':>8}"
+    )
+    turns: dict[int, Run] = {}
+    parses: dict[int, Run] = {}
+    peak_rasa = 0.0
+    for level in levels:
+        senders = max(args.senders, level * 2)
+        turns[level] = measure(
+            "turn",
+            level,
+            args.turns,
+            turn_sender(client, args.message, f"{run_id}{level}", senders),
+        )
+        rss = (tree_rss_mb(rasa_process.pid), tree_rss_mb(action_process.pid))
+        peak_rasa = max(peak_rasa, rss[0])
+        print(_row(turns[level], rss), flush=True)
+        parses[level] = measure("parse", level, args.turns, parse_sender(client, args.message))
+        print(_row(parses[level], None), flush=True)
+
+    print("\noverhead of a whole turn over bare /model/parse (turn / parse):")
+    for level in levels:
+        turn, parse = turns[level], parses[level]
+        print(
+            f"  concurrency {level:>2}: p50 {turn.percentile(50) / parse.percentile(50):.1f}x, "
+            f"throughput {parse.per_second / turn.per_second:.1f}x"
+        )
+    missed = []
+    if 8 in turns and not turns[8].percentile(95) < TARGET_P95_MS_AT_8:
+        missed.append(f"p95 at concurrency 8 is {turns[8].percentile(95):.0f} ms (< 150)")
+    best = max(run.per_second for run in turns.values())
+    if best < TARGET_TURNS_PER_S:
+        missed.append(f"best throughput {best:.1f} turns/s (>= 50)")
+    errors = sum(run.errors for run in turns.values()) + sum(r.errors for r in parses.values())
+    if errors:
+        missed.append(f"{errors} errors (0)")
+    if peak_rasa >= TARGET_RASA_RSS_MB:
+        missed.append(f"Rasa server {peak_rasa:.0f} MB (< 1200)")
+    print(f"\nload average now {os.getloadavg()[0]:.1f} (other work on the machine skews these)")
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""A Redis lock store whose tickets are issued and returned atomically.
+
+Several Rasa servers share one Redis lock store so that a sender's messages are handled
+one at a time, in order. Rasa 3.6's `RedisLockStore` changes a conversation's lock by
+reading it, changing it in Python and writing it back: two servers issuing tickets at the
+same moment can both take the same number (and handle two messages at once), and a server
+returning its ticket can delete the lock while another is issuing one (that message then
+fails with a LockError) or write back a ticket already returned (the conversation then
+waits for it to expire). Here each change is a Redis transaction (WATCH/MULTI) that is
+retried when the lock changed underneath it.
+
+endpoints.yml:
+
+    lock_store:
+      type: bot.lock_store.AtomicRedisLockStore
+      url: 127.0.0.1
+      port: 6379
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+from redis.exceptions import WatchError
+
+T = TypeVar("T")
+
+
+class AtomicRedisLockStore(RedisLockStore):
+    """`RedisLockStore` with every read-change-write of a lock done atomically."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
+        settings = {**(endpoint_config.kwargs if endpoint_config else {}), **kwargs}
+        host = (endpoint_config.url if endpoint_config else None) or settings.pop(
+            "host", "localhost"
+        )
+        super().__init__(host=host, **settings)
+
+    def _change(
+        self,
+        conversation_id: str,
+        change: Callable[[TicketLock], T],
+        *,
+        create: bool = False,
+        delete_when_empty: bool = False,
+    ) -> T | None:
+        """Apply `change` to the stored lock (created if `create`) in one Redis transaction,
+        retried until no other server changed the lock in between. Nothing happens to a
+        missing lock unless `create`."""
+        key = self.key_prefix + conversation_id
+        with self.red.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    stored = pipe.get(key)
+                    if stored:
+                        lock = TicketLock.from_dict(json.loads(stored))
+                    elif create:
+                        lock = self.create_lock(conversation_id)
+                    else:
+                        pipe.unwatch()
+                        return None
+                    result = change(lock)
+                    pipe.multi()
+                    if delete_when_empty and not lock.is_someone_waiting():
+                        pipe.delete(key)
+                    else:
+                        pipe.set(key, lock.dumps())
+                    pipe.execute()
+                    return result
+                except WatchError:
+                    continue
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        try:
+            ticket = self._change(
+                conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True
+            )
+        except Exception as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        assert ticket is not None
+        return ticket
+
+    def update_lock(self, conversation_id: str) -> None:
+        self._change(conversation_id, lambda lock: lock.remove_expired_tickets())
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number))
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        # Return the ticket and delete the lock if no ticket is left, in one transaction:
+        # a ticket issued meanwhile by another server is never deleted with it.
+        self._change(
+            conversation_id,
+            lambda lock: lock.remove_ticket_for(ticket_number),
+            delete_when_empty=True,
+        )

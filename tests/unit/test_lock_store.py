@@ -1,0 +1,101 @@
+"""The atomic Redis lock store on the local Redis: tickets from several "servers" at once
+are distinct, one message at a time is handled, and none fails to get the lock."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+
+import pytest
+from rasa.core.lock_store import LockStore
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.lock_store import AtomicRedisLockStore
+from tests.conftest import _require_services
+
+HOST, PORT = "127.0.0.1", 6379
+
+
+@pytest.fixture()
+def prefix() -> str:
+    import redis
+
+    try:
+        redis.Redis(host=HOST, port=PORT, socket_timeout=2).ping()
+    except Exception as exc:  # any driver or network error means: no server here
+        message = f"Redis not reachable at {HOST}:{PORT}: {exc.__class__.__name__}"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    return f"test{uuid.uuid4().hex[:10]}"
+
+
+def store(prefix: str) -> AtomicRedisLockStore:
+    config = EndpointConfig(url=HOST, type="bot.lock_store.AtomicRedisLockStore", port=PORT)
+    config.kwargs["key_prefix"] = prefix
+    created = LockStore.create(config)
+    assert isinstance(created, AtomicRedisLockStore)
+    return created
+
+
+def test_the_store_is_made_from_the_endpoint_configuration(prefix):
+    created = store(prefix)
+    assert created.key_prefix == f"{prefix}:lock:"
+    assert created.red.connection_pool.connection_kwargs["port"] == PORT
+
+
+def test_tickets_issued_at_once_by_several_servers_are_distinct(prefix):
+    conversation = f"web:{uuid.uuid4().hex}"
+    numbers: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def server() -> None:
+        lock_store = store(prefix)
+        barrier.wait(timeout=10)
+        numbers.extend(lock_store.issue_ticket(conversation) for _ in range(25))
+
+    threads = [threading.Thread(target=server) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(numbers) == list(range(200))
+    assert store(prefix).get_lock(conversation).last_issued == 199
+
+
+def test_a_burst_on_several_servers_is_handled_one_at_a_time_and_none_fails(prefix):
+    conversation = f"web:{uuid.uuid4().hex}"
+    inside, most_inside, handled = [0], [0], []
+    errors: list[BaseException] = []
+    guard = threading.Lock()
+    barrier = threading.Barrier(6)
+
+    async def handle(lock_store: AtomicRedisLockStore, message: int) -> None:
+        async with lock_store.lock(conversation, wait_time_in_seconds=0.005):
+            with guard:
+                inside[0] += 1
+                most_inside[0] = max(most_inside[0], inside[0])
+            await asyncio.sleep(0.002)
+            with guard:
+                inside[0] -= 1
+                handled.append(message)
+
+    def server(number: int) -> None:
+        lock_store = store(prefix)
+        barrier.wait(timeout=10)
+        try:
+            for message in range(10):
+                asyncio.run(handle(lock_store, number * 10 + message))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=server, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert most_inside[0] == 1
+    assert sorted(handled) == list(range(60))
+    assert store(prefix).get_lock(conversation) is None  # the last one out deleted it
