@@ -26,8 +26,11 @@ MASK = "***"
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
 # 18-character resident ID numbers (last character may be X).
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-# Any other run of 7 or more digits: account numbers, landlines, student numbers.
-_LONG_DIGITS = re.compile(r"(?<!\d)(\d{2})\d{3,}(\d{2})(?!\d)")
+# Any other run of 7 or more digits: account numbers, landlines, student numbers. A run
+# right after a capital letter is one of the project's reference numbers (ticket
+# TS20261125-00007, booking SY..., fault BX..., incident E20261125-F64B7D): they name no
+# person, and operators look them up in the logs.
+_LONG_DIGITS = re.compile(r"(?<![\dA-Z])(\d{2})\d{3,}(\d{2})(?!\d)")
 
 # Keys whose values identify a person or hold what they said: name=, "patient": "...",
 # visit_patient_name: ..., password=, access_token=...

@@ -238,3 +238,10 @@ def test_debug_logging_is_off_by_default():
     from bot.settings import Settings
 
     assert Settings.from_env({}).log_level == "INFO"
+
+
+def test_reference_numbers_stay_readable_while_account_numbers_are_masked():
+    line = "incident E20261125-F64B7D ticket TS20261125-00007 for 户号31001004 学号2024010101"
+    masked = mask_personal_data(line)
+    assert "E20261125-F64B7D" in masked and "TS20261125-00007" in masked
+    assert "31001004" not in masked and "2024010101" not in masked
