@@ -35,6 +35,7 @@ from typing import Any
 
 import yaml
 
+from bot.nlu.out_of_scope import is_out_of_scope
 from bot.settings import PROJECT_ROOT
 
 HELDOUT_PATH = PROJECT_ROOT / "tests" / "nlu_heldout.yml"
@@ -171,6 +172,12 @@ def with_thresholds(
 # --- predictions from `rasa test nlu` output (CI) -------------------------------------
 
 
+def _merged(intent: str) -> str:
+    """The intent the dialogue sees: the training data's oos_* sub-intents are out_of_scope
+    (cross-validation reports them as labelled; the pipeline merges its predictions)."""
+    return OUT_OF_SCOPE if is_out_of_scope(intent) else intent
+
+
 def predictions_from_rasa_test(directory: Path, threshold: float = 0.0) -> list[Prediction]:
     """Read intent_successes.json and intent_errors.json written by `rasa test nlu`;
     a confidence below `threshold` becomes nlu_fallback, as the FallbackClassifier does."""
@@ -181,12 +188,12 @@ def predictions_from_rasa_test(directory: Path, threshold: float = 0.0) -> list[
             continue
         for row in json.loads(path.read_text(encoding="utf-8")):
             predicted = row.get("intent_prediction") or {}
-            name = str(predicted.get("name"))
+            name = _merged(str(predicted.get("name")))
             confidence = float(predicted.get("confidence") or 0.0)
             predictions.append(
                 Prediction(
                     text=str(row.get("text", "")),
-                    intent=str(row.get("intent")),
+                    intent=_merged(str(row.get("intent"))),
                     predicted=FALLBACK if confidence < threshold else name,
                     confidence=confidence,
                     top=name,
@@ -315,7 +322,7 @@ def cross_validate(folds: int, output: Path) -> Metrics:
             stderr=subprocess.STDOUT,
             check=True,
         )
-    return compute_metrics(predictions_from_rasa_test(output))
+    return compute_metrics(predictions_from_rasa_test(output, configured_thresholds()[0]))
 
 
 # --- reports --------------------------------------------------------------------------
@@ -410,7 +417,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--check", type=Path, metavar="DIR", help="check `rasa test nlu` output in DIR"
     )
+    parser.add_argument(
+        "--cv-report",
+        type=Path,
+        metavar="DIR",
+        help="print the metrics of a finished cross-validation in DIR without rerunning it",
+    )
     args = parser.parse_args(argv)
+
+    if args.cv_report is not None:
+        print_metrics(
+            "Cross-validation, test folds",
+            compute_metrics(predictions_from_rasa_test(args.cv_report, configured_thresholds()[0])),
+            confusions=10,
+        )
+        return 0
 
     if args.check is not None:
         predictions = predictions_from_rasa_test(args.check, configured_thresholds()[0])

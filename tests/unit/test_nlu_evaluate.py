@@ -135,3 +135,11 @@ def test_the_heldout_set_is_big_enough_and_never_trained_on() -> None:
         training |= {key(text) for text, _ in load_examples(path)}
     overlap = [text for text, _ in heldout if key(text) in training]
     assert overlap == [], f"held-out messages found in the training data: {overlap[:5]}"
+
+
+def test_out_of_scope_sub_intents_count_as_out_of_scope(tmp_path: Path) -> None:
+    rows = [("交电费", "oos_utility", OUT_OF_SCOPE), ("查燃气费", "check_gas_bill", "check_gas_bill")]
+    _write_rasa_output(tmp_path, rows)
+    metrics = compute_metrics(predictions_from_rasa_test(tmp_path))
+    assert metrics.accuracy == 1.0
+    assert metrics.oos_recall == 1.0
