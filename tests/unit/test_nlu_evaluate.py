@@ -138,7 +138,10 @@ def test_the_heldout_set_is_big_enough_and_never_trained_on() -> None:
 
 
 def test_out_of_scope_sub_intents_count_as_out_of_scope(tmp_path: Path) -> None:
-    rows = [("交电费", "oos_utility", OUT_OF_SCOPE), ("查燃气费", "check_gas_bill", "check_gas_bill")]
+    rows = [
+        ("交电费", "oos_utility", OUT_OF_SCOPE),
+        ("查燃气费", "check_gas_bill", "check_gas_bill"),
+    ]
     _write_rasa_output(tmp_path, rows)
     metrics = compute_metrics(predictions_from_rasa_test(tmp_path))
     assert metrics.accuracy == 1.0
