@@ -98,14 +98,23 @@ def test_unsure_twice_gives_up_politely_and_the_conversation_goes_on(assistant):
 
 
 @pytest.mark.parametrize(
-    ("message", "expected"),
+    ("message", "intent", "expected"),
     [
-        ("俺家燃气费欠多少钱", "户号"),  # colloquial: the gas account is asked for
-        ("孩纸明天请个假", "学号"),  # internet slang and a homophone
-        ("我媽媽想約護士上門打點滴", "姓名"),  # traditional characters
-        ("帮我check一下燃气bill", "户号"),  # English mixed in
+        ("俺家燃气费欠多少钱", "check_gas_bill", "户号"),  # colloquial: the account is asked for
+        ("孩纸明天请个假", "request_leave", "学号"),  # internet slang and a homophone
+        ("我媽媽想約護士上門打點滴", "book_home_visit", "姓名"),  # traditional characters
+        ("帮我check一下燃气bill", "check_gas_bill", "户号"),  # English mixed in
     ],
     ids=["colloquial", "slang", "traditional", "mixed-english"],
 )
-def test_everyday_wording_starts_the_right_service(assistant, message, expected):
-    assert expected in texts(assistant.say(message))
+def test_everyday_wording_reaches_the_right_service(assistant, message, intent, expected):
+    """The service starts at once or, when the model is unsure, is the first choice
+    offered: never another service, never a dead end."""
+    sender = new_sender()
+    replies = assistant.say(message, sender)
+    if expected not in texts(replies):
+        buttons = _buttons(replies)
+        assert "不太确定" in texts(replies), texts(replies)
+        assert buttons and buttons[0]["payload"] == f"/{intent}", buttons
+        replies = assistant.say(buttons[0]["payload"], sender)
+    assert expected in texts(replies)
