@@ -12,12 +12,13 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.forms import PrefillingFormValidation
 from bot import clock
 from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import get_catalog
@@ -95,21 +96,11 @@ def find_score(text: str) -> int | None:
     return int(match.group(1)) if match.group(1) else _CN_DIGITS[match.group(2)]
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(PrefillingFormValidation):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
 
     def name(self) -> str:
         return "validate_complaint_form"
-
-    @reports_incidents
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        starting = tracker.get_slot("requested_slot") is None
-        prefill = self._prefill(tracker) if starting else []
-        tracker.add_slots(prefill)
-        events = await super().run(dispatcher, tracker, domain)
-        return [*prefill, *events]
 
     def _prefill(self, tracker: Tracker) -> list[EventType]:
         text = _text(tracker).strip()

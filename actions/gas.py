@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from actions.forms import PrefillingFormValidation
 from bot import clock
 from bot.db import session_scope
 from bot.gas.accounts import (
@@ -88,22 +89,11 @@ def _mentioned_account_no(tracker: Tracker) -> str | None:
     return find_account_no(str(entity)) if entity else find_account_no(_text(tracker))
 
 
-class ValidateGasAccountForm(FormValidationAction):
+class ValidateGasAccountForm(PrefillingFormValidation):
     """Verifies the sender, picks the account, and for a fault report asks what is wrong."""
 
     def name(self) -> str:
         return "validate_gas_account_form"
-
-    @reports_incidents
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        # On activation, note what was asked and what the first message already says.
-        starting = tracker.get_slot("requested_slot") is None
-        prefill = self._prefill(tracker) if starting else []
-        tracker.add_slots(prefill)
-        events = await super().run(dispatcher, tracker, domain)
-        return [*prefill, *events]
 
     def _prefill(self, tracker: Tracker) -> list[EventType]:
         intent = tracker.get_intent_of_latest_message()

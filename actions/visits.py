@@ -13,13 +13,14 @@ from abc import abstractmethod
 from datetime import date
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from actions.forms import PrefillingFormValidation
 from bot import clock
 from bot.db import session_scope
 from bot.idempotency import retry_on_conflict
@@ -158,23 +159,12 @@ def _community(session: Session, tracker: Tracker) -> Community | None:
     return session.get(Community, int(community_id)) if community_id else None
 
 
-class _VisitFormValidation(FormValidationAction):
+class _VisitFormValidation(PrefillingFormValidation):
     """What both visit forms collect: who, where, which day and half-day."""
 
     @abstractmethod
     def name(self) -> str:
         """The form's validation action."""
-
-    @reports_incidents
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        # On activation, keep what the first message already says (a date, the condition).
-        starting = tracker.get_slot("requested_slot") is None
-        prefill = self._prefill(tracker) if starting else []
-        tracker.add_slots(prefill)
-        events = await super().run(dispatcher, tracker, domain)
-        return [*prefill, *events]
 
     def _prefill(self, tracker: Tracker) -> list[EventType]:
         text = _text(tracker)

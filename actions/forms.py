@@ -1,0 +1,36 @@
+"""What the project's forms share: on activation, they take what the first message already
+says (a date, a reason, the service complained about) before asking for the rest."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from bot.incidents import reports_incidents
+
+
+class PrefillingFormValidation(FormValidationAction):
+    """A form validation that fills slots from the message that started the form."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """The form's validation action."""
+
+    @abstractmethod
+    def _prefill(self, tracker: Tracker) -> list[EventType]:
+        """Slot events for what the message that started the form already says."""
+
+    @reports_incidents
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        starting = tracker.get_slot("requested_slot") is None
+        prefill = self._prefill(tracker) if starting else []
+        tracker.add_slots(prefill)
+        events = await super().run(dispatcher, tracker, domain)
+        return [*prefill, *events]
