@@ -102,7 +102,7 @@ class ValidateComplaintForm(PrefillingFormValidation):
     def name(self) -> str:
         return "validate_complaint_form"
 
-    def _prefill(self, tracker: Tracker) -> list[EventType]:
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = _text(tracker).strip()
         catalog = get_catalog()
         slots: dict[str, Any] = dict.fromkeys(COMPLAINT_SLOTS)
@@ -113,11 +113,7 @@ class ValidateComplaintForm(PrefillingFormValidation):
             slots["complaint_staff"] = find_staff(text) or None
         phone = _PHONE.search(text)
         slots["complaint_contact"] = phone.group(1) if phone else None
-        return [
-            SlotSet(name, value)
-            for name, value in slots.items()
-            if value is not None or tracker.get_slot(name) is not None
-        ]
+        return slots
 
     async def required_slots(
         self,

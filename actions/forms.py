@@ -4,9 +4,10 @@ says (a date, a reason, the service complained about) before asking for the rest
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -22,15 +23,25 @@ class PrefillingFormValidation(FormValidationAction):
         """The form's validation action."""
 
     @abstractmethod
-    def _prefill(self, tracker: Tracker) -> list[EventType]:
-        """Slot events for what the message that started the form already says."""
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
+        """The slot values the message that started the form already gives (None: not
+        given, which clears a value left from an earlier form)."""
 
     @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         starting = tracker.get_slot("requested_slot") is None
-        prefill = self._prefill(tracker) if starting else []
+        prefill = self._changes(self._prefill(tracker), tracker) if starting else []
         tracker.add_slots(prefill)
         events = await super().run(dispatcher, tracker, domain)
         return [*prefill, *events]
+
+    @staticmethod
+    def _changes(slots: dict[str, Any], tracker: Tracker) -> list[EventType]:
+        """Only changes: a slot reset to None that was None already would be validated anew."""
+        return [
+            SlotSet(name, value)
+            for name, value in slots.items()
+            if value is not None or tracker.get_slot(name) is not None
+        ]

@@ -95,7 +95,7 @@ class ValidateGasAccountForm(PrefillingFormValidation):
     def name(self) -> str:
         return "validate_gas_account_form"
 
-    def _prefill(self, tracker: Tracker) -> list[EventType]:
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         intent = tracker.get_intent_of_latest_message()
         text = _text(tracker)
         slots: dict[str, Any] = dict.fromkeys(GAS_SLOTS)
@@ -117,12 +117,7 @@ class ValidateGasAccountForm(PrefillingFormValidation):
         # Several accounts and none named: gas_account stays empty, so the form asks which.
         if intent == FAULT and classify_fault(text) is not MeterFaultKind.OTHER:
             slots["gas_fault_description"] = text[:300]
-        # Only changes: a slot reset to None that was None already would be validated anew.
-        return [
-            SlotSet(name, value)
-            for name, value in slots.items()
-            if value is not None or tracker.get_slot(name) is not None
-        ]
+        return slots
 
     async def required_slots(
         self,

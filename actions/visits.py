@@ -166,7 +166,7 @@ class _VisitFormValidation(PrefillingFormValidation):
     def name(self) -> str:
         """The form's validation action."""
 
-    def _prefill(self, tracker: Tracker) -> list[EventType]:
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = _text(tracker)
         slots: dict[str, Any] = dict.fromkeys(VISIT_SLOTS)
         try:
@@ -178,11 +178,7 @@ class _VisitFormValidation(PrefillingFormValidation):
         if half_day and slots["visit_date"]:
             slots["visit_half_day"] = half_day.value
         slots.update(self._prefill_more(text))
-        return [
-            SlotSet(name, value)
-            for name, value in slots.items()
-            if value is not None or tracker.get_slot(name) is not None
-        ]
+        return slots
 
     def _prefill_more(self, text: str) -> dict[str, Any]:
         return {}
