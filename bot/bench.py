@@ -105,9 +105,10 @@ def tree_rss_mb(pid: int) -> float:
 class Client:
     """One keep-alive HTTP connection per thread."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._headers = {"Content-Type": "application/json", **(headers or {})}
         self._local = threading.local()
 
     def post(self, path: str, body: dict[str, str]) -> tuple[int, bytes]:
@@ -117,7 +118,7 @@ class Client:
             self._local.connection = connection
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            connection.request("POST", path, data, {"Content-Type": "application/json"})
+            connection.request("POST", path, data, self._headers)
             response = connection.getresponse()
             return response.status, response.read()
         except (OSError, http.client.HTTPException):
@@ -285,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _bench(servers: Servers, args: argparse.Namespace, levels: list[int]) -> int:
     action_process, rasa_process = servers.processes[0], servers.processes[1]
-    client = Client(servers.rasa_url)
+    # The token is for /model/parse; the REST channel ignores it.
+    client = Client(servers.rasa_url, servers.auth_headers())
     run_id = uuid.uuid4().hex[:6]
     # Warm up: the first turns load lazily built parts of the pipeline.
     measure("warmup", 4, 40, turn_sender(client, args.message, f"{run_id}w", 40))

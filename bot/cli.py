@@ -244,6 +244,17 @@ def _chat(args: argparse.Namespace) -> int:
     return chat(server_url=args.url or get_settings().rasa_server_url, sender=args.sender)
 
 
+def _api_token(args: argparse.Namespace) -> int:
+    from bot.devserver import api_token
+
+    secret = get_settings().rasa_jwt_secret
+    if not secret:
+        print("RASA_JWT_SECRET is not set: the servers' tokens are signed with it", file=sys.stderr)
+        return 2
+    print(api_token(secret))
+    return 0
+
+
 def _telegram(args: argparse.Namespace) -> int:
     from bot.channels.telegram import run
 
@@ -342,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--url", help="Rasa server URL (default: RASA_SERVER_URL)")
     chat.add_argument("--sender", default=None, help="sender id (default: a new web: id)")
     chat.set_defaults(handler=_chat)
+    groups.add_parser(
+        "api-token", help="print a bearer token for Rasa's HTTP API (RASA_JWT_SECRET)"
+    ).set_defaults(handler=_api_token)
     return parser
 
 

@@ -8,7 +8,9 @@ servers with the same `start_servers`.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +20,10 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+import jwt
 
 from bot.settings import PROJECT_ROOT, get_settings
 
@@ -30,13 +35,54 @@ class ServerStartError(RuntimeError):
     """A server exited or did not answer in time; the message names its log."""
 
 
+def new_jwt_secret() -> str:
+    """A secret for one run of the servers, when RASA_JWT_SECRET does not name one."""
+    return secrets.token_urlsafe(32)
+
+
+def api_token(jwt_secret: str) -> str:
+    """A bearer token for Rasa's HTTP API: the admin role, which may read any conversation."""
+    payload = {"user": {"username": "service-assistant", "role": "admin"}}
+    return jwt.encode(payload, jwt_secret, algorithm="HS256")
+
+
+def auth_headers(jwt_secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_token(jwt_secret)}"}
+
+
+def api_request(
+    url: str, jwt_secret: str, payload: object | None = None, *, timeout: float = 60
+) -> Any:
+    """GET `url` (POST `payload` as JSON) from Rasa's HTTP API, authenticated; the JSON
+    answer. HTTP errors raise `urllib.error.HTTPError`."""
+    headers = auth_headers(jwt_secret)
+    data = None
+    if payload is not None:
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
 @dataclass
 class Servers:
-    """The running action server and Rasa server."""
+    """The running action server and Rasa server.
+
+    Rasa's HTTP API (/model/parse, /conversations/...) answers only requests carrying a
+    token signed with `jwt_secret` (`api_request`); the channels' webhooks need none."""
 
     rasa_url: str
     action_url: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    jwt_secret: str = field(default_factory=new_jwt_secret, repr=False)
+
+    def auth_headers(self) -> dict[str, str]:
+        return auth_headers(self.jwt_secret)
+
+    def api(self, path: str, payload: object | None = None, *, timeout: float = 60) -> Any:
+        """Call Rasa's HTTP API at `path` ("/model/parse") with the servers' token."""
+        return api_request(f"{self.rasa_url}{path}", self.jwt_secret, payload, timeout=timeout)
 
     def running(self) -> bool:
         return all(process.poll() is None for process in self.processes)
@@ -73,14 +119,20 @@ def _start(log_path: Path, args: list[str], env: Mapping[str, str]) -> subproces
         )
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_until_up(
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+) -> bool:
     """Poll `url` until it answers 200, the process dies or `timeout` passes."""
     deadline = time.monotonic() + timeout
+    request = urllib.request.Request(url, headers=dict(headers or {}))
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=2) as response:
                 if response.status == 200:
                     return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -103,11 +155,20 @@ def action_server_command(port: int) -> list[str]:
     return [_rasa(), "run", "actions", "--port", str(port)]
 
 
-def rasa_server_command(port: int, endpoints: Path, model: Path | None = None) -> list[str]:
+def rasa_server_command(
+    port: int, endpoints: Path, jwt_secret: str, model: Path | None = None
+) -> list[str]:
+    """Rasa on localhost only, its HTTP API only for tokens signed with `jwt_secret`."""
     args = [
         _rasa(),
         "run",
         "--enable-api",
+        "--jwt-secret",
+        jwt_secret,
+        "--jwt-method",
+        "HS256",
+        "--interface",
+        "127.0.0.1",
         "--port",
         str(port),
         "--endpoints",
@@ -130,11 +191,12 @@ def start_process(
     log_dir: Path = LOG_DIR,
     env: Mapping[str, str],
     timeout: float = STARTUP_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start one server (log in `log_dir/<name>.log`) and wait until `health_url` answers;
-    stopped again if it does not."""
+    """Start one server (log in `log_dir/<name>.log`) and wait until `health_url` answers
+    (sent with `headers`); stopped again if it does not."""
     process = _start(log_dir / f"{name}.log", args, env)
-    if not wait_until_up(health_url, process, timeout):
+    if not wait_until_up(health_url, process, timeout, headers):
         Servers("", "", [process]).stop()
         raise ServerStartError(f"the {name} server did not start: see {log_dir}/{name}.log")
     return process
@@ -151,30 +213,47 @@ def start_servers(
     timeout: float = STARTUP_TIMEOUT,
     admin_port: int | None = None,
     admin_host: str = "127.0.0.1",
+    jwt_secret: str | None = None,
 ) -> Servers:
     """Start the action server and the Rasa server (and, given a port, the dashboard)
-    and wait until they answer."""
+    and wait until they answer. Rasa's HTTP API takes tokens signed with `jwt_secret`
+    (default: RASA_JWT_SECRET, else a new secret for this run only)."""
     env = server_env(extra_env)
     servers = Servers(
-        rasa_url=f"http://localhost:{rasa_port}",
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://localhost:{action_port}/webhook",
+        jwt_secret=jwt_secret or get_settings().rasa_jwt_secret or new_jwt_secret(),
     )
-    checks: list[tuple[str, list[str], str]] = [
+    checks: list[tuple[str, list[str], str, dict[str, str]]] = [
         (
             "actions",
             action_server_command(action_port),
             f"http://localhost:{action_port}/health",
+            {},
         ),
-        ("rasa", rasa_server_command(rasa_port, endpoints, model), f"{servers.rasa_url}/status"),
+        (
+            "rasa",
+            rasa_server_command(rasa_port, endpoints, servers.jwt_secret, model),
+            f"{servers.rasa_url}/status",
+            servers.auth_headers(),
+        ),
     ]
     if admin_port is not None:
         admin_args = [sys.executable, "-m", "bot", "admin", "--host", admin_host]
         admin_args += ["--port", str(admin_port)]
-        checks.append(("admin", admin_args, f"http://{admin_host}:{admin_port}/health"))
+        checks.append(("admin", admin_args, f"http://{admin_host}:{admin_port}/health", {}))
     try:
-        for name, args, health_url in checks:
+        for name, args, health_url, headers in checks:
             servers.processes.append(
-                start_process(name, args, health_url, log_dir=log_dir, env=env, timeout=timeout)
+                start_process(
+                    name,
+                    args,
+                    health_url,
+                    log_dir=log_dir,
+                    env=env,
+                    timeout=timeout,
+                    headers=headers,
+                )
             )
     except BaseException:
         servers.stop()

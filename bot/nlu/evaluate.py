@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -212,16 +211,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _parse(url: str, text: str) -> tuple[dict[str, Any], float]:
-    request = urllib.request.Request(
-        f"{url}/model/parse",
-        data=json.dumps({"text": text}).encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+def _parse(url: str, jwt_secret: str, text: str) -> tuple[dict[str, Any], float]:
+    from bot.devserver import api_request
+
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        body = json.loads(response.read())
+    body = api_request(f"{url}/model/parse", jwt_secret, {"text": text})
     return body, (time.perf_counter() - started) * 1000
 
 
@@ -245,16 +239,19 @@ def parse_through_server(
     model: Path, examples: Sequence[tuple[str, str]], log_path: Path
 ) -> tuple[list[Prediction], list[float]]:
     """Start a Rasa server on the model, parse each example, stop the server."""
-    from bot.devserver import wait_until_up
+    from bot.devserver import auth_headers, new_jwt_secret, wait_until_up
 
     port = _free_port()
+    secret = new_jwt_secret()
     url = f"http://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(PROJECT_ROOT)}
+    args = [rasa, "run", "--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]
+    args += ["--interface", "127.0.0.1", "--model", str(model), "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [rasa, "run", "--enable-api", "--model", str(model), "--port", str(port)],
+            args,
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -262,13 +259,13 @@ def parse_through_server(
             start_new_session=True,
         )
     try:
-        if not wait_until_up(f"{url}/status", process, timeout=300):
+        if not wait_until_up(f"{url}/status", process, 300, auth_headers(secret)):
             raise RuntimeError(f"the Rasa server did not start: see {log_path}")
         for _ in range(5):  # warm-up: the first parses load lazily
-            _parse(url, "你好")
+            _parse(url, secret, "你好")
         predictions, latencies = [], []
         for text, intent in examples:
-            parsed, elapsed = _parse(url, text)
+            parsed, elapsed = _parse(url, secret, text)
             predictions.append(_prediction(text, intent, parsed))
             latencies.append(elapsed)
         return predictions, latencies

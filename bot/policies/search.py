@@ -59,6 +59,10 @@ class PolicyHit:
     # Nouns of the question that no clause uses (游泳池, 漏气): what the regulations never
     # mention; see `select_hits`.
     unknown_nouns: tuple[str, ...] = ()
+    # What the question asks for (a time, an amount: `AnswerKind`) and whether this clause
+    # states such a thing; a clause that does not cannot answer it (see `select_hits`).
+    asks_for: tuple[str, ...] = ()
+    states_asked: bool = True
 
     @property
     def citation(self) -> str:
@@ -72,12 +76,77 @@ class PolicyHit:
             "score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
             "unknown_nouns": list(self.unknown_nouns),
+            "asks_for": list(self.asks_for),
+            "states_asked": self.states_asked,
             "code": self.code,
             "source": self.source,
             "heading": self.heading,
             "audience": self.audience,
             "citation": self.citation,
         }
+
+
+@dataclass(frozen=True)
+class AnswerKind:
+    """A kind of fact a question can ask for: a question matching `asked` ("多久") is
+    answered only by a clause matching `stated` ("每10天", "提前10分钟", "定期")."""
+
+    name: str
+    asked: re.Pattern[str]
+    stated: re.Pattern[str]
+
+
+_NUMBER = r"(?:\d+|[零一二两三四五六七八九十百千半]+)"
+_SPAN = (
+    _NUMBER + r"\s*(?:个)?(?:分钟|小时|天|日|周|星期|月|季|年|次|学期|工作日)"
+    r"|每(?:一)?(?:天|日|周|星期|月|季|年|学期|次|班)|定期|频率|周期|当天|当日|随时|立即"
+)
+_CLOCK = _NUMBER + r"\s*(?:[:：]\d|点|时|分钟|小时)"
+# Where a question states its kind: each pattern asks one thing; a question that also
+# asks something else (多久...怎么...) is not held to it (see `asked_kinds`).
+ANSWER_KINDS = (
+    AnswerKind(
+        "duration",
+        re.compile(
+            r"多久|多长时间|多长|多少时间|几(?:个)?(?:分钟|小时|天|周|星期|月|年|次)"
+            r"|多少(?:个)?(?:分钟|小时|天|周|月|年|次)|提前几"
+        ),
+        re.compile(_SPAN),
+    ),
+    # A time of day, or a lead time (提前10分钟上岗).
+    AnswerKind("clock", re.compile(r"几点|几时"), re.compile(_CLOCK)),
+    AnswerKind(
+        "date",
+        re.compile(r"哪天|哪一天|哪几天|几号|几月几|哪个月|几月份"),
+        re.compile(
+            _NUMBER + r"\s*(?:日|号|月)|每月|每周|周[一二三四五六日天]|星期|月底|月初|节假日"
+        ),
+    ),
+    AnswerKind(
+        "money",
+        re.compile(r"多少钱|几块钱|多少元|什么价|价格多少|费用多少|收费多少|多少费用"),
+        re.compile(_NUMBER + r"\s*(?:元|块)|免费|收费|费用|价格"),
+    ),
+    AnswerKind(
+        "temperature", re.compile(r"多少度|几度|温度多少"), re.compile(_NUMBER + r"\s*(?:度|℃)")
+    ),
+    AnswerKind("digits", re.compile(r"几位|多少位"), re.compile(_NUMBER + r"\s*位")),
+)
+_QUESTION_PART = re.compile(r"[\s,，;；。?？!！、]+")
+_ASKS = re.compile(r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|几|多少|多久|多长|是否|能不能|可不可以|要不要")
+
+
+def asked_kinds(question: str) -> tuple[AnswerKind, ...]:
+    """The kinds of fact `question` asks for, when every part of it that asks something
+    asks for one: "蓄水池多久消毒一次" asks a duration; "保洁多久打扫一次 清洁剂怎么用"
+    asks more than that, and any clause about cleaning may answer it."""
+    kinds: dict[str, AnswerKind] = {}
+    for part in _QUESTION_PART.split(unicodedata.normalize("NFKC", question)):
+        asked = [kind for kind in ANSWER_KINDS if kind.asked.search(part)]
+        if not asked and _ASKS.search(part):
+            return ()
+        kinds.update((kind.name, kind) for kind in asked)
+    return tuple(kinds.values())
 
 
 # jieba announces building its dictionary on every start; that is not news.
@@ -170,6 +239,8 @@ class PolicyIndex:
         self._hits: list[PolicyHit] = []
         corpus: list[list[str]] = []
         self._words: list[frozenset[str]] = []
+        # What each clause states, for `asked_kinds`: its own words, half-width.
+        self._statements: list[str] = []
         for clause in clauses:
             document = clause.document
             self._hits.append(
@@ -189,6 +260,7 @@ class PolicyIndex:
                 tokenizer(f"{document.title} {clause.heading} {clause.text} {everyday}") or ["∅"]
             )
             self._words.append(frozenset(corpus[-1]))
+            self._statements.append(unicodedata.normalize("NFKC", clause.text))
         self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B) if corpus else None
 
     def __len__(self) -> int:
@@ -206,6 +278,7 @@ class PolicyIndex:
         if not terms or self._bm25 is None:
             return []
         unknown = self._unknown_nouns(query)
+        kinds = asked_kinds(query)
         allowed = {audience.value for audience in audiences}
         scores = self._bm25.get_scores(terms)
         ranked = [
@@ -219,6 +292,8 @@ class PolicyIndex:
                 score=float(scores[i]),
                 coverage=self._coverage(terms, i),
                 unknown_nouns=unknown,
+                asks_for=tuple(kind.name for kind in kinds),
+                states_asked=all(kind.stated.search(self._statements[i]) for kind in kinds),
             )
             for i in ranked[:depth]
         ]
@@ -281,14 +356,24 @@ def select_hits(
     min_coverage: float,
     min_score_unknown_noun: float = 0.0,
 ) -> list[PolicyHit]:
-    """The first `limit` of `ranked` that reach both thresholds, or none when the question
-    names a thing the regulations never do and the best of them misses
-    `min_score_unknown_noun`.
+    """The first `limit` of `ranked` that reach both thresholds and state what the question
+    asks for (a duration, an amount: `asked_kinds`), or none when the question names a
+    thing the regulations never do and either asks for such a fact about it or the best
+    clause misses `min_score_unknown_noun`.
 
     Such a question ("家里燃气漏气了打什么电话") is most likely about something the
-    regulations do not govern, however well the rest of it (燃气, 电话) matches."""
-    passing = [h for h in ranked if h.score >= min_score and h.coverage >= min_coverage]
-    if passing and passing[0].unknown_nouns and passing[0].score < min_score_unknown_noun:
+    regulations do not govern, however well the rest of it (燃气, 电话) matches, and the
+    regulations cannot state how often a thing they never mention is done ("游泳池多久消毒
+    一次", however well 多久消毒一次 matches the 蓄水池 clause). A clause that shares a
+    question's words but not the fact it asks for ("服务器密码要设几位数": the rules only say
+    it is changed regularly) does not answer it."""
+    passing = [
+        h
+        for h in ranked
+        if h.score >= min_score and h.coverage >= min_coverage and h.states_asked
+    ]
+    best = passing[0] if passing else None
+    if best and best.unknown_nouns and (best.asks_for or best.score < min_score_unknown_noun):
         return []
     return passing[:limit]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import urllib.error
 import urllib.parse
@@ -55,22 +54,13 @@ class Assistant:
         return replies
 
     def parse(self, text: str) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"{self.servers.rasa_url}/model/parse",
-            data=json.dumps({"text": text}).encode("utf-8"),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        result: dict[str, Any] = self.servers.api("/model/parse", {"text": text})
         return result
 
     def tracker(self, sender: str) -> dict[str, Any]:
         """The sender's conversation as Rasa's HTTP API returns it."""
         conversation = urllib.parse.quote(sender, safe=":")
-        url = f"{self.servers.rasa_url}/conversations/{conversation}/tracker"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        result: dict[str, Any] = self.servers.api(f"/conversations/{conversation}/tracker")
         return result
 
 

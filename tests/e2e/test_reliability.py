@@ -14,7 +14,6 @@ and processes are killed with SIGKILL.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -37,7 +36,15 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.chat import send_message
 from bot.db import create_engine, session_scope
-from bot.devserver import action_server_command, rasa_server_command, server_env, start_process
+from bot.devserver import (
+    action_server_command,
+    api_request,
+    auth_headers,
+    new_jwt_secret,
+    rasa_server_command,
+    server_env,
+    start_process,
+)
 from bot.migrate import upgrade
 from bot.models import Complaint, LeaveRequest, Student
 from bot.seed import seed_demo, seed_policies
@@ -91,6 +98,7 @@ class Cluster:
     action_port: int
     rasa_ports: tuple[int, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    jwt_secret: str = field(default_factory=new_jwt_secret, repr=False)
 
     def rasa_url(self, server: int) -> str:
         return f"http://127.0.0.1:{self.rasa_ports[server]}"
@@ -107,10 +115,11 @@ class Cluster:
     def start_rasa(self, server: int) -> None:
         self.processes[f"rasa{server}"] = start_process(
             f"rasa{server}",
-            rasa_server_command(self.rasa_ports[server], self.endpoints, MODEL),
+            rasa_server_command(self.rasa_ports[server], self.endpoints, self.jwt_secret, MODEL),
             f"{self.rasa_url(server)}/status",
             log_dir=self.workdir / "logs",
             env=self.env,
+            headers=auth_headers(self.jwt_secret),
         )
 
     def kill(self, name: str) -> None:
@@ -145,8 +154,7 @@ class Cluster:
 
     def tracker(self, server: int, sender: str) -> dict[str, Any]:
         url = f"{self.rasa_url(server)}/conversations/{sender}/tracker"
-        with urllib.request.urlopen(url, timeout=60) as response:
-            result: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+        result: dict[str, Any] = api_request(url, self.jwt_secret)
         return result
 
     def rows(self, query: Any) -> list[Any]:

@@ -3,7 +3,6 @@ against the running assistant; slow answers through a local fake customer-servic
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.parse
@@ -139,10 +138,7 @@ def _field(xml: str, name: str) -> str:
 
 
 def tracker_user_messages(assistant, sender: str) -> int:
-    with urllib.request.urlopen(
-        f"{assistant.servers.rasa_url}/conversations/{sender}/tracker", timeout=30
-    ) as response:
-        events = json.loads(response.read())["events"]
+    events = assistant.servers.api(f"/conversations/{sender}/tracker", timeout=30)["events"]
     return sum(1 for event in events if event["event"] == "user")
 
 

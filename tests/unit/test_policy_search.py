@@ -10,6 +10,7 @@ from bot.models import Audience
 from bot.policies.corpus import load_corpus
 from bot.policies.search import (
     PolicyHit,
+    asked_kinds,
     clause_keywords,
     default_tokenizer,
     search_policies,
@@ -111,6 +112,49 @@ def test_only_the_best_clause_must_reach_the_unknown_noun_score():
         hit(21),
     ]
     assert select_hits([hit(24), hit(21)], min_score_unknown_noun=25, **thresholds) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("蓄水池多久消毒一次?", ["duration"]),
+        ("营业员要提前几分钟到岗?", ["duration"]),
+        ("营业厅几点开门", ["clock"]),
+        ("商业客户哪天抄表?", ["date"]),
+        ("季度考核第五名奖多少钱", ["money"]),
+        ("机房温度控制在多少度", ["temperature"]),
+        ("服务器密码要设几位数", ["digits"]),
+        ("课后服务几点结束，家长几点来接", ["clock"]),
+        ("营业厅几点开门？谢谢", ["clock"]),
+        # Asks more than a time: any clause about cleaning may answer it.
+        ("保洁多久打扫一次 清洁剂怎么用有规定吗", []),
+        ("出诊输液需要签什么?", []),
+        ("", []),
+    ],
+)
+def test_what_kind_of_fact_a_question_asks_for(question, kinds):
+    assert [kind.name for kind in asked_kinds(question)] == kinds
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "服务器密码要设几位数",  # the rules say only that it is changed regularly
+        "服务器机房温度要控制在多少度",
+        "新员工试用期多长时间",
+        "课后看护老师一个月工资多少钱",
+        "游泳池多久消毒一次",  # 多久消毒一次 is the 蓄水池 clause's; 游泳池 no clause's
+    ],
+)
+def test_a_clause_that_does_not_state_the_asked_fact_does_not_answer(seeded_engine, question):
+    assert search(seeded_engine, question) == []
+
+
+def test_the_clause_stating_the_asked_fact_is_preferred(seeded_engine):
+    # 第5条 (the nurse and the doctor's order) shares more words; 第7条 states the fee.
+    hits = search(seeded_engine, "护士上门输液一次多少钱")
+    assert (hits[0].code, hits[0].clause) == ("6", "第7条")
+    assert hits[0].asks_for == ("money",) and hits[0].states_asked
 
 
 def test_synonyms_are_searched_as_the_regulation_words(seeded_engine):

@@ -1,0 +1,68 @@
+"""The development server's Rasa command line and the tokens for its HTTP API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import jwt
+import pytest
+
+from bot.devserver import Servers, api_token, auth_headers, new_jwt_secret, rasa_server_command
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_the_http_api_is_enabled_only_with_a_jwt_secret_on_localhost(tmp_path):
+    args = rasa_server_command(5005, tmp_path / "endpoints.yml", "s3cret-of-enough-length")
+    assert "--enable-api" in args
+    assert option(args, "--jwt-secret") == "s3cret-of-enough-length"
+    assert option(args, "--jwt-method") == "HS256"
+    assert option(args, "--interface") == "127.0.0.1"
+    assert "--auth-token" not in args
+
+
+def test_each_run_has_its_own_secret_unless_configured():
+    assert Servers("", "").jwt_secret != Servers("", "").jwt_secret
+    assert len(new_jwt_secret()) >= 32
+
+
+def test_the_token_is_an_admin_token_signed_with_the_secret():
+    secret = new_jwt_secret()
+    token = api_token(secret)
+    payload = jwt.decode(token, secret, algorithms=["HS256"])
+    assert payload["user"]["role"] == "admin"
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, new_jwt_secret(), algorithms=["HS256"])
+    assert auth_headers(secret) == {"Authorization": f"Bearer {token}"}
+
+
+def test_the_secret_is_read_from_the_environment_and_not_shown():
+    settings = Settings.from_env({"RASA_JWT_SECRET": " the-secret "})
+    assert settings.rasa_jwt_secret == "the-secret"
+    assert "the-secret" not in repr(settings)
+    assert Settings.from_env({}).rasa_jwt_secret is None
+
+
+@pytest.mark.parametrize("secret", ["", "configured-secret-of-enough-length"])
+def test_api_token_command(secret):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_JWT_SECRET": secret}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "api-token"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if not secret:
+        assert result.returncode == 2
+        assert "RASA_JWT_SECRET" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        payload = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])
+        assert payload["user"]["role"] == "admin"
