@@ -133,7 +133,9 @@ ANSWER_KINDS = (
     AnswerKind("digits", re.compile(r"几位|多少位"), re.compile(_NUMBER + r"\s*位")),
 )
 _QUESTION_PART = re.compile(r"[\s,，;；。?？!！、]+")
-_ASKS = re.compile(r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|几|多少|多久|多长|是否|能不能|可不可以|要不要")
+_ASKS = re.compile(
+    r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|几|多少|多久|多长|是否|能不能|可不可以|要不要"
+)
 
 
 def asked_kinds(question: str) -> tuple[AnswerKind, ...]:
