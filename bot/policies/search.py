@@ -370,9 +370,7 @@ def select_hits(
     question's words but not the fact it asks for ("服务器密码要设几位数": the rules only say
     it is changed regularly) does not answer it."""
     passing = [
-        h
-        for h in ranked
-        if h.score >= min_score and h.coverage >= min_coverage and h.states_asked
+        h for h in ranked if h.score >= min_score and h.coverage >= min_coverage and h.states_asked
     ]
     best = passing[0] if passing else None
     if best and best.unknown_nouns and (best.asks_for or best.score < min_score_unknown_noun):
