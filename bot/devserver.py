@@ -155,13 +155,10 @@ def action_server_command(port: int) -> list[str]:
     return [_rasa(), "run", "actions", "--port", str(port)]
 
 
-def rasa_server_command(
-    port: int, endpoints: Path, jwt_secret: str, model: Path | None = None
-) -> list[str]:
-    """Rasa on localhost only, its HTTP API only for tokens signed with `jwt_secret`."""
-    args = [
-        _rasa(),
-        "run",
+def guarded_api_args(jwt_secret: str) -> list[str]:
+    """`rasa run` options: on localhost only, the HTTP API only for tokens signed with
+    `jwt_secret` (`api_token`)."""
+    return [
         "--enable-api",
         "--jwt-secret",
         jwt_secret,
@@ -169,6 +166,17 @@ def rasa_server_command(
         "HS256",
         "--interface",
         "127.0.0.1",
+    ]
+
+
+def rasa_server_command(
+    port: int, endpoints: Path, jwt_secret: str, model: Path | None = None
+) -> list[str]:
+    """Rasa with the project's endpoints and channels; see `guarded_api_args`."""
+    args = [
+        _rasa(),
+        "run",
+        *guarded_api_args(jwt_secret),
         "--port",
         str(port),
         "--endpoints",

@@ -239,7 +239,7 @@ def parse_through_server(
     model: Path, examples: Sequence[tuple[str, str]], log_path: Path
 ) -> tuple[list[Prediction], list[float]]:
     """Start a Rasa server on the model, parse each example, stop the server."""
-    from bot.devserver import auth_headers, new_jwt_secret, wait_until_up
+    from bot.devserver import auth_headers, guarded_api_args, new_jwt_secret, wait_until_up
 
     port = _free_port()
     secret = new_jwt_secret()
@@ -247,8 +247,7 @@ def parse_through_server(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     rasa = str(Path(sys.executable).with_name("rasa"))
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(PROJECT_ROOT)}
-    args = [rasa, "run", "--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]
-    args += ["--interface", "127.0.0.1", "--model", str(model), "--port", str(port)]
+    args = [rasa, "run", *guarded_api_args(secret), "--model", str(model), "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             args,
