@@ -60,6 +60,11 @@ _ASKING_ONLY = re.compile(
     r"我要|我想|想要|要|投诉|举报|反映|一下|你们|发起|问题|一个|给|差评|[\s\W\d_]", re.UNICODE
 )
 _STOP = re.compile(r"不投诉了|不想投诉|不要投诉|取消投诉|算了|不用了|不说了|先不投诉")
+_GOODBYE = re.compile(
+    r"再见|再会|拜拜|^拜$|bye|(?<!\d)88(?:6)?(?!\d)|先这样|先走了|回头再说|下次再说", re.I
+)
+# A goodbye the classifier is this sure of ends the complaint even without a farewell word.
+GOODBYE_CONFIDENCE = 0.9
 _NOT_KNOWN = re.compile(r"不知道|不清楚|不记得|忘了|没注意|说不清|不确定|没有|无")
 _CHAT_CONTACT = re.compile(r"这里|聊天|本账号|这个账号|微信|电报|不用|不需要|就行|直接回复")
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)")
@@ -80,6 +85,21 @@ def says_what_happened(text: str) -> bool:
     if text.startswith("/"):
         return False
     return len(_ASKING_ONLY.sub("", text)) >= MIN_DESCRIPTION
+
+
+def stops_complaint(text: str, intent: dict[str, Any] | None) -> bool:
+    """Whether a message mid-complaint means "stop": the words, or a sure goodbye.
+
+    A one-word answer ("差", "脏") may look like a goodbye to the classifier; it is an
+    answer to the question asked, so the classifier alone does not end the complaint."""
+    text = text.strip()
+    if _STOP.search(text):
+        return True
+    if not intent or intent.get("name") != "goodbye":
+        return False
+    if _GOODBYE.search(text):
+        return True
+    return len(text) > 1 and float(intent.get("confidence") or 0) >= GOODBYE_CONFIDENCE
 
 
 def find_contact(text: str) -> str | None:
@@ -127,10 +147,10 @@ class ValidateComplaintForm(PrefillingFormValidation):
         return [slot for slot in domain_slots if slot != "complaint_blocked"]
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        stop = _STOP.search(_text(tracker)) or tracker.get_intent_of_latest_message() in {"goodbye"}
+        stop = stops_complaint(_text(tracker), tracker.latest_message.get("intent"))
         if stop:
             dispatcher.utter_message(response="utter_complaint_abandoned")
-        return bool(stop)
+        return stop
 
     def _asked(self, tracker: Tracker, slot: str) -> bool:
         return bool(tracker.get_slot("requested_slot") == slot)

@@ -160,8 +160,8 @@ def guarded_api_args(jwt_secret: str) -> list[str]:
     `jwt_secret` (`api_token`)."""
     return [
         "--enable-api",
-        "--jwt-secret",
-        jwt_secret,
+        # One argument, so that a secret starting with "-" is not read as an option.
+        f"--jwt-secret={jwt_secret}",
         "--jwt-method",
         "HS256",
         "--interface",

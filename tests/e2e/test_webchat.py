@@ -5,12 +5,16 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import socket
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from bot.channels.local_rest import allowed
+from bot.devserver import Servers, ServerStartError, server_env, start_process
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -99,17 +103,46 @@ def _outside_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
-def test_the_rest_channel_refuses_callers_from_other_addresses(assistant):
-    address = _outside_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address to call from")
-    port = assistant.servers.rasa_url.rsplit(":", 1)[1]
+@pytest.fixture
+def rest_channel_on_all_interfaces(tmp_path):
+    """The REST channel alone (`rest_guard_server.py`), listening on every interface."""
+    port = free_port()
+    try:
+        process = start_process(
+            "rest",
+            [sys.executable, str(Path(__file__).with_name("rest_guard_server.py")), str(port)],
+            f"http://127.0.0.1:{port}/webhooks/rest/",
+            log_dir=tmp_path,
+            env=server_env(),
+            timeout=60,
+        )
+    except ServerStartError as error:
+        pytest.fail(f"{error}\n{(tmp_path / 'rest.log').read_text(errors='replace')[-3000:]}")
+    yield port
+    Servers("", "", [process]).stop()
+
+
+def post_rest(host: str, port: int) -> tuple[int, list]:
     request = urllib.request.Request(
-        f"http://{address}:{port}/webhooks/rest/webhook",
+        f"http://{host}:{port}/webhooks/rest/webhook",
         data=json.dumps({"sender": "web:someone-else", "message": "你好"}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
-    assert refused.value.code == 403
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, []
+
+
+def test_the_rest_channel_refuses_callers_from_other_addresses(rest_channel_on_all_interfaces):
+    address = _outside_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to call from")
+    port = rest_channel_on_all_interfaces
+    assert post_rest(address, port) == (403, [])
+    assert post_rest("127.0.0.1", port) == (
+        200,
+        [{"recipient_id": "web:someone-else", "text": "echo:你好"}],
+    )

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text
 
-from actions.complaints import find_contact, find_score, says_what_happened
+from actions.complaints import find_contact, find_score, says_what_happened, stops_complaint
 from bot.admin.auth import (
     MAX_FAILURES,
     AccountError,
@@ -569,3 +569,21 @@ def test_the_audit_trail_keeps_every_event(engine):
             .order_by(ComplaintEvent.id)
         ).all()
     assert actions == ["filed", "assign", "finding", "resolve", "close", "notified"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "stops"),
+    [
+        ("差", {"name": "goodbye", "confidence": 0.95}, False),
+        ("脏", {"name": "goodbye", "confidence": 0.99}, False),
+        ("拜", {"name": "goodbye", "confidence": 0.6}, True),
+        ("好的先这样吧", {"name": "goodbye", "confidence": 0.5}, True),
+        ("没事了我走了", {"name": "goodbye", "confidence": 0.93}, True),
+        ("态度很差", {"name": "goodbye", "confidence": 0.7}, False),
+        ("拜托快点处理", {"name": "goodbye", "confidence": 0.7}, False),
+        ("算了不投诉了", {"name": "deny", "confidence": 0.4}, True),
+        ("差", None, False),
+    ],
+)
+def test_only_a_clear_goodbye_stops_a_complaint(text, intent, stops):
+    assert stops_complaint(text, intent) is stops

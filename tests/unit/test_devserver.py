@@ -8,13 +8,19 @@ import sys
 
 import jwt
 import pytest
+from rasa.__main__ import create_argument_parser
 
 from bot.devserver import Servers, api_token, auth_headers, new_jwt_secret, rasa_server_command
 from bot.settings import PROJECT_ROOT, Settings
 
 
 def option(args: list[str], name: str) -> str:
-    return args[args.index(name) + 1]
+    for index, arg in enumerate(args):
+        if arg == name:
+            return args[index + 1]
+        if arg.startswith(f"{name}="):
+            return arg.partition("=")[2]
+    raise AssertionError(f"{name} not in {args}")
 
 
 def test_the_http_api_is_enabled_only_with_a_jwt_secret_on_localhost(tmp_path):
@@ -24,6 +30,16 @@ def test_the_http_api_is_enabled_only_with_a_jwt_secret_on_localhost(tmp_path):
     assert option(args, "--jwt-method") == "HS256"
     assert option(args, "--interface") == "127.0.0.1"
     assert "--auth-token" not in args
+
+
+@pytest.mark.parametrize(
+    "secret", ["-starts-like-an-option-xxxxxxxxxxxx", "plain_secret_of_enough_length"]
+)
+def test_rasas_own_parser_reads_back_the_secret(tmp_path, secret):
+    args = rasa_server_command(5005, tmp_path / "endpoints.yml", secret)
+    parsed = create_argument_parser().parse_args(args[1:])
+    assert parsed.jwt_secret == secret
+    assert parsed.interface == "127.0.0.1"
 
 
 def test_each_run_has_its_own_secret_unless_configured():
