@@ -1,0 +1,144 @@
+"""The threaded SQL tracker store: the same rows as Rasa's, without blocking the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
+
+from bot.tracker_store import ThreadedSQLTrackerStore
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, gas_balance]
+slots:
+  gas_account:
+    type: text
+    influence_conversation: false
+    mappings: [{type: custom}]
+"""
+)
+
+
+def store_options(url: str) -> dict[str, object]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return {"dialect": "sqlite", "db": parsed.database}
+    return {
+        "dialect": "postgresql",
+        "host": parsed.host,
+        "port": parsed.port,
+        "db": parsed.database,
+        "username": parsed.username,
+        "password": parsed.password,
+    }
+
+
+def first_turn(sender: str) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    for event in [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("查燃气余额", {"name": "gas_balance", "confidence": 0.97}),
+        SlotSet("gas_account", "31001001"),
+        ActionExecuted("action_gas_answer"),
+        ActionExecuted("action_listen"),
+    ]:
+        tracker.update(event)
+    return tracker
+
+
+def dumped(tracker: DialogueStateTracker | None) -> list[dict]:
+    assert tracker is not None
+    return [event.as_dict() for event in tracker.events]
+
+
+def this_session(tracker: DialogueStateTracker) -> list[dict]:
+    """What `retrieve` gives back: the events from the latest session start on."""
+    events = dumped(tracker)
+    starts = [i for i, event in enumerate(events) if event["event"] == "session_started"]
+    return events[starts[-1] :]
+
+
+def test_what_one_store_writes_the_other_reads(database_url):
+    threaded = ThreadedSQLTrackerStore(DOMAIN, **store_options(database_url))
+    stock = SQLTrackerStore(DOMAIN, **store_options(database_url))
+    tracker = first_turn("web:alice")
+
+    asyncio.run(threaded.save(tracker))
+    assert dumped(asyncio.run(stock.retrieve("web:alice"))) == this_session(tracker)
+
+    # The next message works on the tracker as retrieved, as the Rasa server does.
+    first = tracker
+    tracker = asyncio.run(threaded.retrieve("web:alice"))
+    tracker.update(UserUttered("你好", {"name": "greet", "confidence": 0.99}))
+    tracker.update(ActionExecuted("utter_greet"))
+    asyncio.run(threaded.save(tracker))
+    asyncio.run(threaded.save(tracker))  # saving again adds nothing
+    assert dumped(asyncio.run(threaded.retrieve("web:alice"))) == dumped(tracker)
+    assert dumped(asyncio.run(stock.retrieve("web:alice"))) == dumped(tracker)
+    assert dumped(asyncio.run(threaded.retrieve_full_tracker("web:alice"))) == (
+        dumped(first)[:1] + dumped(tracker)
+    )
+    with threaded.session_scope() as session:
+        rows = session.query(threaded.SQLEvent).filter_by(sender_id="web:alice").all()
+    assert len(rows) == len(tracker.events) + 1  # and action_session_start
+    assert [row.intent_name for row in rows if row.type_name == "user"] == ["gas_balance", "greet"]
+
+    assert asyncio.run(threaded.retrieve("web:nobody")) is None
+    threaded.engine.dispose()
+    stock.engine.dispose()
+
+
+def ticks_while_saving(store: SQLTrackerStore, database: str) -> int:
+    """How often a 10 ms timer fires on the event loop while `store` waits 0.6 s for a
+    database another connection holds locked."""
+    asyncio.run(store.save(first_turn("web:warm-up")))
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        connection = sqlite3.connect(database, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(0.6)
+        connection.execute("COMMIT")
+        connection.close()
+
+    async def main() -> int:
+        ticks = 0
+        save = asyncio.create_task(store.save(first_turn("web:bob")))
+        while not save.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        await save
+        return ticks
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait()
+    try:
+        return asyncio.run(main())
+    finally:
+        holder.join()
+
+
+@pytest.mark.parametrize(
+    ("store_class", "blocks"), [(ThreadedSQLTrackerStore, False), (SQLTrackerStore, True)]
+)
+def test_a_slow_database_does_not_stop_the_event_loop(tmp_path, store_class, blocks):
+    database = str(tmp_path / "tracker.db")
+    store = store_class(DOMAIN, dialect="sqlite", db=database)
+    ticks = ticks_while_saving(store, database)
+    store.engine.dispose()
+    # Rasa's own store, as the control: the loop stands still until the lock is gone.
+    assert (ticks <= 2) if blocks else (ticks >= 20)
