@@ -9,7 +9,7 @@ memory of each server (with its child processes) and the turn/parse ratio, and c
 targets: p95 under 150 ms at concurrency 8, at least 50 turns/s, no errors, Rasa server
 under 1.2 GB. Exit status 1 when a target is missed.
 
-    python -m bot.bench [--turns 400] [--concurrency 1,8,32] [--postgres]
+    python -m bot.bench [--turns 400] [--concurrency 1,8,32] [--postgres] [--tracker-store SQL]
 
 `--postgres` runs the production configuration instead of SQLite: service data and the
 tracker store on the local PostgreSQL (`TEST_POSTGRES_URL` names the server) and the
@@ -42,6 +42,9 @@ BENCH_DIR = PROJECT_ROOT / "var" / "bench"
 DEFAULT_MESSAGE = "燃气营业厅在哪"
 EXPECTED = "营业时间"  # in every answer of action_gas_business_halls
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# The project's tracker store, and Rasa's own (`--tracker-store SQL`) to compare with.
+TRACKER_STORES = ("bot.tracker_store.ThreadedSQLTrackerStore", "SQL")
 
 TARGET_P95_MS_AT_8 = 150.0
 TARGET_TURNS_PER_S = 50.0
@@ -169,7 +172,9 @@ def parse_sender(client: Client, message: str) -> Callable[[int], bool]:
 
 
 @contextmanager
-def bench_servers(workdir: Path, postgres: bool, extra_env: dict[str, str]) -> Iterator[Servers]:
+def bench_servers(
+    workdir: Path, postgres: bool, extra_env: dict[str, str], tracker_store: str = TRACKER_STORES[0]
+) -> Iterator[Servers]:
     """The servers on free ports with a fresh demo database (and tracker store)."""
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -190,7 +195,7 @@ def bench_servers(workdir: Path, postgres: bool, extra_env: dict[str, str]) -> I
         url = make_url(server_url)
         database_url = url.set(database=dropped[0]).render_as_string(hide_password=False)
         stores = (
-            "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
+            f"tracker_store:\n  type: {tracker_store}\n  dialect: postgresql\n"
             f'  url: "{url.host}"\n  port: {url.port or 5432}\n'
             f'  username: "{url.username or "postgres"}"\n  db: "{dropped[1]}"\n'
             "lock_store:\n  type: bot.lock_store.AtomicRedisLockStore\n"
@@ -200,7 +205,8 @@ def bench_servers(workdir: Path, postgres: bool, extra_env: dict[str, str]) -> I
     else:
         database_url = f"sqlite:///{workdir / 'service.db'}"
         stores = (
-            f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
+            f"tracker_store:\n  type: {tracker_store}\n"
+            f'  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
         )
     upgrade(database_url)
     engine = create_engine(database_url)
@@ -257,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="Rasa server processes (SANIC_WORKERS; needs --postgres for the Redis lock store)",
     )
+    parser.add_argument(
+        "--tracker-store",
+        choices=TRACKER_STORES,
+        default=TRACKER_STORES[0],
+        help="the tracker store's type in endpoints.yml (SQL: Rasa's own, to compare)",
+    )
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.concurrency.split(",")]
     if not MODEL.is_file():
@@ -267,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     print(
         f"starting the servers ({'PostgreSQL + Redis' if args.postgres else 'SQLite'}, "
+        f"tracker store {args.tracker_store}, "
         f"{args.rasa_workers} Rasa and {args.action_workers} action server process(es); "
         f"logs in {workdir}/logs); load average {load:.1f} on {os.cpu_count()} CPUs"
     )
@@ -277,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "SANIC_WORKERS": str(args.rasa_workers),
     }
     try:
-        with bench_servers(workdir, args.postgres, env) as servers:
+        with bench_servers(workdir, args.postgres, env, args.tracker_store) as servers:
             return _bench(servers, args, levels)
     except ServerStartError as error:
         print(error, file=sys.stderr)

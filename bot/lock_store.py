@@ -9,6 +9,13 @@ fails with a LockError) or write back a ticket already returned (the conversatio
 waits for it to expire). Here each change is a Redis transaction (WATCH/MULTI) that is
 retried when the lock changed underneath it.
 
+Most messages find their conversation unlocked. For them there is a shorter way, as safe:
+the lock is created with one `SET NX` (which fails if another server created it first)
+and, when the message is done, deleted by a script that deletes it only if it is still
+exactly as created (nobody else took a ticket meanwhile). Three Redis calls per message
+instead of eight; whenever either step finds the lock changed, the transaction above
+does the work.
+
 endpoints.yml:
 
     lock_store:
@@ -31,6 +38,15 @@ from redis.exceptions import WatchError
 T = TypeVar("T")
 
 
+# Delete KEYS[1] if it holds ARGV[1]; 1 if deleted, 0 if not (atomic: a script runs alone).
+_DELETE_IF_UNCHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
 class AtomicRedisLockStore(RedisLockStore):
     """`RedisLockStore` with every read-change-write of a lock done atomically."""
 
@@ -40,6 +56,9 @@ class AtomicRedisLockStore(RedisLockStore):
             "host", "localhost"
         )
         super().__init__(host=host, **settings)
+        self._delete_if_unchanged = self.red.register_script(_DELETE_IF_UNCHANGED)
+        # (conversation, ticket) -> the lock as this server created it, for `cleanup`.
+        self._created: dict[tuple[str, int], str] = {}
 
     def _change(
         self,
@@ -78,6 +97,12 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         try:
+            lock = self.create_lock(conversation_id)
+            ticket = lock.issue_ticket(lock_lifetime)
+            created = lock.dumps()
+            if self.red.set(self.key_prefix + conversation_id, created, nx=True):
+                self._created[(conversation_id, ticket)] = created
+                return ticket
             ticket = self._change(
                 conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True
             )
@@ -93,6 +118,10 @@ class AtomicRedisLockStore(RedisLockStore):
         self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        created = self._created.pop((conversation_id, ticket_number), None)
+        key = self.key_prefix + conversation_id
+        if created is not None and self._delete_if_unchanged(keys=[key], args=[created]):
+            return
         # Return the ticket and delete the lock if no ticket is left, in one transaction:
         # a ticket issued meanwhile by another server is never deleted with it.
         self._change(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
@@ -18,11 +19,32 @@ from tests.browser.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
+def replaced(element: WebElement):
+    """A wait condition: `element`'s page has been replaced by the next one.
+
+    Selenium's `staleness_of` expects a StaleElementReferenceException; caught in the
+    middle of the navigation, ChromeDriver may instead answer with an inspector error
+    saying the node "does not belong to the document", which means the same."""
+
+    def check(_driver: object) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error.msg):
+                return True
+            raise
+        return False
+
+    return check
+
+
 def submit(browser, selector: str) -> None:
     """Press a button and wait until the next page has replaced this one."""
     button = browser.find_element(By.CSS_SELECTOR, selector)
     button.click()
-    WebDriverWait(browser, 15).until(staleness_of(button))
+    WebDriverWait(browser, 15).until(replaced(button))
 
 
 def sign_in(browser, desk) -> None:
@@ -45,7 +67,7 @@ def test_a_supervisor_reviews_and_closes_a_complaint(browser, desk):
     assert len(links) == 1
     ticket = links[0].text
     links[0].click()
-    WebDriverWait(browser, 15).until(staleness_of(links[0]))
+    WebDriverWait(browser, 15).until(replaced(links[0]))
     assert browser.find_element(By.ID, "ticket").text == ticket
     assert "抄表员态度很差" in browser.find_element(By.ID, "description").text
     assert not browser.find_element(By.ID, "close-button").is_enabled()

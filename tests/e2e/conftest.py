@@ -100,7 +100,8 @@ def running_assistant(
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
+        "tracker_store:\n  type: bot.tracker_store.ThreadedSQLTrackerStore\n"
+        f'  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )
     env = {"DATABASE_URL": database_url, "FROZEN_NOW": FROZEN_NOW, **WECHAT_ENV}

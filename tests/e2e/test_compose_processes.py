@@ -32,7 +32,8 @@ from tests.compose import environment_of, load_compose
 from tests.e2e.conftest import MODEL, free_port
 
 pytestmark = pytest.mark.e2e
-JWT_SECRET = "compose-test-jwt-secret-of-at-least-32-bytes"
+# Starting with "-", as a random secret may: it must still reach Rasa as the secret.
+JWT_SECRET = "-compose-test-jwt-secret-of-at-least-32-bytes"
 STARTUP_SECONDS = 240
 
 

@@ -194,7 +194,8 @@ def test_published_ports_listen_on_localhost_only(services):
 def test_the_rasa_http_api_requires_a_jwt(services, compose_text):
     command = command_of(services["rasa"])
     assert "--enable-api" in command
-    assert '--jwt-secret "$RASA_JWT_SECRET"' in command and "--jwt-method HS256" in command
+    # One argument: a secret starting with "-" would otherwise be read as an option.
+    assert '--jwt-secret="$RASA_JWT_SECRET"' in command and "--jwt-method HS256" in command
     assert "--auth-token" not in command
     assert environment_of(services["rasa"])["RASA_JWT_SECRET"] == "secret-rasa_jwt_secret"
     assert "${RASA_JWT_SECRET:?" in compose_text
@@ -332,7 +333,8 @@ def test_the_rasa_service_uses_postgres_for_trackers_and_redis_for_locks(service
     endpoints_file = PROJECT_ROOT / command[command.index("--endpoints") + 1]
     raw = endpoints_file.read_text(encoding="utf-8")
     endpoints = yaml.safe_load(raw)
-    assert endpoints["tracker_store"]["type"] == "SQL"
+    # Rasa's SQL store with its queries off the event loop (bot/tracker_store.py).
+    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ThreadedSQLTrackerStore"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["tracker_store"]["url"] == "postgres"
     # The project's Redis lock store (bot/lock_store.py): Rasa's `redis` type is not atomic.
@@ -370,6 +372,8 @@ READ_ELSEWHERE = {
     "REDIS_PASSWORD": "endpoints.docker.yml",
     "RASA_JWT_SECRET": "the rasa service's command",
     "SEED_DEMO": "the migrate service's command",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "TensorFlow, in the rasa service",
+    "TF_INTER_OP_PARALLELISM_THREADS": "TensorFlow, in the rasa service",
 }
 
 
@@ -386,6 +390,10 @@ def test_every_setting_passed_to_the_project_is_read_by_bot_settings(services):
     for variable, reader in READ_ELSEWHERE.items():
         if reader == "endpoints.docker.yml":
             assert f"${{{variable}}}" in endpoints
+        elif reader.startswith("TensorFlow"):
+            # Rasa reads them at start; the action server would load TensorFlow for them.
+            assert variable in environment_of(services["rasa"])
+            assert variable not in environment_of(services["actions"])
         else:
             service = "rasa" if "rasa" in reader else "migrate"
             assert f"${variable}" in command_of(services[service])

@@ -10,7 +10,15 @@ import jwt
 import pytest
 from rasa.__main__ import create_argument_parser
 
-from bot.devserver import Servers, api_token, auth_headers, new_jwt_secret, rasa_server_command
+from bot.devserver import (
+    Servers,
+    action_server_env,
+    api_token,
+    auth_headers,
+    new_jwt_secret,
+    rasa_server_command,
+    rasa_server_env,
+)
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -82,3 +90,11 @@ def test_api_token_command(secret):
         assert result.returncode == 0, result.stderr
         payload = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"])
         assert payload["user"]["role"] == "admin"
+
+
+def test_tensorflow_threads_are_set_for_rasa_only():
+    env = {"PATH": "/bin", "TF_INTRA_OP_PARALLELISM_THREADS": "4"}
+    rasa_env = rasa_server_env(env)
+    assert rasa_env["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"  # the operator's choice wins
+    assert rasa_env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
+    assert action_server_env(rasa_env) == {"PATH": "/bin"}

@@ -99,3 +99,37 @@ def test_a_burst_on_several_servers_is_handled_one_at_a_time_and_none_fails(pref
     assert most_inside[0] == 1
     assert sorted(handled) == list(range(60))
     assert store(prefix).get_lock(conversation) is None  # the last one out deleted it
+
+
+def test_an_unlocked_conversation_is_locked_and_freed_with_three_redis_calls(prefix):
+    lock_store = store(prefix)
+    conversation = f"web:{uuid.uuid4().hex}"
+    calls: list[str] = []
+    execute = lock_store.red.execute_command
+
+    def counted(*args, **options):
+        calls.append(str(args[0]))
+        return execute(*args, **options)
+
+    lock_store.red.execute_command = counted
+
+    async def handle() -> None:
+        async with lock_store.lock(conversation):
+            assert lock_store.get_lock(conversation).now_serving == 0
+
+    asyncio.run(handle())
+    assert calls[0] == "SET" and calls[-1] == "EVALSHA"
+    assert len(calls) == 4  # SET NX, GET (Rasa's check), GET (the test's), EVALSHA
+    assert lock_store.get_lock(conversation) is None
+
+
+def test_a_ticket_taken_meanwhile_survives_the_first_message_finishing(prefix):
+    first, second = store(prefix), store(prefix)
+    conversation = f"web:{uuid.uuid4().hex}"
+    assert first.issue_ticket(conversation) == 0  # the short way: the lock did not exist
+    assert second.issue_ticket(conversation) == 1  # the transaction: the lock existed
+    first.cleanup(conversation, 0)
+    lock = second.get_lock(conversation)
+    assert lock is not None and lock.now_serving == 1 and not lock.is_locked(1)
+    second.cleanup(conversation, 1)
+    assert second.get_lock(conversation) is None
