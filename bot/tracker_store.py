@@ -6,11 +6,12 @@ query to read the conversation, another to count what is stored, an ORM flush to
 new events and a rollback on close. While that runs, no other message is parsed or
 answered, and under load the ORM's bookkeeping is a quarter of the server's CPU time
 (`make bench`). Here the same two statements run as plain SQLAlchemy Core statements
-(compiled once, cached) in a worker thread: the server goes on with other conversations
-while the database answers. The table, its rows and the session rule (`retrieve` returns
-the events from the latest session start on) are Rasa's, so either store reads what the
-other wrote. A conversation's own messages are still handled one at a time: Rasa holds
-the conversation's lock (the lock store) around retrieve and save.
+(compiled once, cached) in worker threads: the server goes on with other conversations
+while the database answers (SQLite, which writes one at a time anyway, gets one thread).
+The table, its rows and the session rule (`retrieve` returns the events from the latest
+session start on) are Rasa's, so either store reads what the other wrote. A
+conversation's own messages are still handled one at a time: Rasa holds the
+conversation's lock (the lock store) around retrieve and save.
 
 endpoints.yml (the keys are those of Rasa's `type: SQL`):
 
@@ -26,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
@@ -35,6 +38,8 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.sql import Select
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def _session_events(table: Any, sender: Any, columns: list[Any]) -> Select:
@@ -58,7 +63,7 @@ def _session_events(table: Any, sender: Any, columns: list[Any]) -> Select:
 
 
 class ThreadedSQLTrackerStore(SQLTrackerStore):
-    """`SQLTrackerStore` whose reads and writes are Core statements in a worker thread."""
+    """`SQLTrackerStore` whose reads and writes are Core statements in worker threads."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,12 +77,23 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
             _session_events(table, sender, [table.c.id]).subquery()
         )
         self._insert = insert(table)
+        # SQLite takes one writer at a time: its work goes to one thread, in turn, rather
+        # than to threads that would wait on the file's lock. Other databases: the loop's
+        # default pool of threads, each with a connection of the engine's pool.
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-store")
+            if self.engine.dialect.name == "sqlite"
+            else None
+        )
+
+    async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         query = self._read_all if fetch_events_from_all_sessions else self._read_session
-        events = await asyncio.to_thread(self._read_events, query, sender_id)
+        events = await self._in_thread(self._read_events, query, sender_id)
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -91,7 +107,7 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         # Nothing else touches this tracker while it is saved: Rasa awaits the save under
         # the conversation's lock, and every message works on a tracker of its own.
-        await asyncio.to_thread(self._write_new_events, tracker)
+        await self._in_thread(self._write_new_events, tracker)
 
     def _write_new_events(self, tracker: DialogueStateTracker) -> None:
         sender_id = tracker.sender_id
