@@ -7,7 +7,9 @@ business halls, no state needed) from many distinct senders, and the same text t
 `/model/parse` (NLU only). Prints turns/s, p50/p95/p99 latency, errors, the resident
 memory of each server (with its child processes) and the turn/parse ratio, and checks the
 targets: p95 under 150 ms at concurrency 8, at least 50 turns/s, no errors, Rasa server
-under 1.2 GB. Exit status 1 when a target is missed.
+under 1.2 GB. Exit status 1 when a target is missed. Each row also gives the CPU time the
+Rasa server and the action server spent per request, which other work on the machine
+skews less than the clock.
 
     python -m bot.bench [--turns 400] [--concurrency 1,8,32] [--postgres] [--tracker-store SQL]
 
@@ -80,8 +82,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB (from /proc)."""
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -92,10 +94,18 @@ def tree_rss_mb(pid: int) -> float:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
-    total_kb, stack = 0, [pid]
+    found, stack = [], [pid]
     while stack:
         current = stack.pop()
+        found.append(current)
         stack += children.get(current, [])
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MB."""
+    total_kb = 0
+    for current in process_tree(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -103,6 +113,19 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total_kb / 1024
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by `pid` and its descendants. Per turn it
+    says what a turn costs, which other work on the machine skews less than the clock."""
+    ticks = 0
+    for current in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class Client:
@@ -238,12 +261,13 @@ def bench_servers(
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _row(run: Run, rss: tuple[float, float] | None) -> str:
+def _row(run: Run, rss: tuple[float, float] | None, cpu: tuple[float, float]) -> str:
     memory = f"{rss[0]:>8.0f} {rss[1]:>8.0f}" if rss else f"{'':>8} {'':>8}"
+    per_request = [seconds * 1000 / run.requests for seconds in cpu]
     return (
         f"{run.name:<6} {run.concurrency:>5} {run.requests:>6} {run.per_second:>8.1f} "
         f"{run.percentile(50):>7.1f} {run.percentile(95):>7.1f} {run.percentile(99):>7.1f} "
-        f"{run.errors:>6} {memory}"
+        f"{run.errors:>6} {memory} {per_request[0]:>8.1f} {per_request[1]:>8.1f}"
     )
 
 
@@ -307,24 +331,33 @@ def _bench(servers: Servers, args: argparse.Namespace, levels: list[int]) -> int
     print(f"\nmessage {args.message!r}; {args.senders} distinct senders per level")
     print(
         f"{'kind':<6} {'conc':>5} {'n':>6} {'per s':>8} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'p99 ms':>7} {'errors':>6} {'rasa MB':>8} {'act. MB':>8}"
+        f"{'p99 ms':>7} {'errors':>6} {'rasa MB':>8} {'act. MB':>8} "
+        f"{'rasa cpu':>8} {'act. cpu':>8}"
     )
     turns: dict[int, Run] = {}
     parses: dict[int, Run] = {}
     peak_rasa = 0.0
+
+    def measured(
+        name: str, level: int, one: Callable[[int], bool]
+    ) -> tuple[Run, tuple[float, float]]:
+        """`measure(...)` and the CPU seconds the Rasa server and the action server spent."""
+        pids = (rasa_process.pid, action_process.pid)
+        before = [tree_cpu_seconds(pid) for pid in pids]
+        run = measure(name, level, args.turns, one)
+        after = [tree_cpu_seconds(pid) for pid in pids]
+        return run, (after[0] - before[0], after[1] - before[1])
+
     for level in levels:
         senders = max(args.senders, level * 2)
-        turns[level] = measure(
-            "turn",
-            level,
-            args.turns,
-            turn_sender(client, args.message, f"{run_id}{level}", senders),
-        )
+        sender = turn_sender(client, args.message, f"{run_id}{level}", senders)
+        turns[level], cpu = measured("turn", level, sender)
         rss = (tree_rss_mb(rasa_process.pid), tree_rss_mb(action_process.pid))
         peak_rasa = max(peak_rasa, rss[0])
-        print(_row(turns[level], rss), flush=True)
-        parses[level] = measure("parse", level, args.turns, parse_sender(client, args.message))
-        print(_row(parses[level], None), flush=True)
+        print(_row(turns[level], rss, cpu), flush=True)
+        parses[level], cpu = measured("parse", level, parse_sender(client, args.message))
+        print(_row(parses[level], None, cpu), flush=True)
+    print("(rasa cpu, act. cpu: CPU milliseconds each server spent per request)")
 
     print("\noverhead of a whole turn over bare /model/parse (turn / parse):")
     for level in levels:
