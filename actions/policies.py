@@ -48,6 +48,9 @@ class ActionAnswerPolicy(Action):
         except SQLAlchemyError:
             report_incident(dispatcher, domain, "policy search failed")
             return []
+        if answer.best is None and answer.staff_only:
+            dispatcher.utter_message(response="utter_policy_staff_only")
+            return []
         if answer.best is None:
             if referral:
                 dispatcher.utter_message(response="utter_policy_no_answer", **referral)

@@ -27,6 +27,9 @@ class PolicyAnswer:
     related: tuple[PolicyHit, ...]
     # Whom to ask when nothing answers: the department of the nearest miss, if any.
     referral: Department | None
+    # Nothing public answers, but a staff-only regulation would: the sender is told that
+    # the answer is for verified staff, never what it says.
+    staff_only: bool = False
 
 
 def audiences_for(*, session: Session, sender_id: str | None) -> tuple[Audience, ...]:
@@ -53,6 +56,20 @@ def answer_question(
         best = hits[0]
         related = tuple(hit for hit in hits[1:] if hit.score >= RELATED_SHARE * best.score)
         return PolicyAnswer(best=best, related=related, referral=None)
+    if Audience.STAFF not in audiences:
+        internal = search_policies(
+            session=session,
+            query=question,
+            audiences=(Audience.STAFF,),
+            limit=1,
+            min_score=settings.policy_min_score,
+            min_coverage=settings.policy_min_coverage,
+            min_score_unknown_noun=settings.policy_min_score_unknown_noun,
+        )
+        if internal:
+            department_code = _department_of_document(session=session, code=internal[0].code)
+            referral = find_department(session=session, code=department_code)
+            return PolicyAnswer(best=None, related=(), referral=referral, staff_only=True)
     nearest = search_policies(session=session, query=question, audiences=audiences, limit=1)
     department_code = DEPARTMENT_OF_GENERAL_RULES
     if nearest:

@@ -23,7 +23,9 @@ def make_invite(assistant, name="李娜", role=StaffRole.STAFF) -> str:
 def test_staff_member_binds_then_reads_a_staff_only_rule(assistant):
     sender = new_sender()
     before = texts(assistant.say("服务器密码要多久改?", sender))
-    assert "机房管理制度" not in before
+    assert "机房管理制度" not in before and "定期更改" not in before
+    # Told that the answer is for verified staff, not that there is none.
+    assert "内部管理制度" in before and "绑定员工" in before
 
     bound = texts(assistant.say(f"我是信息科的,员工绑定码 {make_invite(assistant)}", sender))
     assert "绑定成功" in bound

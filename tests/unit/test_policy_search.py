@@ -7,6 +7,7 @@ import pytest
 from bot.db import create_engine, session_scope
 from bot.migrate import upgrade
 from bot.models import Audience
+from bot.policies.answer import answer_question
 from bot.policies.corpus import load_corpus
 from bot.policies.search import (
     PolicyHit,
@@ -68,6 +69,19 @@ def test_staff_documents_are_not_searched_for_the_public(seeded_engine):
     )
     assert all(hit.audience == "public" for hit in hits)
     assert "机房管理制度" not in {hit.document for hit in hits}
+
+
+@pytest.mark.parametrize(
+    ("question", "staff_only"),
+    [("服务器密码要多久改?", True), ("机房可以带人进去参观吗", True), ("今天天气怎么样", False)],
+)
+def test_the_public_learns_only_that_a_staff_rule_answers(seeded_engine, question, staff_only):
+    with session_scope(seeded_engine) as session:
+        answer = answer_question(
+            session=session, question=question, sender_id="web:someone", settings=get_settings()
+        )
+    assert answer.best is None and answer.related == ()
+    assert answer.staff_only is staff_only
 
 
 def test_unrelated_questions_find_nothing(seeded_engine):
