@@ -67,9 +67,7 @@ def answer_question(
             min_score_unknown_noun=settings.policy_min_score_unknown_noun,
         )
         if internal:
-            department_code = _department_of_document(session=session, code=internal[0].code)
-            referral = find_department(session=session, code=department_code)
-            return PolicyAnswer(best=None, related=(), referral=referral, staff_only=True)
+            return PolicyAnswer(best=None, related=(), referral=None, staff_only=True)
     nearest = search_policies(session=session, query=question, audiences=audiences, limit=1)
     department_code = DEPARTMENT_OF_GENERAL_RULES
     if nearest:
