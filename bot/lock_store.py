@@ -13,7 +13,7 @@ Most messages find their conversation unlocked. For them there is a shorter way,
 the lock is created with one `SET NX` (which fails if another server created it first)
 and, when the message is done, deleted by a script that deletes it only if it is still
 exactly as created (nobody else took a ticket meanwhile). Three Redis calls per message
-instead of eight; whenever either step finds the lock changed, the transaction above
+instead of seven; whenever either step finds the lock changed, the transaction above
 does the work.
 
 endpoints.yml:
