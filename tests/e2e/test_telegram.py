@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -102,6 +103,17 @@ def test_each_user_is_their_own_sender(telegram, assistant):
     assert "后 4 位" not in replies[2]["text"]
 
 
+def wait_for_port(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
 def test_webhook_updates_need_the_secret(assistant, tmp_path):
     fake = FakeTelegram()
     port = free_port()
@@ -124,6 +136,9 @@ def test_webhook_updates_need_the_secret(assistant, tmp_path):
     try:
         [hook] = fake.wait_for("setWebhook", 1)
         assert hook["url"].endswith("/tg-hook") and hook["secret_token"] == "s3cret-token"
+        # python-telegram-bot may register the webhook a moment before its server listens
+        # (Telegram retries a delivery that finds no server); wait for the port.
+        assert wait_for_port(port, timeout=30), "the bridge's webhook server did not listen"
         update = {
             "update_id": 1,
             "message": {
