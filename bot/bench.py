@@ -240,7 +240,8 @@ def bench_servers(
     action_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
-        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n{stores}',
+        f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+        f"  enable_selective_domain: true\n{stores}",
         encoding="utf-8",
     )
     servers = start_servers(

@@ -100,6 +100,7 @@ def running_assistant(
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
+        "  enable_selective_domain: true\n"
         "tracker_store:\n  type: bot.tracker_store.ThreadedSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",

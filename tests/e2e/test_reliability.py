@@ -190,6 +190,7 @@ def cluster(postgres_server: Engine, tmp_path_factory) -> Iterator[Cluster]:
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_link.port}/webhook"\n'
+        "  enable_selective_domain: true\n"
         "tracker_store:\n  type: bot.tracker_store.ThreadedSQLTrackerStore\n  dialect: postgresql\n"
         f'  url: "{server.host or "127.0.0.1"}"\n  port: {server.port or 5432}\n'
         f'  username: "{server.username or "postgres"}"\n  db: "{tracker_db}"\n'

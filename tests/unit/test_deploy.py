@@ -348,6 +348,42 @@ def test_the_rasa_service_uses_postgres_for_trackers_and_redis_for_locks(service
     assert {"postgres", "redis", "actions"} <= set(services)
 
 
+@pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints.docker.yml"])
+def test_the_action_server_gets_the_domain_only_where_an_action_reads_it(endpoints_file):
+    """Rasa sends its whole domain (58 KB of JSON) with every action call unless selective
+    domain is on; a form validation reads the form's slots from it, so each one must ask."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from rasa_sdk.forms import FormValidationAction
+
+    import actions
+
+    endpoints = yaml.safe_load((PROJECT_ROOT / endpoints_file).read_text(encoding="utf-8"))
+    assert endpoints["action_endpoint"]["enable_selective_domain"] is True
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    asking = {
+        name
+        for entry in domain["actions"]
+        if isinstance(entry, dict)
+        for name, options in entry.items()
+        if (options or {}).get("send_domain")
+    }
+    validations = set()
+    for info in pkgutil.iter_modules(actions.__path__):
+        module = importlib.import_module(f"actions.{info.name}")
+        validations |= {
+            cls().name()
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, FormValidationAction)
+            and cls.__module__ == module.__name__
+            and not inspect.isabstract(cls)
+        }
+    assert validations, "no form validation actions found in the actions package"
+    assert asking == validations
+
+
 class RecordingEnv(dict[str, str]):
     """An environment that remembers which variables were read."""
 
