@@ -10,11 +10,14 @@ waits for it to expire). Here each change is a Redis transaction (WATCH/MULTI) t
 retried when the lock changed underneath it.
 
 Most messages find their conversation unlocked. For them there is a shorter way, as safe:
-the lock is created with one `SET NX` (which fails if another server created it first)
-and, when the message is done, deleted by a script that deletes it only if it is still
-exactly as created (nobody else took a ticket meanwhile). Three Redis calls per message
-instead of seven; whenever either step finds the lock changed, the transaction above
-does the work.
+the lock is created with one `SET NX` (which fails if another server created it first),
+which also means the message holds it (its ticket is the only one), and when the message
+is done the lock is deleted by a script that deletes it only if it is still exactly as
+created (nobody else took a ticket meanwhile). Two Redis calls per message instead of
+seven, made with Redis's asyncio client so that the Rasa server goes on with other
+conversations while Redis answers (Rasa's lock store waits for Redis on the event loop).
+Whenever either step finds the lock changed, the transactions above do the work, as in
+Rasa's store.
 
 endpoints.yml:
 
@@ -26,13 +29,23 @@ endpoints.yml:
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import redis.asyncio
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.core.lock_store import (
+    DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
+    LOCK_LIFETIME,
+    LockError,
+    RedisLockStore,
+)
 from rasa.utils.endpoints import EndpointConfig
+from redis.connection import SSLConnection
 from redis.exceptions import WatchError
 
 T = TypeVar("T")
@@ -59,6 +72,56 @@ class AtomicRedisLockStore(RedisLockStore):
         self._delete_if_unchanged = self.red.register_script(_DELETE_IF_UNCHANGED)
         # (conversation, ticket) -> the lock as this server created it, for `cleanup`.
         self._created: dict[tuple[str, int], str] = {}
+        # An asyncio client belongs to the event loop it was made in: one per loop.
+        self._async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis
+        ] = weakref.WeakKeyDictionary()
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        """The asyncio twin of `self.red` (same server, database, credentials, TLS)."""
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            pool = self.red.connection_pool
+            options = dict(pool.connection_kwargs)
+            keep = {"host", "port", "db", "username", "password", "socket_timeout"}
+            if issubclass(pool.connection_class, SSLConnection):
+                keep |= {"ssl_keyfile", "ssl_certfile", "ssl_ca_certs"}
+                options["ssl"] = True
+                keep.add("ssl")
+            options.setdefault("socket_timeout", DEFAULT_SOCKET_TIMEOUT_IN_SECONDS)
+            client = redis.asyncio.Redis(**{k: v for k, v in options.items() if k in keep})
+            self._async_clients[loop] = client
+        return client
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Hold `conversation_id`'s lock (Rasa's `LockStore.lock`): the short way when the
+        conversation is unlocked, else a ticket and a wait for its turn."""
+        key = self.key_prefix + conversation_id
+        try:
+            client = self._async_client()
+            lock = self.create_lock(conversation_id)
+            ticket = lock.issue_ticket(lock_lifetime)
+            created = lock.dumps()
+            took = await client.set(key, created, nx=True)
+        except Exception as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        if not took:
+            async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as held:
+                yield held
+            return
+        try:
+            yield lock  # the only ticket, so it is being served
+        finally:
+            deleted = await client.eval(_DELETE_IF_UNCHANGED, 1, key, created)
+            if not deleted:  # another message took a ticket meanwhile
+                self._return_ticket(conversation_id, ticket)
 
     def _change(
         self,
@@ -122,8 +185,11 @@ class AtomicRedisLockStore(RedisLockStore):
         key = self.key_prefix + conversation_id
         if created is not None and self._delete_if_unchanged(keys=[key], args=[created]):
             return
-        # Return the ticket and delete the lock if no ticket is left, in one transaction:
-        # a ticket issued meanwhile by another server is never deleted with it.
+        self._return_ticket(conversation_id, ticket_number)
+
+    def _return_ticket(self, conversation_id: str, ticket_number: int) -> None:
+        """Return the ticket and delete the lock if no ticket is left, in one transaction:
+        a ticket issued meanwhile by another server is never deleted with it."""
         self._change(
             conversation_id,
             lambda lock: lock.remove_ticket_for(ticket_number),

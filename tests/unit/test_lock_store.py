@@ -4,10 +4,12 @@ are distinct, one message at a time is handled, and none fails to get the lock."
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 
 import pytest
+from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
@@ -101,26 +103,95 @@ def test_a_burst_on_several_servers_is_handled_one_at_a_time_and_none_fails(pref
     assert store(prefix).get_lock(conversation) is None  # the last one out deleted it
 
 
-def test_an_unlocked_conversation_is_locked_and_freed_with_three_redis_calls(prefix):
+def test_an_unlocked_conversation_is_locked_and_freed_with_two_calls_off_the_event_loop(prefix):
+    import redis
+
     lock_store = store(prefix)
     conversation = f"web:{uuid.uuid4().hex}"
+    key = lock_store.key_prefix + conversation
+    observer = redis.Redis(
+        host=HOST, port=PORT, db=lock_store.red.connection_pool.connection_kwargs["db"]
+    )
     calls: list[str] = []
-    execute = lock_store.red.execute_command
 
-    def counted(*args, **options):
-        calls.append(str(args[0]))
-        return execute(*args, **options)
+    def blocking(*args, **options):
+        raise AssertionError(f"{args[0]} on the blocking client, on the event loop")
 
-    lock_store.red.execute_command = counted
+    lock_store.red.execute_command = blocking
 
     async def handle() -> None:
-        async with lock_store.lock(conversation):
-            assert lock_store.get_lock(conversation).now_serving == 0
+        client = lock_store._async_client()
+        execute = client.execute_command
+
+        async def counted(*args, **options):
+            calls.append(str(args[0]))
+            return await execute(*args, **options)
+
+        client.execute_command = counted
+        async with lock_store.lock(conversation) as lock:
+            assert not lock.is_locked(0)
+            stored = TicketLock.from_dict(json.loads(observer.get(key)))
+            assert stored.last_issued == 0 and not stored.is_locked(0)
 
     asyncio.run(handle())
-    assert calls[0] == "SET" and calls[-1] == "EVALSHA"
-    assert len(calls) == 4  # SET NX, GET (Rasa's check), GET (the test's), EVALSHA
-    assert lock_store.get_lock(conversation) is None
+    assert calls == ["SET", "EVAL"]  # SET NX, then delete-if-unchanged
+    assert observer.get(key) is None
+
+
+def test_the_event_loop_goes_on_while_redis_is_slow_to_answer(prefix):
+    """While Redis holds every client back (CLIENT PAUSE), other conversations are served:
+    the lock is taken with the asyncio client, not by blocking the loop."""
+    import redis
+
+    lock_store = store(prefix)
+    conversation = f"web:{uuid.uuid4().hex}"
+    admin = redis.Redis(
+        host=HOST, port=PORT, db=lock_store.red.connection_pool.connection_kwargs["db"]
+    )
+    ticks = [0]
+
+    async def ticker(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> float:
+        lock_store._async_client()  # connect before the pause
+        stop = asyncio.Event()
+        ticking = asyncio.create_task(ticker(stop))
+        await asyncio.sleep(0.02)
+        admin.execute_command("CLIENT", "PAUSE", 600, "ALL")
+        before = ticks[0]
+        async with lock_store.lock(conversation):
+            waited = ticks[0] - before
+        stop.set()
+        await ticking
+        return waited
+
+    waited = asyncio.run(scenario())
+    assert waited >= 20  # about 60 ticks of 10 ms while Redis was paused; 0 if blocked
+    assert admin.get(lock_store.key_prefix + conversation) is None
+
+
+def test_a_message_arriving_while_another_holds_the_lock_waits_its_turn(prefix):
+    first, second = store(prefix), store(prefix)
+    conversation = f"web:{uuid.uuid4().hex}"
+    order: list[str] = []
+
+    async def scenario() -> None:
+        async def one(lock_store: AtomicRedisLockStore, name: str, hold: float) -> None:
+            async with lock_store.lock(conversation, wait_time_in_seconds=0.01):
+                order.append(f"{name} in")
+                await asyncio.sleep(hold)
+                order.append(f"{name} out")
+
+        early = asyncio.create_task(one(first, "first", 0.2))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(early, one(second, "second", 0.0))
+
+    asyncio.run(scenario())
+    assert order == ["first in", "first out", "second in", "second out"]
+    assert first.get_lock(conversation) is None
 
 
 def test_a_ticket_taken_meanwhile_survives_the_first_message_finishing(prefix):
