@@ -39,6 +39,8 @@ from rasa.shared.utils.common import all_subclasses
 from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.sql import Select
 
+from bot.dialogue.tracker import StateCachingTracker
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -121,7 +123,14 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
         events = await self._in_thread(self._read_events, query, sender_id)
         if not self.domain or not events:
             return None
-        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+        return StateCachingTracker.from_events(sender_id, events, self.domain.slots)
+
+    def init_tracker(self, sender_id: str) -> DialogueStateTracker:
+        """A new conversation's tracker (Rasa's `TrackerStore.init_tracker`, of the kind
+        that works out its past states once per event)."""
+        return StateCachingTracker(
+            sender_id, self.domain.slots, max_event_history=self.max_event_history
+        )
 
     def _read_events(self, query: Select, sender_id: str) -> list[Event]:
         with self.engine.connect() as connection:
