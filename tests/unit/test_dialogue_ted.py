@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.core.training import load_data
@@ -108,10 +109,10 @@ def test_freeze_ignores_key_order_and_list_kind():
 
 def test_the_cache_forgets_the_least_recently_used_answer_first():
     cache = PredictionCache(2)
-    cache.put("a", _Answer((1.0,), None))
-    cache.put("b", _Answer((2.0,), None))
+    cache.put("a", _Answer(np.array([1.0]), None))
+    cache.put("b", _Answer(np.array([2.0]), None))
     assert cache.get("a") is not None  # "a" is now the most recent
-    cache.put("c", _Answer((3.0,), None))
+    cache.put("c", _Answer(np.array([3.0]), None))
     assert cache.get("b") is None
     assert cache.get("a") is not None and cache.get("c") is not None
     assert len(cache) == 2 and (cache.hits, cache.misses) == (3, 1)
@@ -131,7 +132,7 @@ def test_cached_answers_are_the_models_answers(trained, monkeypatch):
     for _ in range(3):
         for tracker, expected in zip(points, uncached, strict=True):
             got = policy.predict_action_probabilities(tracker, domain)
-            assert got.probabilities == pytest.approx(expected.probabilities, abs=1e-6)
+            assert got.probabilities == expected.probabilities  # exactly the same floats
             assert got.max_confidence_index == expected.max_confidence_index
             assert not got.is_end_to_end_prediction
     distinct = len(
