@@ -6,9 +6,9 @@ prefix of every story with the cache and without it.
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
-import numpy as np
 import pytest
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.core.training import load_data
@@ -109,10 +109,10 @@ def test_freeze_ignores_key_order_and_list_kind():
 
 def test_the_cache_forgets_the_least_recently_used_answer_first():
     cache = PredictionCache(2)
-    cache.put("a", _Answer(np.array([1.0]), None))
-    cache.put("b", _Answer(np.array([2.0]), None))
+    cache.put("a", _Answer(array("d", [1.0]), None))
+    cache.put("b", _Answer(array("d", [2.0]), None))
     assert cache.get("a") is not None  # "a" is now the most recent
-    cache.put("c", _Answer(np.array([3.0]), None))
+    cache.put("c", _Answer(array("d", [3.0]), None))
     assert cache.get("b") is None
     assert cache.get("a") is not None and cache.get("c") is not None
     assert len(cache) == 2 and (cache.hits, cache.misses) == (3, 1)
