@@ -11,6 +11,7 @@ get). The project's tracker store (`bot.tracker_store`) makes its trackers of th
 from __future__ import annotations
 
 import copy
+from collections.abc import Hashable
 from typing import Any
 
 from rasa.shared.core.domain import Domain, State
@@ -34,16 +35,16 @@ class StateCachingTracker(DialogueStateTracker):
     ) -> list[State]:
         # `update` forgets the cache; the events' length and last event guard it as well.
         version = (len(self.events), id(self.events[-1]) if self.events else None)
-        cache = self.__dict__.get(_CACHE)
-        if cache is None or cache[0] != version:
-            cache = self.__dict__[_CACHE] = (version, {})
+        cached: tuple[Hashable, dict[Hashable, list[State]]] | None = self.__dict__.get(_CACHE)
+        if cached is None or cached[0] != version:
+            cached = self.__dict__[_CACHE] = (version, {})
         key = (id(domain), omit_unset_slots, ignore_rule_only_turns, freeze(rule_only_data))
-        states = cache[1].get(key)
+        states = cached[1].get(key)
         if states is None:
             states = super().past_states(
                 domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
             )
-            cache[1][key] = states
+            cached[1][key] = states
         return copy.deepcopy(states)
 
     def update(self, event: Event, domain: Domain | None = None) -> None:
