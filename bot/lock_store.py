@@ -69,9 +69,6 @@ class AtomicRedisLockStore(RedisLockStore):
             "host", "localhost"
         )
         super().__init__(host=host, **settings)
-        self._delete_if_unchanged = self.red.register_script(_DELETE_IF_UNCHANGED)
-        # (conversation, ticket) -> the lock as this server created it, for `cleanup`.
-        self._created: dict[tuple[str, int], str] = {}
         # An asyncio client belongs to the event loop it was made in: one per loop.
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
@@ -112,7 +109,7 @@ class AtomicRedisLockStore(RedisLockStore):
             took = await client.set(key, created, nx=True)
         except Exception as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
-        if not took:
+        if not took:  # Rasa's way, each change a transaction
             async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as held:
                 yield held
             return
@@ -121,7 +118,7 @@ class AtomicRedisLockStore(RedisLockStore):
         finally:
             deleted = await client.eval(_DELETE_IF_UNCHANGED, 1, key, created)
             if not deleted:  # another message took a ticket meanwhile
-                self._return_ticket(conversation_id, ticket)
+                self.cleanup(conversation_id, ticket)
 
     def _change(
         self,
@@ -160,12 +157,6 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         try:
-            lock = self.create_lock(conversation_id)
-            ticket = lock.issue_ticket(lock_lifetime)
-            created = lock.dumps()
-            if self.red.set(self.key_prefix + conversation_id, created, nx=True):
-                self._created[(conversation_id, ticket)] = created
-                return ticket
             ticket = self._change(
                 conversation_id, lambda lock: lock.issue_ticket(lock_lifetime), create=True
             )
@@ -181,13 +172,6 @@ class AtomicRedisLockStore(RedisLockStore):
         self._change(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number))
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        created = self._created.pop((conversation_id, ticket_number), None)
-        key = self.key_prefix + conversation_id
-        if created is not None and self._delete_if_unchanged(keys=[key], args=[created]):
-            return
-        self._return_ticket(conversation_id, ticket_number)
-
-    def _return_ticket(self, conversation_id: str, ticket_number: int) -> None:
         """Return the ticket and delete the lock if no ticket is left, in one transaction:
         a ticket issued meanwhile by another server is never deleted with it."""
         self._change(

@@ -197,8 +197,8 @@ def test_a_message_arriving_while_another_holds_the_lock_waits_its_turn(prefix):
 def test_a_ticket_taken_meanwhile_survives_the_first_message_finishing(prefix):
     first, second = store(prefix), store(prefix)
     conversation = f"web:{uuid.uuid4().hex}"
-    assert first.issue_ticket(conversation) == 0  # the short way: the lock did not exist
-    assert second.issue_ticket(conversation) == 1  # the transaction: the lock existed
+    assert first.issue_ticket(conversation) == 0  # the lock did not exist
+    assert second.issue_ticket(conversation) == 1  # the lock existed
     first.cleanup(conversation, 0)
     lock = second.get_lock(conversation)
     assert lock is not None and lock.now_serving == 1 and not lock.is_locked(1)
