@@ -171,6 +171,48 @@ def test_the_clause_stating_the_asked_fact_is_preferred(seeded_engine):
     assert hits[0].asks_for == ("money",) and hits[0].states_asked
 
 
+def test_a_short_question_the_clause_covers_needs_less_score():
+    def hit(score: float, coverage: float) -> PolicyHit:
+        return PolicyHit(
+            code="1",
+            document="d",
+            source="s",
+            audience="public",
+            clause=f"第{score}条",
+            heading="",
+            text="",
+            score=score,
+            coverage=coverage,
+        )
+
+    thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
+    assert select_hits([hit(13, 0.9)], **thresholds) == [hit(13, 0.9)]
+    assert select_hits([hit(13, 0.5)], **thresholds) == []
+    assert select_hits([hit(11, 0.9)], **thresholds) == []
+
+
+def test_a_short_question_finds_its_clause(seeded_engine):
+    # Two words to score with: 17 points, under the threshold of 20, but every word is
+    # in the clause.
+    hits = search(seeded_engine, "周会是什么时候开")
+    assert (hits[0].code, hits[0].clause) == ("7.4", "第二条第3款")
+    assert hits[0].score < get_settings().policy_min_score
+
+
+@pytest.mark.parametrize(
+    ("question", "code", "clause"),
+    [
+        ("孩子今天不去晚托了要跟谁说", "5.1", "第12条"),
+        ("晚托的时候孩子能自己先走吗", "5.1", "第12条"),
+        ("办业务出错了怎么办", "7.4", "第三条第11款"),
+        ("窗口工作人员可以让客户帮忙搬东西吗", "7", "第3条"),
+    ],
+)
+def test_everyday_words_find_the_regulation_words(seeded_engine, question, code, clause):
+    hits = search(seeded_engine, question)
+    assert (hits[0].code, hits[0].clause) == (code, clause)
+
+
 def test_synonyms_are_searched_as_the_regulation_words(seeded_engine):
     tokenizer = default_tokenizer()
     assert "消毒" in tokenizer("水池多久杀菌一次")
