@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bot.admin.app import create_app
 from bot.admin.auth import create_user
+from bot.bench import free_port
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
 from bot.db import create_engine, session_scope
@@ -43,12 +43,6 @@ COMPLAINTS = (
 
 def _require_services() -> bool:
     return os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -100,7 +94,7 @@ def desk(tmp_path) -> Iterator[Desk]:
         telegram_api_url=telegram.url,
         tracker_database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings=settings, engine=engine),

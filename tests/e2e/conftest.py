@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import socket
+import struct
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.bench import free_port
 from bot.chat import send_message
 from bot.db import create_engine, session_scope
 from bot.devserver import Servers, ServerStartError, start_servers
@@ -28,10 +31,19 @@ MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
 FROZEN_NOW = "2026-11-25T15:45:00+08:00"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def outward_ipv4_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback, one per interface that has one
+    (SIOCGIFADDR): where a caller from elsewhere would reach it."""
+    addresses = []
+    for _, name in socket.if_nameindex():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                request = struct.pack("256s", name.encode()[:15])
+                answer = fcntl.ioctl(sock.fileno(), 0x8915, request)
+            except OSError:  # no IPv4 address on this interface
+                continue
+        addresses.append(socket.inet_ntoa(answer[20:24]))
+    return [address for address in addresses if not address.startswith("127.")]
 
 
 @dataclass

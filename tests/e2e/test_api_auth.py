@@ -3,10 +3,8 @@ a JWT signed with the servers' secret, else 401; the REST channel needs none."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import socket
-import struct
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -15,7 +13,7 @@ import jwt
 import pytest
 
 from bot.devserver import api_request, new_jwt_secret
-from tests.e2e.conftest import texts
+from tests.e2e.conftest import outward_ipv4_addresses, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -65,23 +63,9 @@ def test_the_rest_channel_needs_no_token(assistant):
     assert "您好" in texts(assistant.say("你好"))
 
 
-def own_ipv4_addresses() -> list[str]:
-    """This machine's IPv4 addresses, one per interface that has one (SIOCGIFADDR)."""
-    addresses = []
-    for _, name in socket.if_nameindex():
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            try:
-                request = struct.pack("256s", name.encode()[:15])
-                answer = fcntl.ioctl(sock.fileno(), 0x8915, request)
-            except OSError:  # no IPv4 address on this interface
-                continue
-        addresses.append(socket.inet_ntoa(answer[20:24]))
-    return addresses
-
-
 def test_rasa_listens_on_the_loopback_interface_only(assistant):
     port = urlsplit(assistant.servers.rasa_url).port
-    outward = [address for address in own_ipv4_addresses() if not address.startswith("127.")]
+    outward = outward_ipv4_addresses()
     if not outward:
         pytest.skip("this machine has no non-loopback IPv4 address to try")
     with socket.socket() as sock:

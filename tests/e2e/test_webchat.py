@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ import pytest
 
 from bot.channels.local_rest import allowed
 from bot.devserver import Servers, ServerStartError, server_env, start_process
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, outward_ipv4_addresses
 
 pytestmark = pytest.mark.e2e
 
@@ -92,17 +91,6 @@ def test_trusted_networks(address, expected):
     assert allowed(address, ("127.0.0.0/8", "::1/128")) is expected
 
 
-def _outside_address() -> str | None:
-    """This machine's address on a real network interface, if it has one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))  # no packet is sent for UDP connect
-            address = probe.getsockname()[0]
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
-
-
 @pytest.fixture
 def rest_channel_on_all_interfaces(tmp_path):
     """The REST channel alone (`rest_guard_server.py`), listening on every interface."""
@@ -137,9 +125,10 @@ def post_rest(host: str, port: int) -> tuple[int, list]:
 
 
 def test_the_rest_channel_refuses_callers_from_other_addresses(rest_channel_on_all_interfaces):
-    address = _outside_address()
-    if address is None:
-        pytest.skip("this machine has no non-loopback address to call from")
+    outward = outward_ipv4_addresses()
+    if not outward:
+        pytest.skip("this machine has no non-loopback IPv4 address to call from")
+    address = outward[0]
     port = rest_channel_on_all_interfaces
     assert post_rest(address, port) == (403, [])
     assert post_rest("127.0.0.1", port) == (
