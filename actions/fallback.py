@@ -49,6 +49,7 @@ INTENT_CHOICES: dict[str, str] = {
     "list_policies": "查看制度目录",
     "bind_staff": "员工身份绑定",
     "help": "了解我能办理哪些业务",
+    "ask_contact": "各部门联系电话(人工服务)",
 }
 
 # Below this confidence an intent is not worth offering.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -54,7 +55,9 @@ LEAVE_SLOTS = (
 _STOP_INTENTS = {"deny", "goodbye"}
 # Slots the leave form sets besides those it asks for.
 _SIDE_SLOTS = {"leave_dates_hint", "leave_blocked"}
-_STUDENT_NO = re.compile(r"\d{6,12}")
+_STUDENT_NO = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
+# A reply with no digit and a few Chinese characters is most likely the child's name.
+_LOOKS_LIKE_NAME = re.compile(r"^[^\d]*[\u4e00-\u9fff]{2,}[^\d]*$")
 _PHONE = re.compile(r"(?:\+?86)?1\d{10}|(?<!\d)\d{4}(?!\d)")
 DATE_ERRORS = {
     "no_date": "utter_leave_date_unclear",
@@ -165,11 +168,15 @@ class ValidateLeaveForm(FormValidationAction):
     def validate_student_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        match = _STUDENT_NO.search(str(value or ""))
+        text = unicodedata.normalize("NFKC", str(value or ""))
+        match = _STUDENT_NO.search(text)
         if not match and self._stopped(dispatcher, tracker):
             return {"student_no": None, "leave_blocked": True}
         if not match:
-            dispatcher.utter_message(response="utter_student_no_invalid")
+            name = _LOOKS_LIKE_NAME.match(text.strip())
+            dispatcher.utter_message(
+                response="utter_student_no_not_name" if name else "utter_student_no_invalid"
+            )
             return {"student_no": None}
         return {"student_no": match.group(0)}
 

@@ -5,8 +5,31 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.complaints.catalog import get_catalog
 from bot.models import Department
+
+# The department that takes complaints and praise (服务管理制度1, 7 and 10), whatever
+# service they are about.
+SERVICE_DESK = "service"
+_SERVICE_DESK_WORDS = ("投诉", "表扬", "建议", "意见", "回访", "满意度")
 
 
 def find_department(*, session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
+
+
+def list_departments(*, session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.id)))
+
+
+def departments_for(text: str, *, session: Session) -> list[Department]:
+    """The departments a request for contact details is about: the complaints desk when
+    it names complaints or praise, else the one service it names (燃气, 学校, 护士 ...,
+    by the complaint catalog's keywords), else all of them."""
+    code = (
+        SERVICE_DESK
+        if any(word in text for word in _SERVICE_DESK_WORDS)
+        else get_catalog().guess_department(text)
+    )
+    named = find_department(session=session, code=code) if code else None
+    return [named] if named else list_departments(session=session)

@@ -42,6 +42,19 @@ def test_policy_list_shows_public_documents_only(assistant):
     assert "《客服人员激励管理制度》" not in answer
 
 
+def test_asking_for_a_person_gives_every_departments_number(assistant):
+    answer = texts(assistant.say("我不想跟机器聊了 转人工"))
+    for number in ("0571-5555-0101", "0571-5555-0202", "0571-5555-0303", "0571-5555-0505"):
+        assert number in answer  # the demo directory's phone numbers
+
+
+def test_asking_for_one_departments_number_gives_that_one(assistant):
+    answer = texts(assistant.say("社区卫生服务中心电话多少"))
+    assert "0571-5555-0303" in answer
+    assert "康宁路" in answer  # its address
+    assert "0571-5555-0101" not in answer
+
+
 @pytest.mark.parametrize("message", ["今天天气怎么样", "帮我订一张去北京的火车票", "给我讲个笑话"])
 def test_out_of_scope_says_what_it_can_do(assistant, message):
     answer = texts(assistant.say(message))

@@ -81,6 +81,16 @@ def test_wrong_phone_reveals_nothing_and_asks_again(assistant):
     assert "学号" in answer
 
 
+def test_a_childs_name_instead_of_the_student_number_is_explained(assistant):
+    sender = new_sender()
+    assistant.say("我要给孩子请假", sender)
+    answer = texts(assistant.say("李浩然", sender))
+    assert "不是姓名" in answer
+    assert "班主任" in answer  # where to find the number
+    # The form goes on: the number is still what it waits for.
+    assert "手机号" in texts(assistant.say("2024010102", sender))
+
+
 def test_weekend_needs_no_leave(assistant):
     sender = new_sender()
     assistant.say("周六孩子请假", sender)
