@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.forms import PrefillingFormValidation
+from actions.forms import ASIDE_INTENTS, PrefillingFormValidation
 from bot import clock
 from bot.db import session_scope
 from bot.gas.accounts import (
@@ -91,6 +91,9 @@ def _mentioned_account_no(tracker: Tracker) -> str | None:
 
 class ValidateGasAccountForm(PrefillingFormValidation):
     """Verifies the sender, picks the account, and for a fault report asks what is wrong."""
+
+    # A gas leak ends a gas question instead (rules/gas.yml).
+    aside_intents = ASIDE_INTENTS - {"gas_leak"}
 
     def name(self) -> str:
         return "validate_gas_account_form"

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.forms import answer_aside, asks_aside
 from bot import clock
 from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
@@ -97,6 +98,8 @@ class ValidateLeaveForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if asks_aside(tracker):
+            return await answer_aside(dispatcher, tracker, domain)
         # rasa_sdk keeps only the form's own slots from extraction; the date hint and the
         # stop flag are set by extract_* methods and must survive too.
         extraction = await self.get_extraction_events(dispatcher, tracker, domain)

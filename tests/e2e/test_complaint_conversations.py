@@ -82,6 +82,21 @@ def test_a_complaint_is_read_asked_confirmed_and_only_then_logged(assistant):
     assert complaint.contact == "13900001111" and complaint.occurred.startswith("昨天下午")
 
 
+def test_a_question_asked_aside_is_answered_and_the_complaint_goes_on(assistant):
+    sender = new_sender()
+    assistant.say("我要投诉,抄表员态度很差", sender)
+    aside = texts(assistant.say("你们营业厅几点关门", sender))
+    assert "营业厅" in aside and "17:30" in aside  # the demo halls' hours
+    assert "什么时间" in aside  # and the form asks its question again
+    assert "不知道" in texts(assistant.say("昨天下午 在幸福小区3幢", sender))
+    assistant.say("不知道", sender)
+    summary = texts(assistant.say("13900001111", sender))
+    assert "幸福小区" in summary and "营业厅几点关门" not in summary
+    assistant.say("确认", sender)
+    [complaint] = complaints_of(assistant, sender)
+    assert complaint.occurred.startswith("昨天下午")
+
+
 def test_a_complaint_not_confirmed_is_not_logged(assistant):
     sender = new_sender()
     assistant.say("营业厅的收费员多收了我50块钱 不给票据", sender)

@@ -91,6 +91,20 @@ def test_a_childs_name_instead_of_the_student_number_is_explained(assistant):
     assert "手机号" in texts(assistant.say("2024010102", sender))
 
 
+def test_a_question_asked_aside_is_answered_and_the_leave_goes_on(assistant):
+    sender = new_sender()
+    assistant.say("我要给孩子请假", sender)
+    assistant.say("2024010102", sender)
+    aside = texts(assistant.say("课后看护几点结束", sender))
+    assert "16:30-18:00" in aside  # 实验小学's care times
+    assert "手机号" in aside  # and the form asks for the phone again
+    assert "验证成功" in texts(assistant.say("1003", sender))
+    assistant.say("明天", sender)
+    confirm = texts(assistant.say("发烧了", sender))
+    assert "原因:发烧了" in confirm
+    assert "已为李浩然登记请假" in texts(assistant.say("/affirm", sender))
+
+
 def test_weekend_needs_no_leave(assistant):
     sender = new_sender()
     assistant.say("周六孩子请假", sender)

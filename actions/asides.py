@@ -1,0 +1,45 @@
+"""Answers to questions asked aside in the middle of a form (`actions.forms.asks_aside`):
+the answer each question gets outside a form, the same response or the same action. The
+form's validation gives it, then the form asks its own question again."""
+
+from __future__ import annotations
+
+import inspect
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.contact import ActionContact
+from actions.forms import latest_intent
+from actions.gas import ActionGasBusinessHalls, ActionGasMeterSchedule
+from actions.policies import ActionListPolicies
+from actions.school import ActionCareTimes
+
+# What answers each aside question: a response, or the action the question runs outside
+# a form (one that only answers: none of them sets a slot).
+ASIDE_ANSWERS: dict[str, str | type[Action]] = {
+    "ask_care_times": ActionCareTimes,
+    "ask_leave_alone": "utter_no_leaving_alone",
+    "ask_business_hall": ActionGasBusinessHalls,
+    "ask_gas_payment": "utter_gas_payment",
+    "ask_meter_schedule": ActionGasMeterSchedule,
+    "ask_contact": ActionContact,
+    "list_policies": ActionListPolicies,
+    "bot_challenge": "utter_iamabot",
+    "gas_leak": "utter_gas_leak",
+}
+
+
+async def answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
+    """Answer the latest message as it is answered outside a form."""
+    intent, _ = latest_intent(tracker)
+    found = ASIDE_ANSWERS.get(intent or "")
+    if found is None:
+        return
+    if isinstance(found, str):
+        dispatcher.utter_message(response=found)
+        return
+    result = found().run(dispatcher, tracker, domain)
+    if inspect.isawaitable(result):
+        await result
