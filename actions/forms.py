@@ -39,6 +39,9 @@ _ASKS = re.compile(r"[?？]|吗|么|几|多少|哪|怎|什么|啥|谁|是不是|
 # A message with a number in it (a phone number, a 户号, a 学号) answers the form, whatever
 # its words sound like ("有事打我电话 13900001111").
 _NUMBER = re.compile(r"\d{4,}")
+# A reply saying the number asked for is forgotten or not at hand: the form says where to
+# find it instead of taking the reply as "stop".
+FORGOT = re.compile(r"忘|不记得|记不得|记不清|不知道|不清楚|找不到|查不到|没带")
 # An emergency is answered whatever the form was asking.
 _URGENT = frozenset({"gas_leak"})
 

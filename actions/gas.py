@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.forms import ASIDE_INTENTS, PrefillingFormValidation
+from actions.forms import ASIDE_INTENTS, FORGOT, PrefillingFormValidation
 from bot import clock
 from bot.db import session_scope
 from bot.gas.accounts import (
@@ -153,6 +153,9 @@ class ValidateGasAccountForm(PrefillingFormValidation):
         account_no = find_account_no(str(value))
         if account_no:
             return {"gas_account_no": account_no}
+        if FORGOT.search(str(value)):
+            dispatcher.utter_message(response="utter_gas_account_no_where")
+            return {"gas_account_no": None}
         if self._stopped(dispatcher, tracker):
             return {"gas_account_no": None, **BLOCKED}
         dispatcher.utter_message(response="utter_gas_account_no_invalid")

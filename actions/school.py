@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.forms import answer_aside, asks_aside
+from actions.forms import FORGOT, answer_aside, asks_aside
 from bot import clock
 from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
@@ -53,12 +53,16 @@ LEAVE_SLOTS = (
     "leave_confirmed",
     "leave_blocked",
 )
-_STOP_INTENTS = {"deny", "goodbye"}
+# "不请了" in the middle of a leave is read as cancel_leave: it stops this one too.
+_STOP_INTENTS = {"deny", "goodbye", "cancel_leave"}
 # Slots the leave form sets besides those it asks for.
 _SIDE_SLOTS = {"leave_dates_hint", "leave_blocked"}
 _STUDENT_NO = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
-# A reply with no digit and a few Chinese characters is most likely the child's name.
-_LOOKS_LIKE_NAME = re.compile(r"^[^\d]*[\u4e00-\u9fff]{2,}[^\d]*$")
+# A reply that is two to four Chinese characters, maybe after "孩子叫", is most likely the
+# child's name ("好的", "不请了" are not: names rarely have these characters).
+_LOOKS_LIKE_NAME = re.compile(
+    r"^(?!.*[了的吗吧呢啊不没好嗯哦要请])(?:我家)?(?:孩子|小孩|他|她)?(?:叫|是)?[\u4e00-\u9fff]{2,4}$"
+)
 _PHONE = re.compile(r"(?:\+?86)?1\d{10}|(?<!\d)\d{4}(?!\d)")
 DATE_ERRORS = {
     "no_date": "utter_leave_date_unclear",
@@ -171,12 +175,15 @@ class ValidateLeaveForm(FormValidationAction):
     def validate_student_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = unicodedata.normalize("NFKC", str(value or ""))
+        text = unicodedata.normalize("NFKC", str(value or "")).strip()
         match = _STUDENT_NO.search(text)
+        if not match and FORGOT.search(text):
+            dispatcher.utter_message(response="utter_student_no_where")
+            return {"student_no": None}
         if not match and self._stopped(dispatcher, tracker):
             return {"student_no": None, "leave_blocked": True}
         if not match:
-            name = _LOOKS_LIKE_NAME.match(text.strip())
+            name = _LOOKS_LIKE_NAME.match(re.sub(r"[\s\W]+", "", text))
             dispatcher.utter_message(
                 response="utter_student_no_not_name" if name else "utter_student_no_invalid"
             )

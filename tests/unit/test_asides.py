@@ -1,5 +1,6 @@
-"""Questions asked aside in the middle of a form: answered by the form's validation, which
-forgets what the message filled so that the form asks its question again."""
+"""Replies a form cannot take as its answer: questions asked aside (answered by the form's
+validation, which forgets what the message filled so that the form asks its question
+again), a name or a forgotten number where a number is asked for."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from actions.asides import ASIDE_ANSWERS, answer
 from actions.complaints import ValidateComplaintForm
 from actions.forms import ASIDE_INTENTS, answer_aside, asks_aside
 from actions.gas import ValidateGasAccountForm
+from actions.school import ValidateLeaveForm
 
 
 def _tracker(
@@ -24,7 +26,8 @@ def _tracker(
     slots: dict | None = None,
     events: list | None = None,
 ) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": confidence}}
+    ranked = {"name": intent, "confidence": confidence}
+    message = {"text": text, "intent": ranked, "intent_ranking": [ranked]}
     return Tracker(
         "web:alice",
         {"requested_slot": requested_slot, **(slots or {})},
@@ -107,3 +110,50 @@ def test_an_aside_before_anything_was_filled_still_sets_the_requested_slot():
     tracker = _tracker("你是机器人吗", "bot_challenge", requested_slot="complaint_staff")
     events = asyncio.run(answer_aside(CollectingDispatcher(), tracker, {"forms": {}}))
     assert events == [SlotSet("complaint_staff", None)]
+
+
+@pytest.mark.parametrize(
+    ("reply", "response"),
+    [
+        ("学号忘了", "utter_student_no_where"),
+        ("不知道学号", "utter_student_no_where"),
+        ("李浩然", "utter_student_no_not_name"),
+        ("孩子叫李浩然", "utter_student_no_not_name"),
+        ("2024", "utter_student_no_invalid"),
+        ("好的", "utter_student_no_invalid"),
+    ],
+)
+def test_a_reply_that_is_not_a_student_number_is_told_what_is_needed(reply, response):
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker(reply, "inform", requested_slot="student_no")
+    slots = ValidateLeaveForm().validate_student_no(reply, dispatcher, tracker, {})
+    assert slots == {"student_no": None}
+    assert [message["response"] for message in dispatcher.messages] == [response]
+
+
+def test_a_full_width_student_number_is_read():
+    tracker = _tracker("２０２４０１０１０２", "inform", requested_slot="student_no")
+    slots = ValidateLeaveForm().validate_student_no(
+        "２０２４０１０１０２", CollectingDispatcher(), tracker, {}
+    )
+    assert slots == {"student_no": "2024010102"}
+
+
+def test_a_forgotten_account_number_is_explained_not_taken_as_stop():
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("户号不记得了", "deny", requested_slot="gas_account_no")
+    slots = ValidateGasAccountForm().validate_gas_account_no(
+        "户号不记得了", dispatcher, tracker, {}
+    )
+    assert slots == {"gas_account_no": None}
+    assert [message["response"] for message in dispatcher.messages] == [
+        "utter_gas_account_no_where"
+    ]
+
+
+def test_no_more_leave_in_the_middle_of_the_form_stops_it():
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("不请了", "cancel_leave", requested_slot="student_no")
+    slots = ValidateLeaveForm().validate_student_no("不请了", dispatcher, tracker, {})
+    assert slots == {"student_no": None, "leave_blocked": True}
+    assert [message["response"] for message in dispatcher.messages] == ["utter_leave_abandoned"]
