@@ -105,20 +105,24 @@ def test_a_question_naming_what_no_clause_names_needs_a_stronger_match(seeded_en
     assert strong[0].clause == "第2.1条"
 
 
+def _hit(score: float, coverage: float = 0.5, unknown_nouns: tuple[str, ...] = ()) -> PolicyHit:
+    return PolicyHit(
+        code="1",
+        document="d",
+        source="s",
+        audience="public",
+        clause=f"第{score}条",
+        heading="",
+        text="",
+        score=score,
+        coverage=coverage,
+        unknown_nouns=unknown_nouns,
+    )
+
+
 def test_only_the_best_clause_must_reach_the_unknown_noun_score():
     def hit(score: float) -> PolicyHit:
-        return PolicyHit(
-            code="1",
-            document="d",
-            source="s",
-            audience="public",
-            clause=f"第{score}条",
-            heading="",
-            text="",
-            score=score,
-            coverage=0.5,
-            unknown_nouns=("游泳池",),
-        )
+        return _hit(score, unknown_nouns=("游泳池",))
 
     thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
     assert select_hits([hit(30), hit(21)], min_score_unknown_noun=25, **thresholds) == [
@@ -172,23 +176,10 @@ def test_the_clause_stating_the_asked_fact_is_preferred(seeded_engine):
 
 
 def test_a_short_question_the_clause_covers_needs_less_score():
-    def hit(score: float, coverage: float) -> PolicyHit:
-        return PolicyHit(
-            code="1",
-            document="d",
-            source="s",
-            audience="public",
-            clause=f"第{score}条",
-            heading="",
-            text="",
-            score=score,
-            coverage=coverage,
-        )
-
     thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
-    assert select_hits([hit(13, 0.9)], **thresholds) == [hit(13, 0.9)]
-    assert select_hits([hit(13, 0.5)], **thresholds) == []
-    assert select_hits([hit(11, 0.9)], **thresholds) == []
+    assert select_hits([_hit(13, 0.9)], **thresholds) == [_hit(13, 0.9)]
+    assert select_hits([_hit(13, 0.5)], **thresholds) == []
+    assert select_hits([_hit(11, 0.9)], **thresholds) == []
 
 
 def test_a_short_question_finds_its_clause(seeded_engine):
