@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import abstractmethod
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -20,9 +21,10 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.forms import PrefillingFormValidation
+from actions.forms import PrefillingFormValidation, asks_aside
 from bot import clock
 from bot.db import session_scope
+from bot.directory import find_department
 from bot.idempotency import retry_on_conflict
 from bot.incidents import report_incident, reports_incidents
 from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
@@ -53,10 +55,14 @@ from bot.visits.booking import (
     visits_on,
     without_booking_no,
 )
-from bot.visits.drugs import default_catalogue, find_drug
+from bot.visits.drugs import default_catalogue
 from bot.visits.elderly import care_visits_of, read_service_items, register_care
 from bot.visits.eligibility import (
     DrugSource,
+    ExplanationCode,
+    Fact,
+    FirstDose,
+    Health,
     InfusionDecision,
     InfusionRequest,
     Outcome,
@@ -65,28 +71,44 @@ from bot.visits.eligibility import (
 )
 from bot.visits.wording import (
     CONDITION_LABELS,
+    GIVEN_ONLY,
     HALF_DAY_LABELS,
     STATE_LABELS,
+    clean_note,
     find_phone,
     format_slot,
+    patient_name,
     read_condition,
     read_drug_source,
+    read_first_dose,
     read_half_day,
+    read_health,
+    read_medical_record,
+    read_reaction,
     read_yes_no,
+    visit_flags,
+    without_allergies,
 )
 
 logger = logging.getLogger(__name__)
 
 VISIT_SLOTS = (
+    "visit_condition",
+    "visit_drug",
+    "visit_drug_more",
+    "visit_drugs_later",
+    "visit_drug_source",
+    "visit_first_dose",
+    "visit_first_reaction",
+    "visit_medical_record",
+    "visit_doctor_order",
+    "visit_health",
+    "visit_health_note",
+    "visit_unclear",
     "visit_patient_name",
     "visit_phone",
     "visit_address",
     "visit_community",
-    "visit_condition",
-    "visit_doctor_order",
-    "visit_drug",
-    "visit_drug_source",
-    "visit_first_dose",
     "visit_date",
     "visit_half_day",
     "care_items",
@@ -94,10 +116,24 @@ VISIT_SLOTS = (
 )
 YES, NO = "yes", "no"
 _STOP_INTENTS = {"deny", "goodbye"}
+# Words that leave the form whatever it asked ("不预约了" is not a patient's name).
+_STOP_WORDS = re.compile(
+    r"不约了|不预约了|不用约了|不要约了|先不约|不约|不预约|不办了|不弄了|算了|取消预约|不需要了"
+)
 _CONDITIONS = {condition.value for condition in PatientCondition}
 _SOURCES = {source.value for source in DrugSource}
+_FIRST_DOSES = {answer.value for answer in FirstDose}
+_HEALTH = {answer.value for answer in Health}
+HEALTH_DEPARTMENT = "health"
 # Slots whose answer may be a plain "no".
-_YES_NO_SLOTS = {"visit_doctor_order", "visit_first_dose"}
+_YES_NO_SLOTS = {
+    "visit_doctor_order",
+    "visit_drug_more",
+    "visit_first_dose",
+    "visit_first_reaction",
+    "visit_medical_record",
+    "visit_health",
+}
 _NAME_PREFIX = re.compile(r"^(?:患者|病人|老人|老人家|姓名|名字|我叫|他叫|她叫|叫|是)[是叫::\s]*")
 _PUNCTUATION = re.compile(r"[\s,,。.!!]")
 TIME_PROBLEMS = {
@@ -116,35 +152,110 @@ def _text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
-def _infusion_request(tracker: Tracker) -> InfusionRequest | None:
-    """The request as far as the form has it; None until every rule can be checked."""
+# The infusion form's slots for each fact of 服务管理制度6, in asking order (the facts that
+# can refuse come before the patient's personal details).
+FACT_SLOTS: dict[Fact, tuple[str, ...]] = {
+    Fact.CONDITION: ("visit_condition",),
+    Fact.DRUG: ("visit_drug", "visit_drug_more"),
+    Fact.DRUG_SOURCE: ("visit_drug_source",),
+    Fact.FIRST_DOSE: ("visit_first_dose", "visit_first_reaction"),
+    Fact.MEDICAL_RECORD: ("visit_medical_record",),
+    Fact.DOCTOR_ORDER: ("visit_doctor_order",),
+    Fact.HEALTH: ("visit_health",),
+}
+PERSONAL_SLOTS = ("visit_patient_name", "visit_phone", "visit_address")
+# A safety question left unclear twice takes its unsafe answer (eligibility's docstring).
+UNSAFE_ANSWERS = {
+    "visit_condition": PatientCondition.NONE.value,
+    "visit_drug_source": DrugSource.UNKNOWN.value,
+    "visit_first_dose": FirstDose.UNCLEAR.value,
+    "visit_first_reaction": FirstDose.UNCLEAR.value,
+    "visit_medical_record": NO,
+    "visit_doctor_order": NO,
+    "visit_health": Health.UNCLEAR.value,
+}
+UNCLEAR_RESPONSES = {
+    "visit_condition": "utter_visit_condition_unclear",
+    "visit_drug": "utter_visit_drug_unclear",
+    "visit_drug_source": "utter_visit_drug_source_unclear",
+    "visit_first_dose": "utter_visit_first_dose_unclear",
+    "visit_first_reaction": "utter_visit_first_reaction_unclear",
+    "visit_medical_record": "utter_visit_yes_no_unclear",
+    "visit_doctor_order": "utter_visit_yes_no_unclear",
+    "visit_health": "utter_visit_health_unclear",
+}
+NOTHING_MORE = "none"
+
+
+def _first_dose(tracker: Tracker) -> FirstDose | None:
+    first, reaction = tracker.get_slot("visit_first_dose"), tracker.get_slot("visit_first_reaction")
+    if first in _FIRST_DOSES:
+        return FirstDose(first)
+    if first != GIVEN_ONLY or reaction is None:
+        return None
+    if reaction in _FIRST_DOSES:
+        return FirstDose(reaction)
+    return FirstDose.REACTION if reaction == YES else FirstDose.NO_REACTION
+
+
+def _drug_text(tracker: Tracker) -> str | None:
+    """Every drug the family named: the answer to "which drugs?" (or the opening message's
+    drugs), what they added when asked for more, and drugs named in any later answer."""
+    parts = [
+        tracker.get_slot("visit_drug"),
+        tracker.get_slot("visit_drug_more"),
+        tracker.get_slot("visit_drugs_later"),
+    ]
+    said = [str(part) for part in parts if part and part != NOTHING_MORE]
+    return "、".join(said) if said else None
+
+
+def _yes_no_slot(tracker: Tracker, slot: str) -> bool | None:
+    value = tracker.get_slot(slot)
+    return None if value not in {YES, NO} else value == YES
+
+
+def _infusion_request(tracker: Tracker) -> InfusionRequest:
+    """The request as far as the form has it: None for whatever is not known yet. Only
+    validated values count (before validation a slot holds the raw answer)."""
     get = tracker.get_slot
-    condition, order, drug, source = (
+    condition, source, health = (
         get("visit_condition"),
-        get("visit_doctor_order"),
-        get("visit_drug"),
         get("visit_drug_source"),
+        get("visit_health"),
     )
-    if not (condition and order and drug and source):
-        return None
-    first_dose = get("visit_first_dose")
-    if source == DrugSource.EXTERNAL.value and first_dose not in {YES, NO}:
-        return None
-    # Before validation a slot holds the raw answer: only validated values count.
-    if condition not in _CONDITIONS or source not in _SOURCES or order not in {YES, NO}:
-        return None
+    drug_text = _drug_text(tracker) if get("visit_drug") else None
     return InfusionRequest(
-        condition=PatientCondition(condition),
-        has_doctor_order=order == YES,
-        drug_text=str(drug),
-        drug_source=DrugSource(source),
-        first_dose_without_reaction=(first_dose == YES) if first_dose else None,
+        condition=PatientCondition(condition) if condition in _CONDITIONS else None,
+        has_doctor_order=_yes_no_slot(tracker, "visit_doctor_order"),
+        drug_text=drug_text,
+        drug_confirmed=get("visit_drug_more") is not None,
+        drug_source=DrugSource(source) if source in _SOURCES else None,
+        first_dose=_first_dose(tracker),
+        medical_record=_yes_no_slot(tracker, "visit_medical_record"),
+        health=Health(health) if health in _HEALTH else None,
     )
 
 
-def _decision(tracker: Tracker) -> InfusionDecision | None:
-    request = _infusion_request(tracker)
-    return check_infusion_eligibility(request, default_catalogue()) if request else None
+def _decision(tracker: Tracker) -> InfusionDecision:
+    return check_infusion_eligibility(_infusion_request(tracker), default_catalogue())
+
+
+def _family_notes(tracker: Tracker, request: InfusionRequest) -> str:
+    """What the family told about the patient and the drugs, for the nurse's list."""
+    notes = []
+    if request.drug_source is DrugSource.EXTERNAL:
+        notes.append("外院药品")
+        if request.first_dose is FirstDose.NO_REACTION:
+            notes.append("首诊医院已用过一次,家属称无不良反应")
+        if request.medical_record:
+            notes.append("有首诊医院病历")
+    health_note = tracker.get_slot("visit_health_note")
+    if request.health is Health.NONE:
+        notes.append("家属称无过敏史、无禁忌症")
+    elif health_note:
+        notes.append(f"家属告知:{health_note}")
+    return ";".join(notes)[:300]
 
 
 def _offer_buttons(offers: tuple[SlotOffer, ...]) -> list[dict[str, str]]:
@@ -184,9 +295,9 @@ class _VisitFormValidation(PrefillingFormValidation):
         return {}
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        if tracker.get_intent_of_latest_message() in _STOP_INTENTS and (
-            tracker.get_slot("requested_slot") not in _YES_NO_SLOTS
-        ):
+        said_stop = bool(_STOP_WORDS.search(_text(tracker)))
+        denied = tracker.get_intent_of_latest_message() in _STOP_INTENTS
+        if said_stop or (denied and tracker.get_slot("requested_slot") not in _YES_NO_SLOTS):
             dispatcher.utter_message(response="utter_visit_abandoned")
             return True
         return False
@@ -288,19 +399,59 @@ class _VisitFormValidation(PrefillingFormValidation):
 
 
 class ValidateInfusionForm(_VisitFormValidation):
-    """Collects the patient, the place, the facts 服务管理制度6 asks about, and a half-day."""
+    """Asks what 服务管理制度6 asks about first, refusing as soon as one answer refuses,
+    then the patient, the place and a half-day. Drugs named in any message are checked."""
 
     def name(self) -> str:
         return "validate_infusion_form"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        heard = self._heard_in_passing(tracker)
+        tracker.add_slots(heard)
+        events = await super().run(dispatcher, tracker, domain)
+        return [*heard, *events]
+
+    def _heard_in_passing(self, tracker: Tracker) -> list[EventType]:
+        """Drugs and allergies mentioned in an answer to another question ("康乐苑3栋,
+        对了还要加头孢"): the drugs join the list, an allergy answers the health question."""
+        requested = tracker.get_slot("requested_slot")
+        if requested is None or requested in {"visit_drug", "visit_drug_more", "visit_health"}:
+            return []
+        if asks_aside(tracker, self.aside_intents):
+            return []
+        text, allergy = without_allergies(_text(tracker))
+        events: list[EventType] = []
+        known = default_catalogue().read(text).known
+        later = str(tracker.get_slot("visit_drugs_later") or "")
+        new = [drug.name for drug in known if drug.name not in later]
+        if new:
+            events.append(SlotSet("visit_drugs_later", "、".join(filter(None, [later, *new]))))
+        if allergy and tracker.get_slot("visit_health") is None:
+            events += [
+                SlotSet("visit_health", Health.ALLERGY.value),
+                SlotSet("visit_health_note", allergy),
+            ]
+        return events
+
     def _prefill_more(self, text: str) -> dict[str, Any]:
         slots: dict[str, Any] = {}
+        drug_text, allergy = without_allergies(text)
         condition = read_condition(text)
         if condition in {PatientCondition.BEDRIDDEN, PatientCondition.LIMITED_MOBILITY}:
             slots["visit_condition"] = condition.value if condition else None
-        drug = find_drug(text)
-        if drug is not None:
-            slots["visit_drug"] = drug.name
+        known = default_catalogue().read(drug_text).known
+        if known:
+            # Asked to confirm (visit_drug_more): the opening rarely lists every drug.
+            slots["visit_drug"] = "、".join(drug.name for drug in known)
+        # Only the sources that lead to more checks are taken from the opening; "本中心
+        # 开的" is asked, so that a passing "社区医生" never skips item 5's questions.
+        source = read_drug_source(text)
+        if source in {DrugSource.EXTERNAL, DrugSource.UNKNOWN}:
+            slots["visit_drug_source"] = source.value if source else None
+        if allergy:
+            slots["visit_health"], slots["visit_health_note"] = Health.ALLERGY.value, allergy
         return slots
 
     async def required_slots(
@@ -312,21 +463,34 @@ class ValidateInfusionForm(_VisitFormValidation):
     ) -> list[str]:
         if tracker.get_slot("visit_blocked"):
             return []
-        slots = [
-            "visit_patient_name",
-            "visit_phone",
-            "visit_address",
-            "visit_condition",
-            "visit_doctor_order",
-            "visit_drug",
-            "visit_drug_source",
-        ]
-        if tracker.get_slot("visit_drug_source") == DrugSource.EXTERNAL.value:
-            slots.append("visit_first_dose")
         decision = _decision(tracker)
-        if decision is None or decision.outcome is not Outcome.REFUSED:
-            slots += ["visit_date", "visit_half_day"]
-        return slots
+        if decision.outcome is Outcome.REFUSED:
+            return []  # told at once, before any personal detail is asked
+        slots = [slot for fact in Fact for slot in self._fact_slots(fact, tracker)]
+        return [*slots, *PERSONAL_SLOTS, "visit_date", "visit_half_day"]
+
+    @staticmethod
+    def _fact_slots(fact: Fact, tracker: Tracker) -> tuple[str, ...]:
+        external = tracker.get_slot("visit_drug_source") == DrugSource.EXTERNAL.value
+        if fact in {Fact.FIRST_DOSE, Fact.MEDICAL_RECORD} and not external:
+            return ()
+        if fact is Fact.FIRST_DOSE and tracker.get_slot("visit_first_dose") != GIVEN_ONLY:
+            return ("visit_first_dose",)
+        return FACT_SLOTS[fact]
+
+    def _unclear(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """An answer that could not be read: ask again once; the second time, take the
+        unsafe answer (or, for the drug, keep what was written for the pharmacist)."""
+        unclear = set(str(tracker.get_slot("visit_unclear") or "").split())
+        if slot not in unclear:
+            dispatcher.utter_message(response=UNCLEAR_RESPONSES[slot])
+            return {slot: None, "visit_unclear": " ".join(sorted(unclear | {slot}))}
+        if slot == "visit_drug":
+            return {slot: _text(tracker).strip()[:100] or "?", "visit_drug_more": NOTHING_MORE}
+        dispatcher.utter_message(response="utter_visit_unclear_twice")
+        return {slot: UNSAFE_ANSWERS[slot]}
 
     def validate_visit_condition(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -336,28 +500,7 @@ class ValidateInfusionForm(_VisitFormValidation):
             return {"visit_condition": condition.value}
         if self._stopped(dispatcher, tracker):
             return {"visit_condition": None, "visit_blocked": True}
-        dispatcher.utter_message(response="utter_visit_condition_unclear")
-        return {"visit_condition": None}
-
-    def _yes_no(self, slot: str, value: Any, tracker: Tracker) -> str | None:
-        intent = tracker.get_intent_of_latest_message()
-        if tracker.get_slot("requested_slot") == slot and intent in {"affirm", "deny"}:
-            return YES if intent == "affirm" else NO
-        if value in {YES, NO}:
-            return str(value)
-        answer = read_yes_no(str(value or ""))
-        return None if answer is None else (YES if answer else NO)
-
-    def validate_visit_doctor_order(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        answer = self._yes_no("visit_doctor_order", value, tracker)
-        if answer is None:
-            if tracker.get_intent_of_latest_message() == "goodbye":
-                dispatcher.utter_message(response="utter_visit_abandoned")
-                return {"visit_doctor_order": None, "visit_blocked": True}
-            dispatcher.utter_message(response="utter_visit_yes_no_unclear")
-        return {"visit_doctor_order": answer}
+        return self._unclear("visit_condition", dispatcher, tracker)
 
     def validate_visit_drug(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -365,11 +508,30 @@ class ValidateInfusionForm(_VisitFormValidation):
         if self._stopped(dispatcher, tracker):
             return {"visit_drug": None, "visit_blocked": True}
         text = str(value or "").strip()[:100]
-        if not text:
-            return {"visit_drug": None}
-        drug = find_drug(text)
-        # An unknown drug is kept as written: the pharmacist reviews it.
-        return {"visit_drug": drug.name if drug and drug.name in text else text}
+        if tracker.get_slot("requested_slot") != "visit_drug":
+            return {"visit_drug": text or None}  # from the opening message: confirmed next
+        drug_text, allergy = without_allergies(text)
+        allergy_slots = self._allergy_slots(allergy, tracker)
+        if default_catalogue().read(drug_text).names_nothing:
+            return {**self._unclear("visit_drug", dispatcher, tracker), **allergy_slots}
+        # The whole answer is kept: a word the table does not know goes to the pharmacist.
+        return {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **allergy_slots}
+
+    def validate_visit_drug_more(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._stopped(dispatcher, tracker):
+            return {"visit_drug_more": None, "visit_blocked": True}
+        drug_text, allergy = without_allergies(str(value or "").strip()[:100])
+        reading = default_catalogue().read(drug_text)
+        more = NOTHING_MORE if reading.names_nothing else drug_text
+        return {"visit_drug_more": more, **self._allergy_slots(allergy, tracker)}
+
+    @staticmethod
+    def _allergy_slots(allergy: str | None, tracker: Tracker) -> dict[str, Any]:
+        if not allergy or tracker.get_slot("visit_health") is not None:
+            return {}
+        return {"visit_health": Health.ALLERGY.value, "visit_health_note": allergy}
 
     def validate_visit_drug_source(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -379,16 +541,95 @@ class ValidateInfusionForm(_VisitFormValidation):
             return {"visit_drug_source": source.value}
         if self._stopped(dispatcher, tracker):
             return {"visit_drug_source": None, "visit_blocked": True}
-        dispatcher.utter_message(response="utter_visit_drug_source_unclear")
-        return {"visit_drug_source": None}
+        return self._unclear("visit_drug_source", dispatcher, tracker)
 
     def validate_visit_first_dose(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        answer = self._yes_no("visit_first_dose", value, tracker)
-        if answer is None:
-            dispatcher.utter_message(response="utter_visit_yes_no_unclear")
-        return {"visit_first_dose": answer}
+        if self._stopped(dispatcher, tracker):
+            return {"visit_first_dose": None, "visit_blocked": True}
+        text = str(value or "")
+        answer = read_first_dose(text)
+        if answer is None and not text.startswith("/"):
+            return self._unclear("visit_first_dose", dispatcher, tracker)
+        if answer is None:  # a button: "是" asks about reactions next, "还没有" is no
+            intent = tracker.get_intent_of_latest_message()
+            answer = {"affirm": GIVEN_ONLY, "deny": FirstDose.NOT_GIVEN}.get(str(intent))
+            if answer is None:
+                return self._unclear("visit_first_dose", dispatcher, tracker)
+        value = answer.value if isinstance(answer, FirstDose) else answer
+        return {"visit_first_dose": value, **self._reaction_note(text, answer)}
+
+    @staticmethod
+    def _reaction_note(text: str, answer: FirstDose | str) -> dict[str, Any]:
+        if answer is FirstDose.REACTION:
+            return {"visit_health_note": clean_note(text)}
+        return {}
+
+    def validate_visit_first_reaction(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._stopped(dispatcher, tracker):
+            return {"visit_first_reaction": None, "visit_blocked": True}
+        text = str(value or "")
+        reaction = read_reaction(text)
+        if reaction is None and text.startswith("/"):
+            intent = tracker.get_intent_of_latest_message()
+            reaction = {"affirm": True, "deny": False}.get(str(intent))
+        if reaction is None:
+            return self._unclear("visit_first_reaction", dispatcher, tracker)
+        slots: dict[str, Any] = {"visit_first_reaction": YES if reaction else NO}
+        if reaction:
+            slots["visit_health_note"] = clean_note(text)
+        return slots
+
+    def validate_visit_medical_record(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        answer = self._yes_no("visit_medical_record", value, tracker, read_medical_record)
+        if answer is not None:
+            return {"visit_medical_record": answer}
+        if self._stopped(dispatcher, tracker):
+            return {"visit_medical_record": None, "visit_blocked": True}
+        return self._unclear("visit_medical_record", dispatcher, tracker)
+
+    def validate_visit_doctor_order(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        answer = self._yes_no("visit_doctor_order", value, tracker, read_yes_no)
+        if answer is not None:
+            return {"visit_doctor_order": answer}
+        if self._stopped(dispatcher, tracker):
+            return {"visit_doctor_order": None, "visit_blocked": True}
+        return self._unclear("visit_doctor_order", dispatcher, tracker)
+
+    def validate_visit_health(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if self._stopped(dispatcher, tracker):
+            return {"visit_health": None, "visit_blocked": True}
+        text = str(value or "")
+        health = read_health(text)
+        if health is None and text.startswith("/"):
+            intent = tracker.get_intent_of_latest_message()
+            health = Health.NONE if intent == "deny" else None  # a bare "有" says not what
+        if health is None:
+            return self._unclear("visit_health", dispatcher, tracker)
+        note = clean_note(text) if health is not Health.NONE else None
+        return {"visit_health": health.value, "visit_health_note": note}
+
+    def _yes_no(
+        self, slot: str, value: Any, tracker: Tracker, read: Callable[[str], bool | None]
+    ) -> str | None:
+        """A yes or no: the words first ("有的" / "没有医嘱"), then a button's intent."""
+        text = str(value or "")
+        if text in {YES, NO}:
+            return text
+        answer = read(text) if not text.startswith("/") else None
+        intent = tracker.get_intent_of_latest_message()
+        if answer is None and tracker.get_slot("requested_slot") == slot:
+            answer = {"affirm": True, "deny": False}.get(str(intent))
+        return None if answer is None else (YES if answer else NO)
 
     def _half_day_checked(
         self,
@@ -398,8 +639,7 @@ class ValidateInfusionForm(_VisitFormValidation):
         tracker: Tracker,
     ) -> dict[str, Any]:
         """For a booking that can be made, check that a nurse is free that half-day."""
-        decision = _decision(tracker)
-        if decision is None or decision.outcome is not Outcome.ELIGIBLE:
+        if _decision(tracker).outcome is not Outcome.ELIGIBLE:
             return {"visit_half_day": half_day.value}
         with session_scope() as session:
             community = _community(session, tracker)
@@ -460,7 +700,8 @@ class ValidateCareForm(_VisitFormValidation):
 
 
 class ActionSubmitInfusion(Action):
-    """Decide by 服务管理制度6 and record: refused, for review, or booked with a nurse."""
+    """Decide by 服务管理制度6 and record: refused (as soon as a fact refuses, with no
+    personal detail asked), for review, or booked with a nurse."""
 
     def name(self) -> str:
         return "action_submit_infusion"
@@ -470,27 +711,35 @@ class ActionSubmitInfusion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reset = [SlotSet(slot, None) for slot in VISIT_SLOTS]
-        request = _infusion_request(tracker)
-        if tracker.get_slot("visit_blocked") or request is None:
+        if tracker.get_slot("visit_blocked"):
             return reset
+        request = _infusion_request(tracker)
         decision = check_infusion_eligibility(request, default_catalogue())
-        day_text, half_text = tracker.get_slot("visit_date"), tracker.get_slot("visit_half_day")
+        if decision.outcome is Outcome.INCOMPLETE:
+            return reset  # the form was left: nothing is booked on half the facts
+        get = tracker.get_slot
+        day_text, half_text = get("visit_date"), get("visit_half_day")
         day = date.fromisoformat(day_text) if day_text else None
         half_day = HalfDay(half_text) if half_text else None
+        if decision.outcome is not Outcome.REFUSED and (day is None or half_day is None):
+            return reset
 
         def record() -> tuple[BookingResult, dict[str, str]] | None:
             with session_scope() as session:
                 community = _community(session, tracker)
-                if community is None:
+                refused = decision.outcome is Outcome.REFUSED
+                if community is None and not refused:
                     return None
                 result = request_infusion(
                     session=session,
                     sender_id=tracker.sender_id,
                     channel=str(tracker.get_latest_input_channel() or ""),
-                    patient=PatientDetails(
-                        name=tracker.get_slot("visit_patient_name") or "",
-                        phone=tracker.get_slot("visit_phone") or "",
-                        address=tracker.get_slot("visit_address") or "",
+                    patient=None
+                    if refused
+                    else PatientDetails(
+                        name=get("visit_patient_name") or "",
+                        phone=get("visit_phone") or "",
+                        address=get("visit_address") or "",
                     ),
                     community=community,
                     request=request,
@@ -498,16 +747,18 @@ class ActionSubmitInfusion(Action):
                     day=day,
                     half_day=half_day,
                     now=clock.now(),
+                    family_notes=_family_notes(tracker, request),
                 )
                 booking = result.booking
+                team_name, team_phone = _team_contact(session, community)
                 details = {
                     "booking_no": booking.booking_no if booking else "",
-                    "patient_name": booking.patient.name if booking else "",
+                    "patient_name": booking.patient.name if booking and booking.patient else "",
                     "slot": format_slot(day, half_day) if day and half_day else "",
-                    "team": community.team.name,
-                    "team_phone": community.team.phone,
+                    "team": team_name,
+                    "team_phone": team_phone,
                     "nurse": booking.nurse.name if booking and booking.nurse else "",
-                    "drug": request.drug_text,
+                    "drug": _drug_text(tracker) or "",
                 }
                 return result, details
 
@@ -522,7 +773,7 @@ class ActionSubmitInfusion(Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
         result, details = recorded
-        logger.info("home infusion request: %s", result.outcome.value)
+        logger.info("home infusion request: %s %s", result.outcome.value, ",".join(decision.codes))
         if result.outcome is BookingOutcome.REFUSED:
             reasons = "\n".join(
                 f"· {reason.message}(依据:{reason.rule.citation})" for reason in decision.reasons
@@ -530,7 +781,10 @@ class ActionSubmitInfusion(Action):
             dispatcher.utter_message(response="utter_visit_refused", reasons=reasons)
             dispatcher.utter_message(response="utter_visit_come_to_centre", **details)
         elif result.outcome is BookingOutcome.REVIEW:
-            dispatcher.utter_message(response="utter_visit_review", **details)
+            if ExplanationCode.UNKNOWN_DRUG in decision.codes:
+                dispatcher.utter_message(response="utter_visit_review", **details)
+            if ExplanationCode.HEALTH_REVIEW in decision.codes:
+                dispatcher.utter_message(response="utter_visit_health_review", **details)
         elif result.outcome is BookingOutcome.FULL:
             dispatcher.utter_message(
                 response="utter_visit_full_at_submit",
@@ -543,6 +797,15 @@ class ActionSubmitInfusion(Action):
             notices = "\n".join(f"· {notice.message}" for notice in decision.notices)
             dispatcher.utter_message(response="utter_visit_consent_required", notices=notices)
         return reset
+
+
+def _team_contact(session: Session, community: Community | None) -> tuple[str, str]:
+    """Who the family can call: the covering team, or the health centre when the request
+    was refused before the address was asked."""
+    if community is not None:
+        return community.team.name, community.team.phone
+    centre = find_department(session=session, code=HEALTH_DEPARTMENT)
+    return (centre.name, centre.phone) if centre else ("社区卫生服务中心", "")
 
 
 class ActionSubmitCare(Action):
@@ -601,7 +864,7 @@ def _booking_line(booking: Any) -> str:
         if booking.visit_date and booking.half_day
         else "未定"
     )
-    return f"· {booking.booking_no} {booking.patient.name} {slot}:{STATE_LABELS[booking.state]}"
+    return f"· {booking.booking_no} {patient_name(booking)} {slot}:{STATE_LABELS[booking.state]}"
 
 
 class ActionCheckBooking(Action):
@@ -704,6 +967,7 @@ class ActionNurseVisits(Action):
                 f"· {format_day(day)}{HALF_DAY_LABELS[b.half_day]} {b.booking_no} {b.patient.name}"
                 f" {b.patient.phone} {b.patient.address} {b.drug_names or b.drug_text}"
                 f"({CONDITION_LABELS[PatientCondition(b.condition)]}):{STATE_LABELS[b.state]}"
+                f"{visit_flags(b)}"
                 for day in days
                 for b in visits_on(session=session, day=day, nurse_id=nurse.id)
             ]

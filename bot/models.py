@@ -940,10 +940,12 @@ class HomeVisitBooking(Base):
 
     id = Column(Integer, primary_key=True)
     booking_no = Column(String(24), nullable=False, unique=True)
-    patient_id = Column(Integer, ForeignKey("patient.id"), nullable=False, index=True)
+    # None for a request refused before any personal detail was asked (服务管理制度6 is
+    # checked first): the refusal is kept, the family's details were never collected.
+    patient_id = Column(Integer, ForeignKey("patient.id"), nullable=True, index=True)
     sender_id = Column(String(128), nullable=False, index=True)
     channel = Column(String(16), nullable=False, default="")
-    community_id = Column(Integer, ForeignKey("community.id"), nullable=False)
+    community_id = Column(Integer, ForeignKey("community.id"), nullable=True)
     nurse_id = Column(Integer, ForeignKey("nurse.id"), nullable=True, index=True)
     visit_date = Column(Date, nullable=True, index=True)
     half_day = Column(Enum(HalfDay, name="half_day", values_callable=_enum_values), nullable=True)
@@ -954,6 +956,11 @@ class HomeVisitBooking(Base):
     drug_names = Column(String(300), nullable=False, default="")
     drug_source = Column(String(24), nullable=False)
     first_dose_without_reaction = Column(Boolean, nullable=True)
+    medical_record = Column(Boolean, nullable=True)  # an external drug's record (item 2)
+    health = Column(String(24), nullable=True)  # allergies, contraindications (items 1, 3)
+    # What the family reported, shown on the nurse's list: an external drug, its first
+    # dose, the patient's allergies or conditions, in their words.
+    family_notes = Column(String(300), nullable=False, default="")
     outcome = Column(String(16), nullable=False)
     reasons = Column(String(300), nullable=False, default="")
     review_note = Column(String(300), nullable=False, default="")

@@ -37,7 +37,7 @@ from bot.models import (
     StaffRole,
 )
 from bot.visits.drugs import normalize_drug_text
-from bot.visits.eligibility import InfusionDecision, InfusionRequest, Outcome
+from bot.visits.eligibility import ExplanationCode, InfusionDecision, InfusionRequest, Outcome
 
 # Visits are booked from today up to this many days ahead.
 ADVANCE_DAYS = 14
@@ -290,35 +290,46 @@ def request_infusion(
     session: Session,
     sender_id: str,
     channel: str,
-    patient: PatientDetails,
-    community: Community,
+    patient: PatientDetails | None,
+    community: Community | None,
     request: InfusionRequest,
     decision: InfusionDecision,
     day: date | None,
     half_day: HalfDay | None,
     now: datetime,
+    family_notes: str = "",
 ) -> BookingResult:
     """Record the request as the rules decided it: refused; requested for the pharmacist's
     review; or booked with a nurse of the covering team and awaiting the consent form.
     When that half-day is full nothing is written and the next free half-days are offered.
+
+    A refusal may come before any personal detail was asked: it is kept with no patient
+    and no community. Anything but a refusal needs both, and an `INCOMPLETE` decision is
+    never recorded (ValueError): nothing is booked on half the facts.
 
     Idempotent: the same request from the same sender on the same local day (a
     confirmation sent again) returns the booking it made, and takes no second place. When
     two repeats race, the loser's flush raises `IntegrityError` (the request key is
     unique) and its transaction, nurse place included, must be rolled back; run the unit
     of work again and it finds the winner's booking."""
+    if decision.outcome is Outcome.INCOMPLETE:
+        raise ValueError("an incomplete infusion request is never recorded")
+    if decision.outcome is not Outcome.REFUSED and (patient is None or community is None):
+        raise ValueError("only a refusal is recorded without the patient and the community")
     key = request_key(
         "infusion",
         sender_id,
         now.astimezone(local_zone()).date(),
-        patient.name,
-        patient.phone,
-        patient.address,
-        request.condition.value,
+        patient.name if patient else None,
+        patient.phone if patient else None,
+        patient.address if patient else None,
+        request.condition.value if request.condition else None,
         request.has_doctor_order,
         request.drug_text,
-        request.drug_source.value,
-        request.first_dose_without_reaction,
+        request.drug_source.value if request.drug_source else None,
+        request.first_dose.value if request.first_dose else None,
+        request.medical_record,
+        request.health.value if request.health else None,
         day,
         half_day.value if half_day else None,
     )
@@ -329,7 +340,18 @@ def request_infusion(
     elif existing is not None:
         return _result_of(existing)
     return _record_infusion(
-        session, sender_id, channel, patient, community, request, decision, day, half_day, now, key
+        session,
+        sender_id,
+        channel,
+        patient,
+        community,
+        request,
+        decision,
+        day,
+        half_day,
+        now,
+        key,
+        family_notes,
     )
 
 
@@ -352,17 +374,19 @@ def _record_infusion(
     session: Session,
     sender_id: str,
     channel: str,
-    patient: PatientDetails,
-    community: Community,
+    patient: PatientDetails | None,
+    community: Community | None,
     request: InfusionRequest,
     decision: InfusionDecision,
     day: date | None,
     half_day: HalfDay | None,
     now: datetime,
     key: str,
+    family_notes: str,
 ) -> BookingResult:
     nurse = None
     if decision.outcome is Outcome.ELIGIBLE:
+        assert community is not None  # checked by request_infusion
         if day is None or half_day is None:
             raise ValueError("an eligible booking needs a day and a half-day")
         nurse = claim_nurse(session=session, team=community.team, day=day, half_day=half_day)
@@ -373,18 +397,21 @@ def _record_infusion(
             return BookingResult(BookingOutcome.FULL, offers=offers)
     booking = HomeVisitBooking(
         request_key=key,
-        patient=_patient(session, patient, community, sender_id),
+        patient=_patient(session, patient, community, sender_id) if patient and community else None,
         sender_id=sender_id,
         channel=channel,
-        community_id=community.id,
+        community_id=community.id if community else None,
         visit_date=day,
         half_day=half_day,
-        condition=request.condition.value,
-        has_doctor_order=request.has_doctor_order,
-        drug_text=request.drug_text[:200],
+        condition=request.condition.value if request.condition else "",
+        has_doctor_order=bool(request.has_doctor_order),
+        drug_text=(request.drug_text or "")[:200],
         drug_names="、".join(drug.name for drug in decision.drugs)[:300],
-        drug_source=request.drug_source.value,
+        drug_source=request.drug_source.value if request.drug_source else "",
         first_dose_without_reaction=request.first_dose_without_reaction,
+        medical_record=request.medical_record,
+        health=request.health.value if request.health else None,
+        family_notes=family_notes[:300],
         outcome=decision.outcome.value,
         reasons=",".join(code.value for code in decision.codes),
         state=BookingState.REQUESTED,
@@ -400,7 +427,7 @@ def _record_infusion(
         transition(booking, _S.REFUSED, actor=ASSISTANT, now=now, note=booking.reasons)
         return BookingResult(BookingOutcome.REFUSED, booking)
     if decision.outcome is Outcome.NEEDS_REVIEW:
-        booking.review_note = f"药剂人员审核:未能在药品表中确认「{request.drug_text[:100]}」"
+        booking.review_note = _review_note(decision)
         return BookingResult(BookingOutcome.REVIEW, booking)
     assert nurse is not None
     booking.nurse = nurse
@@ -408,6 +435,17 @@ def _record_infusion(
     transition(booking, _S.AWAITING_CONSENT, actor=ASSISTANT, now=now)
     session.flush()
     return BookingResult(BookingOutcome.AWAITING_CONSENT, booking)
+
+
+def _review_note(decision: InfusionDecision) -> str:
+    """What the centre checks before the visit can be booked (approve_review)."""
+    notes = []
+    if ExplanationCode.UNKNOWN_DRUG in decision.codes:
+        words = "、".join(decision.unknown_drugs) or "未写明药名"
+        notes.append(f"药剂人员审核:未能在药品表中确认「{words[:100]}」")
+    if ExplanationCode.HEALTH_REVIEW in decision.codes:
+        notes.append("医生核实:家属提到患者的健康情况,须确认无禁忌症")
+    return ";".join(notes)[:300]
 
 
 def find_booking(*, session: Session, booking_no: str) -> HomeVisitBooking | None:

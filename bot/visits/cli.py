@@ -19,7 +19,7 @@ def _list(args: argparse.Namespace) -> int:
     from bot.models import CareVisitKind
     from bot.visits.booking import visits_on
     from bot.visits.elderly import care_visits_between
-    from bot.visits.wording import HALF_DAY_LABELS, STATE_LABELS
+    from bot.visits.wording import HALF_DAY_LABELS, STATE_LABELS, visit_flags
 
     try:
         days = parse_dates(args.date, clock.today()) if args.date else [clock.today()]
@@ -38,7 +38,7 @@ def _list(args: argparse.Namespace) -> int:
                 print(
                     f"  {b.booking_no}  {HALF_DAY_LABELS[b.half_day]}  "
                     f"{b.nurse.name if b.nurse else '-'}  {b.patient.name}  {b.patient.address}"
-                    f"  {b.drug_names or b.drug_text}  [{STATE_LABELS[b.state]}]"
+                    f"  {b.drug_names or b.drug_text}  [{STATE_LABELS[b.state]}]{visit_flags(b)}"
                 )
             for visit in care:
                 kind = "回访" if visit.kind is CareVisitKind.FOLLOW_UP else "上门服务"
@@ -53,6 +53,7 @@ def _pending(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from bot.models import BookingState, HomeVisitBooking
+    from bot.visits.wording import patient_name
 
     with session_scope() as session:
         rows = session.scalars(
@@ -61,7 +62,7 @@ def _pending(args: argparse.Namespace) -> int:
             .order_by(HomeVisitBooking.id)
         ).all()
         for b in rows:
-            print(f"{b.booking_no}  {b.patient.name}  {b.drug_text}  {b.review_note}")
+            print(f"{b.booking_no}  {patient_name(b)}  {b.drug_text}  {b.review_note}")
         print(f"{len(rows)} request(s) waiting for review")
     return 0
 

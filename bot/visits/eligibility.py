@@ -1,9 +1,17 @@
 """Who may have an infusion at home, by 服务管理制度6 (出诊输液管理办法).
 
-`check_infusion_eligibility` is pure: it reads the request and the drug table and returns
-the outcome with every reason that applies, each tied to the item of the regulation it comes
-from. A drug the table does not know goes to the centre's pharmacist (needs review); it is
-never taken as allowed.
+`check_infusion_eligibility` is pure: it reads what the family has said so far and the drug
+table, and returns the outcome with every reason that applies, each tied to the item of the
+regulation it comes from. It fails closed:
+- a refusing fact refuses as soon as it is known, before anything else is asked
+  (`Outcome.REFUSED` on a partial request);
+- a request is `ELIGIBLE` only when every fact the regulation asks about is known and safe;
+  until then it is `INCOMPLETE`, which is never booked;
+- a drug the table does not know, alone or beside known ones, goes to the centre's
+  pharmacist (`NEEDS_REVIEW`), and so does a health condition the family mentions that is
+  neither an allergy nor a contraindication; neither is ever booked outright;
+- an answer that stayed unclear after being asked twice counts as the unsafe answer
+  (`FirstDose.UNCLEAR`, `Health.UNCLEAR`; the other facts take their unsafe value).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.visits.drugs import Drug, DrugCatalogue, DrugCategory
+from bot.visits.drugs import Drug, DrugCatalogue, DrugCategory, DrugReading
 
 DOCUMENT = "服务管理制度6"
 
@@ -29,10 +37,44 @@ class DrugSource(str, enum.Enum):
     UNKNOWN = "unknown"  # 来源不明
 
 
+class FirstDose(str, enum.Enum):
+    """An external drug's first dose at the first hospital (item 5)."""
+
+    NO_REACTION = "no_reaction"  # given there, no adverse reaction
+    REACTION = "reaction"  # given there, and the family reports a reaction
+    NOT_GIVEN = "not_given"
+    UNCLEAR = "unclear"  # asked twice without a clear answer: counted as a reaction
+
+
+class Health(str, enum.Enum):
+    """The patient's allergies and contraindications, as the family reports them (item 1
+    无禁忌症; item 3 过敏体质慎用)."""
+
+    NONE = "none"
+    ALLERGY = "allergy"
+    CONTRAINDICATION = "contraindication"
+    OTHER = "other"  # another condition: the centre checks before booking
+    UNCLEAR = "unclear"  # asked twice without a clear answer: counted as a contraindication
+
+
+class Fact(str, enum.Enum):
+    """What the regulation asks about, in the order the assistant asks: the facts that
+    can refuse come first, so that nobody gives personal details for nothing."""
+
+    CONDITION = "condition"
+    DRUG = "drug"
+    DRUG_SOURCE = "drug_source"
+    FIRST_DOSE = "first_dose"  # external drugs only
+    MEDICAL_RECORD = "medical_record"  # external drugs only
+    DOCTOR_ORDER = "doctor_order"
+    HEALTH = "health"
+
+
 class Outcome(str, enum.Enum):
     ELIGIBLE = "eligible"
     NEEDS_REVIEW = "needs_review"
     REFUSED = "refused"
+    INCOMPLETE = "incomplete"  # nothing refuses yet, but a fact is missing: never booked
 
 
 class ExplanationCode(str, enum.Enum):
@@ -40,14 +82,19 @@ class ExplanationCode(str, enum.Enum):
     NOT_HOMEBOUND = "not_homebound"
     NO_DOCTOR_ORDER = "no_doctor_order"
     UNKNOWN_ORIGIN = "unknown_origin"
+    NO_MEDICAL_RECORD = "no_medical_record"
     SKIN_TEST_DRUG = "skin_test_drug"
     TCM_INJECTION = "tcm_injection"
     BIOLOGIC = "biologic"
     ADVERSE_REACTION_PRONE = "adverse_reaction_prone"
     ALLERGY_WARNING = "allergy_warning"
+    ALLERGIC_PATIENT = "allergic_patient"
+    CONTRAINDICATION = "contraindication"
     NO_FIRST_DOSE = "no_first_dose"
-    # Reason to ask the pharmacist
+    FIRST_DOSE_REACTION = "first_dose_reaction"
+    # Reasons to ask the centre first
     UNKNOWN_DRUG = "unknown_drug"
+    HEALTH_REVIEW = "health_review"
     # What the patient is told next
     CONSENT_REQUIRED = "consent_required"
     EXTERNAL_DRUG_CHECK = "external_drug_check"
@@ -77,12 +124,23 @@ class Explanation:
 
 @dataclass(frozen=True)
 class InfusionRequest:
-    condition: PatientCondition
-    has_doctor_order: bool  # from a licensed doctor of the centre (or its stations)
-    drug_text: str  # the drug as the patient wrote it
-    drug_source: DrugSource
-    # For an external drug: given once at the first hospital without adverse reaction.
-    first_dose_without_reaction: bool | None = None
+    """What the family has said so far; None is "not asked yet"."""
+
+    condition: PatientCondition | None = None
+    has_doctor_order: bool | None = None  # from a licensed doctor of the centre (or its stations)
+    drug_text: str | None = None  # every drug as the family wrote it, joined
+    # False while the drugs come only from a message that was not the answer to "which
+    # drugs?" (the opening "医生开了葡萄糖…"): the family is asked whether there are more.
+    drug_confirmed: bool = True
+    drug_source: DrugSource | None = None
+    first_dose: FirstDose | None = None  # asked for an external drug
+    medical_record: bool | None = None  # an external drug's record (病历) is at hand
+    health: Health | None = None
+
+    @property
+    def first_dose_without_reaction(self) -> bool | None:
+        """The booking's record of item 5: None when not asked (not an external drug)."""
+        return None if self.first_dose is None else self.first_dose is FirstDose.NO_REACTION
 
 
 @dataclass(frozen=True)
@@ -91,6 +149,8 @@ class InfusionDecision:
     reasons: tuple[Explanation, ...]  # every reason, in the order of the regulation
     notices: tuple[Explanation, ...]  # what happens next: consent, or come to the centre
     drugs: tuple[Drug, ...]  # the drugs recognised in the request
+    unknown_drugs: tuple[str, ...] = ()  # words the drug table could not place
+    missing: tuple[Fact, ...] = ()  # facts still to ask, in asking order
 
     @property
     def codes(self) -> tuple[ExplanationCode, ...]:
@@ -126,6 +186,11 @@ EXPLANATIONS: dict[ExplanationCode, Explanation] = {
             Rule("2", "对来源不明或无病例记录的药品不予执行。"),
         ),
         Explanation(
+            _C.NO_MEDICAL_RECORD,
+            "很抱歉，外院带来的药品须有首诊医院的病历记录，没有病历记录的药品我们不能为您输注。",
+            Rule("2", "对来源不明或无病例记录的药品不予执行。"),
+        ),
+        Explanation(
             _C.SKIN_TEST_DRUG,
             "很抱歉，这种药物使用前须做皮试，原则上不宜上门输注。",
             _ITEM_3,
@@ -151,14 +216,39 @@ EXPLANATIONS: dict[ExplanationCode, Explanation] = {
             _ITEM_3,
         ),
         Explanation(
+            _C.ALLERGIC_PATIENT,
+            "很抱歉，患者有药物过敏史，上门输液一旦发生过敏反应难以及时处理，原则上不宜上门输注。",
+            Rule(
+                "3",
+                "说明书中明确说明使用本品易发生过敏反应或过敏体质慎用者,原则上不宜出诊。",
+            ),
+        ),
+        Explanation(
+            _C.CONTRAINDICATION,
+            "很抱歉，出诊输液只为无禁忌症的患者提供；患者有禁忌症（或我们未能确认没有），"
+            "不能安排上门输液。",
+            Rule("1", "出诊服务对象年老体弱、卧床不起、行动不便、药物手续齐全、无禁忌症的患者。"),
+        ),
+        Explanation(
             _C.NO_FIRST_DOSE,
             "很抱歉，外来药品须先在首诊医院完成首次使用且没有异常反应，之后才能安排上门输液。",
+            Rule("5", "外来输液出诊必须在首诊医院经过首次使用,无异常反应后方可接受。"),
+        ),
+        Explanation(
+            _C.FIRST_DOSE_REACTION,
+            "很抱歉，这个药在首诊医院使用时出现了异常反应（或我们未能确认没有），"
+            "不能安排上门输注。",
             Rule("5", "外来输液出诊必须在首诊医院经过首次使用,无异常反应后方可接受。"),
         ),
         Explanation(
             _C.UNKNOWN_DRUG,
             "我们暂时无法确认您说的药品是否适合上门输注，需要由本中心药剂人员审核，请您谅解。",
             _ITEM_3,
+        ),
+        Explanation(
+            _C.HEALTH_REVIEW,
+            "您提到的患者健康情况，需要由本中心医生确认没有禁忌症后才能安排上门输液。",
+            Rule("1", "出诊服务对象年老体弱、卧床不起、行动不便、药物手续齐全、无禁忌症的患者。"),
         ),
         Explanation(
             _C.CONSENT_REQUIRED,
@@ -197,36 +287,74 @@ _CATEGORY_REASONS = (
     (DrugCategory.ADVERSE_REACTION_PRONE, _C.ADVERSE_REACTION_PRONE),
     (DrugCategory.ALLERGY_WARNING, _C.ALLERGY_WARNING),
 )
-_REVIEW_CODES = frozenset({_C.UNKNOWN_DRUG})
+_REVIEW_CODES = frozenset({_C.UNKNOWN_DRUG, _C.HEALTH_REVIEW})
 
 
-def _reason_codes(request: InfusionRequest, drugs: tuple[Drug, ...]) -> list[ExplanationCode]:
+def missing_facts(request: InfusionRequest) -> tuple[Fact, ...]:
+    """The facts still to ask, in asking order (an external drug's first dose and
+    medical record only once the source is known to be external)."""
+    asked = {
+        Fact.CONDITION: request.condition,
+        Fact.DRUG: request.drug_text if request.drug_confirmed else None,
+        Fact.DRUG_SOURCE: request.drug_source,
+        Fact.FIRST_DOSE: request.first_dose,
+        Fact.MEDICAL_RECORD: request.medical_record,
+        Fact.DOCTOR_ORDER: request.has_doctor_order,
+        Fact.HEALTH: request.health,
+    }
+    external_only = {Fact.FIRST_DOSE, Fact.MEDICAL_RECORD}
+    return tuple(
+        fact
+        for fact in Fact
+        if asked[fact] is None
+        and (fact not in external_only or request.drug_source is DrugSource.EXTERNAL)
+    )
+
+
+def _reason_codes(request: InfusionRequest, reading: DrugReading) -> list[ExplanationCode]:
     codes = []
+    external = request.drug_source is DrugSource.EXTERNAL
     if request.condition is PatientCondition.NONE:
         codes.append(_C.NOT_HOMEBOUND)
-    if not request.has_doctor_order:
+    if request.health in {Health.CONTRAINDICATION, Health.UNCLEAR}:
+        codes.append(_C.CONTRAINDICATION)
+    if request.has_doctor_order is False:
         codes.append(_C.NO_DOCTOR_ORDER)
     if request.drug_source is DrugSource.UNKNOWN:
         codes.append(_C.UNKNOWN_ORIGIN)
-    categories = {category for drug in drugs for category in drug.categories}
+    if external and request.medical_record is False:
+        codes.append(_C.NO_MEDICAL_RECORD)
+    categories = {category for drug in reading.known for category in drug.categories}
     codes += [code for category, code in _CATEGORY_REASONS if category in categories]
-    if request.drug_source is DrugSource.EXTERNAL and not request.first_dose_without_reaction:
+    if request.health is Health.ALLERGY:
+        codes.append(_C.ALLERGIC_PATIENT)
+    if external and request.first_dose is FirstDose.NOT_GIVEN:
         codes.append(_C.NO_FIRST_DOSE)
-    if not drugs:
+    if external and request.first_dose in {FirstDose.REACTION, FirstDose.UNCLEAR}:
+        codes.append(_C.FIRST_DOSE_REACTION)
+    if request.drug_text is not None and (reading.unknown or not reading.known):
         codes.append(_C.UNKNOWN_DRUG)
+    if request.health is Health.OTHER:
+        codes.append(_C.HEALTH_REVIEW)
     return codes
 
 
 def check_infusion_eligibility(
     request: InfusionRequest, catalogue: DrugCatalogue
 ) -> InfusionDecision:
-    """Whether the nurse may give this infusion at home, with every reason that applies."""
-    drugs = catalogue.find_all(request.drug_text)
-    codes = _reason_codes(request, drugs)
+    """Whether the nurse may give this infusion at home, with every reason that applies.
+
+    Refused as soon as one refusing fact is known; eligible only with every fact known."""
+    reading = catalogue.read(request.drug_text or "")
+    codes = _reason_codes(request, reading)
+    missing = missing_facts(request)
+    notices: list[ExplanationCode] = []
     if any(code not in _REVIEW_CODES for code in codes):
         outcome, notices = Outcome.REFUSED, [_C.COME_TO_CENTRE]
+    elif missing:
+        outcome = Outcome.INCOMPLETE
     elif codes:
-        outcome, notices = Outcome.NEEDS_REVIEW, []
+        outcome = Outcome.NEEDS_REVIEW
     else:
         outcome, notices = Outcome.ELIGIBLE, [_C.CONSENT_REQUIRED]
         if request.drug_source is DrugSource.EXTERNAL:
@@ -235,5 +363,7 @@ def check_infusion_eligibility(
         outcome=outcome,
         reasons=tuple(EXPLANATIONS[code] for code in codes),
         notices=tuple(EXPLANATIONS[code] for code in notices),
-        drugs=drugs,
+        drugs=reading.known,
+        unknown_drugs=reading.unknown,
+        missing=missing,
     )

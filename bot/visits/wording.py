@@ -7,9 +7,9 @@ import re
 import unicodedata
 from datetime import date
 
-from bot.models import BookingState, HalfDay
+from bot.models import BookingState, HalfDay, HomeVisitBooking
 from bot.school.wording import format_day
-from bot.visits.eligibility import DrugSource, PatientCondition
+from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
 
 # Checked in order: "不是卧床" is rare enough in requests to ignore; "没有" comes first so
 # that "都没有" is not read as a condition.
@@ -31,8 +31,65 @@ _YES = re.compile(
     r"^(?:是|是的|对|有|有的|嗯|好|可以|开了|已经|用过|打过)|没有(?:任何)?(?:不良|异常|过敏)?反应"
 )
 _NO = re.compile(r"没有|没|无|不是|还没|否|不")
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# What families say about the first dose at the first hospital (item 5) and about the
+# patient's allergies and contraindications (item 1, item 3). Any sign of a reaction, in
+# any wording, counts; a word for one is read as denied only when a negation stands right
+# before it ("没起疹子", "没有不良反应") or right after it ("反应都没有").
+_REACTION_WORDS = _words(
+    """
+    反应 过敏 疹 痒 红肿 肿 心慌 心悸 心跳 胸闷 气短 气急 喘 憋 呼吸 发烧 发热 烧 发冷 寒战 寒颤
+    发抖 哆嗦 打颤 头晕 头昏 晕 头痛 头疼 恶心 想吐 呕 吐 腹泻 拉肚子 不舒服 不适 难受 休克 血压
+    冷汗 出汗 冒汗 起包 包 疙瘩 风团 抽搐 抽筋 发紫 脸红 发红 红 静脉炎 疼 痛 麻 没精神 乏力 累
+    不对劲 不太好 不好 异常 副作用 问题 情况
+    """
+)
+_REACTION = re.compile("|".join(sorted(_REACTION_WORDS, key=len, reverse=True)))
+_NEGATION_BEFORE = re.compile(
+    r"(?:没|无|不|未|别|非)(?:有|什么|任何|一点|啥|过|起|出现|发生|不良|异常|过敏|明显|其他|别的|的|药物|药|食物|对)*$"
+)
+_NEGATION_AFTER = re.compile(
+    r"^(?:了|的|过|啊|呀|也|都|一点|点|儿|什么)*(?:没有|没|无|不会)(?!.*(?:但|不过|就是|只是))"
+)
+# A first dose "given" that then says "有点…" has something to report.
+_SOMETHING = re.compile(r"有点|有些|有一点|一点点|稍微|后来|之后|但|不过|可是|就是")
+_FINE = re.compile(r"没事|没问题|没啥|正常|挺好|很好|还好|好好的|顺利|没毛病|没什么")
+# "没有, 就是有点…": a no that goes on to report something reports it.
+_BUT = re.compile(r"但|不过|就是|只是|除了|稍微|有点|有一点|一点点|偶尔|好像")
+_GIVEN = re.compile(
+    r"用过|打过|输过|挂过|吊过|用了|打了|输了|挂了|吊了|已经|^(?:是|是的|对|嗯|有|有的|好)$"
+)
+_NOT_GIVEN = re.compile(
+    r"(?:还|都|从)?没(?:有)?(?:在[^,，。]{0,6})?(?:用|打|输|挂|吊|开始)|未(?:使用|用)|第一次|头一次|"
+    r"^(?:没有|还没有|还没|没|否|不是|不)$"
+)
+_NONE_SAID = re.compile(
+    r"^(?:没有|没|无|都没有|都没|全没有|没有的|没有啊|没有呢|不是|否|一切正常|正常|都正常|挺好|"
+    r"挺好的|很好|好好的|没事|没问题|没什么|都挺好|顺利|没毛病)"
+)
+_CONTRAINDICATION = re.compile(
+    r"禁忌|不能输|不宜输|不适合输|不让输|不能打|不宜打|不适合打|医生说不"
+)
+_DISEASES = re.compile(
+    r"高血压|低血压|糖尿病|血糖|心脏|心衰|冠心病|心梗|肾|肝|哮喘|癫痫|怀孕|孕|出血|凝血|"
+    r"血小板|透析|癌|肿瘤|化疗|手术|中风|脑梗|脑出血|甲亢|贫血|病"
+)
+_RECORD_YES = re.compile(
+    r"^(?:有|有的|在|在的|带着|带了|都有|是|是的|对|嗯|好)|病历(?:有|在)|有病历"
+)
+# "没过敏也没禁忌": neither.
+_NEITHER = re.compile(r"(?:没有?|无)\S{0,12}(?:也没有?|也无)\S{0,8}")
+_RECORD_NO = re.compile(r"没|无|丢|找不到|不在|不见|不知道|不清楚|否|不是")
 _MORNING = re.compile(r"上午|早上|早晨|上半天|[89]点|十点|10点|11点|中午前")
 _AFTERNOON = re.compile(r"下午|午后|下半天|[1-5]点半?(?!\d)|两点|三点|四点|1[3-7]点")
+
+# The first dose was given, and nothing was said about a reaction yet: ask about it.
+GIVEN_ONLY = "given"
 
 HALF_DAY_LABELS = {HalfDay.MORNING: "上午", HalfDay.AFTERNOON: "下午"}
 CONDITION_LABELS = {
@@ -93,6 +150,135 @@ def read_yes_no(text: str) -> bool | None:
     return None
 
 
+def _reactions_said(cleaned: str) -> bool:
+    """Whether the text reports anything like a reaction, a word negated where it stands
+    excepted."""
+    for match in _REACTION.finditer(cleaned):
+        before, after = cleaned[: match.start()], cleaned[match.end() :]
+        if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(after):
+            continue
+        return True
+    return False
+
+
+def _none_but_something(cleaned: str) -> bool:
+    """ "没有, 就是有点…": a denial that goes on to report something."""
+    return bool(_NONE_SAID.search(cleaned)) and bool(_BUT.search(cleaned))
+
+
+def read_first_dose(text: str) -> FirstDose | str | None:
+    """Item 5's first dose at the first hospital: a FirstDose when the answer settles it,
+    GIVEN_ONLY ("用过", reaction not said), or None when unclear. A reaction in any wording
+    wins over every other word ("打过一次 但是起了疹子")."""
+    # Spaces part clauses here: "一点反应都没有 用过了" is not "没有用过".
+    cleaned = _clean(re.sub(r"\s+", ",", (text or "").strip()))
+    if not cleaned:
+        return None
+    given = bool(_GIVEN.search(cleaned))
+    if _reactions_said(cleaned) or (given and _SOMETHING.search(cleaned)):
+        return FirstDose.REACTION
+    if _NOT_GIVEN.search(cleaned):
+        return FirstDose.NOT_GIVEN
+    if given:
+        # Only negated reaction words ("没什么反应"), or a plain "没事": given, no reaction.
+        said_fine = _FINE.search(cleaned) or any(True for _ in _REACTION.finditer(cleaned))
+        return FirstDose.NO_REACTION if said_fine else GIVEN_ONLY
+    return None
+
+
+def read_reaction(text: str) -> bool | None:
+    """The answer to "any adverse reaction at the first dose?": True for any sign of one
+    (or a "no, but…"), False for a plain no, None when unclear."""
+    cleaned = _clean(text)
+    if not cleaned:
+        return None
+    if _reactions_said(cleaned) or _none_but_something(cleaned):
+        return True
+    if _NONE_SAID.search(cleaned) or any(True for _ in _REACTION.finditer(cleaned)):
+        return False  # only negated reaction words ("一点反应都没有")
+    if re.search(r"^(?:有|有的|有过|是|是的|对|嗯)", cleaned):
+        return True
+    return None
+
+
+def read_health(text: str) -> Health | None:
+    """Allergies and contraindications as the family reports them; None when unclear
+    (a bare "有" says neither which nor what)."""
+    cleaned = _clean(text)
+    if not cleaned:
+        return None
+    if any(not _negated(cleaned, m.start(), m.end()) for m in _ALLERGY.finditer(cleaned)):
+        return Health.ALLERGY
+    if any(not _negated(cleaned, m.start(), m.end()) for m in _CONTRAINDICATION.finditer(cleaned)):
+        return Health.CONTRAINDICATION
+    if _DISEASES.search(cleaned) or _none_but_something(cleaned):
+        return Health.OTHER
+    if _NONE_SAID.search(cleaned) or _NEITHER.fullmatch(cleaned):
+        return Health.NONE
+    if _ALLERGY.search(cleaned) or _CONTRAINDICATION.search(cleaned):
+        return Health.NONE  # every mention negated: "没有过敏,也没有禁忌"
+    return None
+
+
+def _negated(cleaned: str, start: int, end: int) -> bool:
+    return bool(_NEGATION_BEFORE.search(cleaned[:start]) or _NEGATION_AFTER.search(cleaned[end:]))
+
+
+# "她对青霉素过敏", "青霉素过敏", "过敏体质": the drug named there is not one to give. The
+# phrase reaches back from 过敏 to 对 or to the clause's start, at most 8 characters.
+_ALLERGY = re.compile(r"过敏")
+_ALLERGY_REACH = 8
+_CLAUSE_END = re.compile(r"[,，。;；!！?？\s、]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def without_allergies(text: str) -> tuple[str, str | None]:
+    """The text with its allergy phrases blanked out, and the first phrase that is not
+    denied (None when it names no allergy, or only denies one: "没有过敏史")."""
+    text = text or ""
+    spans: list[tuple[int, int]] = []
+    allergy = None
+    for match in _ALLERGY.finditer(text):
+        start = match.start()
+        while start > 0 and match.start() - start < _ALLERGY_REACH:
+            if _CLAUSE_END.match(text[start - 1]):
+                break
+            start -= 1
+            if text[start] == "对":
+                break
+        end = match.end() + (1 if text[match.end() : match.end() + 1] in {"史"} else 0)
+        end += 2 if text[match.end() : match.end() + 2] == "体质" else 0
+        spans.append((start, end))
+        if allergy is None and not _negated(_clean(text), *_clean_span(text, match)):
+            allergy = clean_note(text[start:end])
+    for start, end in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return text, allergy
+
+
+def _clean_span(text: str, match: re.Match[str]) -> tuple[int, int]:
+    start = len(_clean(text[: match.start()]))
+    return start, start + len(match.group(0))
+
+
+def clean_note(text: str) -> str:
+    """A family's words as the nurse's list may show them: no control or direction
+    characters, one line, at most 100 characters."""
+    return re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFKC", text or ""))).strip()[
+        :100
+    ]
+
+
+def read_medical_record(text: str) -> bool | None:
+    """Whether an external drug's medical record (病历) is at hand."""
+    cleaned = _clean(text)
+    if _RECORD_NO.search(cleaned):
+        return False
+    if _RECORD_YES.search(cleaned):
+        return True
+    return None
+
+
 def read_half_day(text: str) -> HalfDay | None:
     cleaned = _clean(text)
     if cleaned in {half_day.value for half_day in HalfDay}:
@@ -109,6 +295,24 @@ def find_phone(text: str) -> str | None:
     cleaned = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text or ""))
     match = re.search(r"(?<!\d)(?:1\d{10}|0\d{9,11})(?!\d)", cleaned)
     return match.group(0) if match else None
+
+
+def visit_flags(booking: HomeVisitBooking) -> str:
+    """What the nurse must know before the visit, as flags for their list: an outside drug,
+    a request that went through the centre's review, and what the family reported."""
+    flags = []
+    if booking.drug_source == DrugSource.EXTERNAL.value:
+        flags.append("【外院药品:核对首诊医院医嘱和病历】")
+    if booking.review_note:
+        flags.append(f"【经审核:{booking.review_note}】")
+    if booking.family_notes:
+        flags.append(f"【家属告知:{clean_note(booking.family_notes)}】")
+    return "".join(flags)
+
+
+def patient_name(booking: HomeVisitBooking) -> str:
+    """The patient's name, or a note that none was asked (a request refused at once)."""
+    return booking.patient.name if booking.patient else "(未登记患者)"
 
 
 def format_slot(day: date, half_day: HalfDay) -> str:
