@@ -427,7 +427,7 @@ def _record_infusion(
         transition(booking, _S.REFUSED, actor=ASSISTANT, now=now, note=booking.reasons)
         return BookingResult(BookingOutcome.REFUSED, booking)
     if decision.outcome is Outcome.NEEDS_REVIEW:
-        booking.review_note = _review_note(decision)
+        booking.review_note = _review_note(decision, request)
         return BookingResult(BookingOutcome.REVIEW, booking)
     assert nurse is not None
     booking.nurse = nurse
@@ -437,12 +437,13 @@ def _record_infusion(
     return BookingResult(BookingOutcome.AWAITING_CONSENT, booking)
 
 
-def _review_note(decision: InfusionDecision) -> str:
+def _review_note(decision: InfusionDecision, request: InfusionRequest) -> str:
     """What the centre checks before the visit can be booked (approve_review)."""
     notes = []
     if ExplanationCode.UNKNOWN_DRUG in decision.codes:
         words = "、".join(decision.unknown_drugs) or "未写明药名"
-        notes.append(f"药剂人员审核:未能在药品表中确认「{words[:100]}」")
+        said = (request.drug_text or "")[:80]
+        notes.append(f"药剂人员审核:未能在药品表中确认「{words[:60]}」(家属所写:{said})")
     if ExplanationCode.HEALTH_REVIEW in decision.codes:
         notes.append("医生核实:家属提到患者的健康情况,须确认无禁忌症")
     return ";".join(notes)[:300]

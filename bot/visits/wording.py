@@ -9,6 +9,7 @@ from datetime import date
 
 from bot.models import BookingState, HalfDay, HomeVisitBooking
 from bot.school.wording import format_day
+from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
 
 # Checked in order: "不是卧床" is rare enough in requests to ignore; "没有" comes first so
@@ -115,7 +116,8 @@ STATE_LABELS = {
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"\s", "", unicodedata.normalize("NFKC", text or ""))
+    """Simplified characters, half-width forms, no whitespace (as drug names are read)."""
+    return normalize_drug_text(text)
 
 
 def read_condition(text: str) -> PatientCondition | None:
@@ -264,9 +266,8 @@ def _clean_span(text: str, match: re.Match[str]) -> tuple[int, int]:
 def clean_note(text: str) -> str:
     """A family's words as the nurse's list may show them: no control or direction
     characters, one line, at most 100 characters."""
-    return re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFKC", text or ""))).strip()[
-        :100
-    ]
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or ""))
+    return _CONTROL.sub("", text).strip()[:100]
 
 
 def read_medical_record(text: str) -> bool | None:

@@ -26,6 +26,7 @@ from bot.visits.booking import PatientDetails, request_infusion
 from bot.visits.drugs import default_catalogue
 from bot.visits.eligibility import (
     DrugSource,
+    Health,
     InfusionRequest,
     PatientCondition,
     check_infusion_eligibility,
@@ -183,7 +184,11 @@ def test_a_day_outside_the_window_is_refused(assistant, day, reply):
 def test_a_full_half_day_offers_the_next_free_ones(assistant):
     engine = create_engine(assistant.database_url)
     request = InfusionRequest(
-        PatientCondition.BEDRIDDEN, True, "生理盐水", DrugSource.PRESCRIBED_HERE
+        condition=PatientCondition.BEDRIDDEN,
+        has_doctor_order=True,
+        drug_text="生理盐水",
+        drug_source=DrugSource.PRESCRIBED_HERE,
+        health=Health.NONE,
     )
     decision = check_infusion_eligibility(request, default_catalogue())
     for n in range(2):  # team north has two places on Friday morning

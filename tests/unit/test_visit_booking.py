@@ -52,6 +52,7 @@ from bot.visits.drugs import default_catalogue
 from bot.visits.elderly import read_service_items, register_care
 from bot.visits.eligibility import (
     DrugSource,
+    Health,
     InfusionRequest,
     PatientCondition,
     check_infusion_eligibility,
@@ -63,7 +64,11 @@ NOW = datetime(2026, 11, 25, 15, 45, tzinfo=SHANGHAI)  # a Wednesday afternoon
 TOMORROW = date(2026, 11, 26)
 PATIENT = PatientDetails("李大爷", "19912345678", "幸福小区3栋201")
 ORDINARY = InfusionRequest(
-    PatientCondition.BEDRIDDEN, True, "葡萄糖氯化钠", DrugSource.PRESCRIBED_HERE
+    condition=PatientCondition.BEDRIDDEN,
+    has_doctor_order=True,
+    drug_text="葡萄糖氯化钠",
+    drug_source=DrugSource.PRESCRIBED_HERE,
+    health=Health.NONE,
 )
 
 
@@ -130,7 +135,13 @@ def test_an_eligible_request_is_booked_awaiting_consent_with_every_change_logged
 
 
 def test_a_refusal_is_recorded_as_refused_without_a_nurse(demo):
-    request = InfusionRequest(PatientCondition.NONE, True, "生理盐水", DrugSource.PRESCRIBED_HERE)
+    request = InfusionRequest(
+        condition=PatientCondition.NONE,
+        has_doctor_order=True,
+        drug_text="生理盐水",
+        drug_source=DrugSource.PRESCRIBED_HERE,
+        health=Health.NONE,
+    )
     outcome, booking_no, _ = book(demo, request)
     assert outcome is BookingOutcome.REFUSED
     with session_scope(demo) as session:
@@ -143,7 +154,11 @@ def test_a_refusal_is_recorded_as_refused_without_a_nurse(demo):
 
 def test_an_unknown_drug_waits_for_the_pharmacist_and_can_then_be_booked(demo):
     request = InfusionRequest(
-        PatientCondition.BEDRIDDEN, True, "某某神药", DrugSource.PRESCRIBED_HERE
+        condition=PatientCondition.BEDRIDDEN,
+        has_doctor_order=True,
+        drug_text="某某神药",
+        drug_source=DrugSource.PRESCRIBED_HERE,
+        health=Health.NONE,
     )
     outcome, booking_no, _ = book(demo, request)
     assert outcome is BookingOutcome.REVIEW

@@ -17,6 +17,7 @@ from bot.visits.booking import PatientDetails, request_infusion
 from bot.visits.drugs import default_catalogue
 from bot.visits.eligibility import (
     DrugSource,
+    Health,
     InfusionRequest,
     PatientCondition,
     check_infusion_eligibility,
@@ -53,7 +54,13 @@ def bot_cli(database_url):
 
 
 def book(database_url: str, drug: str = "生理盐水") -> str:
-    request = InfusionRequest(PatientCondition.BEDRIDDEN, True, drug, DrugSource.PRESCRIBED_HERE)
+    request = InfusionRequest(
+        condition=PatientCondition.BEDRIDDEN,
+        has_doctor_order=True,
+        drug_text=drug,
+        drug_source=DrugSource.PRESCRIBED_HERE,
+        health=Health.NONE,
+    )
     engine = create_engine(database_url)
     with session_scope(engine) as session:
         kangning = session.scalars(select(Community).where(Community.code == "kangning")).one()

@@ -22,6 +22,9 @@ from bot.visits.eligibility import (
     EXPLANATIONS,
     DrugSource,
     ExplanationCode,
+    Fact,
+    FirstDose,
+    Health,
     InfusionRequest,
     Outcome,
     PatientCondition,
@@ -54,7 +57,13 @@ ELIGIBLE = InfusionRequest(
     has_doctor_order=True,
     drug_text="普通针",
     drug_source=DrugSource.PRESCRIBED_HERE,
+    health=Health.NONE,
 )
+EXTERNAL_OK = {
+    "drug_source": DrugSource.EXTERNAL,
+    "first_dose": FirstDose.NO_REACTION,
+    "medical_record": True,
+}
 
 
 def decide(catalogue: DrugCatalogue = CATALOGUE, **changes: object):
@@ -74,19 +83,17 @@ def codes(explanations) -> list[ExplanationCode]:
     ],
 )
 @pytest.mark.parametrize(
-    ("source", "first_dose", "notices"),
+    ("changes", "notices"),
     [
-        (DrugSource.PRESCRIBED_HERE, None, [C.CONSENT_REQUIRED]),
-        (DrugSource.PRESCRIBED_HERE, False, [C.CONSENT_REQUIRED]),  # asked of external only
-        (DrugSource.EXTERNAL, True, [C.CONSENT_REQUIRED, C.EXTERNAL_DRUG_CHECK]),
+        ({}, [C.CONSENT_REQUIRED]),
+        (EXTERNAL_OK, [C.CONSENT_REQUIRED, C.EXTERNAL_DRUG_CHECK]),
     ],
 )
-def test_every_passing_combination_is_eligible(condition, source, first_dose, notices):
-    decision = decide(
-        condition=condition, drug_source=source, first_dose_without_reaction=first_dose
-    )
+def test_every_passing_combination_is_eligible(condition, changes, notices):
+    decision = decide(condition=condition, **changes)
     assert decision.outcome is Outcome.ELIGIBLE
     assert decision.reasons == ()
+    assert decision.missing == ()
     assert codes(decision.notices) == notices
     assert "《家庭输液治疗知情同意书》" in decision.notices[0].message
 
@@ -95,19 +102,20 @@ def test_every_passing_combination_is_eligible(condition, source, first_dose, no
     ("changes", "reason", "item"),
     [
         ({"condition": PatientCondition.NONE}, C.NOT_HOMEBOUND, "1"),
+        ({"health": Health.CONTRAINDICATION}, C.CONTRAINDICATION, "1"),
+        ({"health": Health.UNCLEAR}, C.CONTRAINDICATION, "1"),
         ({"has_doctor_order": False}, C.NO_DOCTOR_ORDER, "2"),
         ({"drug_source": DrugSource.UNKNOWN}, C.UNKNOWN_ORIGIN, "2"),
+        ({**EXTERNAL_OK, "medical_record": False}, C.NO_MEDICAL_RECORD, "2"),
         ({"drug_text": "皮试针"}, C.SKIN_TEST_DRUG, "3"),
         ({"drug_text": "中药针"}, C.TCM_INJECTION, "3"),
         ({"drug_text": "生物针"}, C.BIOLOGIC, "3"),
         ({"drug_text": "易反应针"}, C.ADVERSE_REACTION_PRONE, "3"),
         ({"drug_text": "过敏针"}, C.ALLERGY_WARNING, "3"),
-        ({"drug_source": DrugSource.EXTERNAL}, C.NO_FIRST_DOSE, "5"),
-        (
-            {"drug_source": DrugSource.EXTERNAL, "first_dose_without_reaction": False},
-            C.NO_FIRST_DOSE,
-            "5",
-        ),
+        ({"health": Health.ALLERGY}, C.ALLERGIC_PATIENT, "3"),
+        ({**EXTERNAL_OK, "first_dose": FirstDose.NOT_GIVEN}, C.NO_FIRST_DOSE, "5"),
+        ({**EXTERNAL_OK, "first_dose": FirstDose.REACTION}, C.FIRST_DOSE_REACTION, "5"),
+        ({**EXTERNAL_OK, "first_dose": FirstDose.UNCLEAR}, C.FIRST_DOSE_REACTION, "5"),
     ],
 )
 def test_each_rule_alone_refuses(changes, reason, item):
@@ -123,6 +131,66 @@ def test_each_rule_alone_refuses(changes, reason, item):
 
 
 @pytest.mark.parametrize(
+    ("known", "reason"),
+    [
+        ({"condition": PatientCondition.NONE}, C.NOT_HOMEBOUND),
+        ({"drug_text": "普通针加皮试针"}, C.SKIN_TEST_DRUG),
+        ({"drug_source": DrugSource.UNKNOWN}, C.UNKNOWN_ORIGIN),
+        (
+            {"drug_source": DrugSource.EXTERNAL, "first_dose": FirstDose.REACTION},
+            C.FIRST_DOSE_REACTION,
+        ),
+        ({"health": Health.ALLERGY}, C.ALLERGIC_PATIENT),
+    ],
+)
+def test_a_refusing_fact_refuses_before_anything_else_is_known(known, reason):
+    decision = check_infusion_eligibility(InfusionRequest(**known), CATALOGUE)
+    assert decision.outcome is Outcome.REFUSED
+    assert reason in decision.codes
+    assert decision.missing  # refused with questions still unasked
+
+
+def test_nothing_known_is_incomplete_and_asks_in_the_regulations_order():
+    decision = check_infusion_eligibility(InfusionRequest(), CATALOGUE)
+    assert decision.outcome is Outcome.INCOMPLETE
+    assert decision.missing == (
+        Fact.CONDITION,
+        Fact.DRUG,
+        Fact.DRUG_SOURCE,
+        Fact.DOCTOR_ORDER,
+        Fact.HEALTH,
+    )
+    external = InfusionRequest(drug_source=DrugSource.EXTERNAL)
+    assert check_infusion_eligibility(external, CATALOGUE).missing == (
+        Fact.CONDITION,
+        Fact.DRUG,
+        Fact.FIRST_DOSE,
+        Fact.MEDICAL_RECORD,
+        Fact.DOCTOR_ORDER,
+        Fact.HEALTH,
+    )
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        {"condition": None},
+        {"has_doctor_order": None},
+        {"drug_text": None},
+        {"drug_confirmed": False},
+        {"drug_source": None},
+        {"health": None},
+        {**EXTERNAL_OK, "first_dose": None},
+        {**EXTERNAL_OK, "medical_record": None},
+    ],
+)
+def test_a_request_missing_any_fact_is_never_eligible(missing):
+    decision = decide(**missing)
+    assert decision.outcome is Outcome.INCOMPLETE
+    assert decision.reasons == ()
+
+
+@pytest.mark.parametrize(
     ("changes", "reasons"),
     [
         (
@@ -135,7 +203,7 @@ def test_each_rule_alone_refuses(changes, reason, item):
         ),
         (
             {"drug_source": DrugSource.EXTERNAL, "drug_text": "中药针"},
-            [C.TCM_INJECTION, C.NO_FIRST_DOSE],
+            [C.TCM_INJECTION],
         ),
         # Several drugs in one request: every one is checked.
         ({"drug_text": "普通针加皮试针，再加生物针"}, [C.SKIN_TEST_DRUG, C.BIOLOGIC]),
@@ -147,20 +215,24 @@ def test_each_rule_alone_refuses(changes, reason, item):
         (
             {
                 "condition": PatientCondition.NONE,
+                "health": Health.ALLERGY,
                 "has_doctor_order": False,
                 "drug_source": DrugSource.EXTERNAL,
-                "first_dose_without_reaction": False,
+                "first_dose": FirstDose.REACTION,
+                "medical_record": False,
                 "drug_text": "过敏针 易反应针 生物针 中药针 皮试针",
             },
             [
                 C.NOT_HOMEBOUND,
                 C.NO_DOCTOR_ORDER,
+                C.NO_MEDICAL_RECORD,
                 C.SKIN_TEST_DRUG,
                 C.TCM_INJECTION,
                 C.BIOLOGIC,
                 C.ADVERSE_REACTION_PRONE,
                 C.ALLERGY_WARNING,
-                C.NO_FIRST_DOSE,
+                C.ALLERGIC_PATIENT,
+                C.FIRST_DOSE_REACTION,
             ],
         ),
     ],
@@ -179,14 +251,30 @@ def test_a_drug_in_several_categories_gives_each_reason():
 
 
 @pytest.mark.parametrize("drug_text", ["某某针", "", "  ", "我想预约上门输液"])
-@pytest.mark.parametrize("source", [DrugSource.PRESCRIBED_HERE, DrugSource.EXTERNAL])
-def test_an_unknown_drug_goes_to_the_pharmacist_never_allowed(drug_text, source):
-    decision = decide(drug_text=drug_text, drug_source=source, first_dose_without_reaction=True)
+@pytest.mark.parametrize("changes", [{}, EXTERNAL_OK])
+def test_an_unknown_drug_goes_to_the_pharmacist_never_allowed(drug_text, changes):
+    decision = decide(drug_text=drug_text, **changes)
     assert decision.outcome is Outcome.NEEDS_REVIEW
     assert decision.codes == (C.UNKNOWN_DRUG,)
     assert "药剂人员" in decision.reasons[0].message
     assert decision.notices == ()
     assert decision.drugs == ()
+
+
+@pytest.mark.parametrize("drug_text", ["普通针加某某针", "某某针和普通针", "普通针、某某针"])
+def test_an_unknown_drug_beside_a_known_one_goes_to_the_pharmacist(drug_text):
+    decision = decide(drug_text=drug_text)
+    assert decision.outcome is Outcome.NEEDS_REVIEW
+    assert decision.codes == (C.UNKNOWN_DRUG,)
+    assert [d.name for d in decision.drugs] == ["普通针"]
+    assert decision.unknown_drugs == ("某某",)
+
+
+def test_a_health_condition_the_family_mentions_is_checked_by_the_centre_first():
+    decision = decide(health=Health.OTHER)
+    assert decision.outcome is Outcome.NEEDS_REVIEW
+    assert decision.codes == (C.HEALTH_REVIEW,)
+    assert decision.reasons[0].rule.item == "1"
 
 
 def test_every_explanation_quotes_the_regulation_word_for_word():
@@ -276,9 +364,8 @@ def test_every_drug_named_is_found_in_reading_order():
     ],
 )
 def test_decisions_with_the_demo_drug_table(text, source, outcome, reasons):
-    decision = decide(
-        default_catalogue(), drug_text=text, drug_source=source, first_dose_without_reaction=True
-    )
+    external = EXTERNAL_OK if source is DrugSource.EXTERNAL else {}
+    decision = decide(default_catalogue(), drug_text=text, **{**external, "drug_source": source})
     assert decision.outcome is outcome
     assert list(decision.codes) == reasons
 
@@ -314,3 +401,68 @@ def write_table(tmp_path: Path, body: str) -> Path:
 def test_a_malformed_drug_table_is_refused(tmp_path, body):
     with pytest.raises(DrugTableError):
         load_drugs(write_table(tmp_path, body))
+
+
+# Several drugs in one message: every one, in any order, with any separator.
+
+SEPARATORS = ["加", "和", "、", "+", "＋", " ", ",", "，", "跟", "以及", "还有", "再加", "/", ";"]
+
+
+@pytest.mark.parametrize("separator", SEPARATORS)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("葡萄糖", "阿莫西林"), ("阿莫西林", "葡萄糖"), ("生理盐水", "丹参"), ("维C", "白蛋白")],
+)
+def test_two_drugs_are_both_read_whatever_joins_them(separator, first, second):
+    reading = default_catalogue().read(f"医生开了{first}{separator}{second}")
+    assert [find_drug(first), find_drug(second)] == list(reading.known)
+    assert reading.unknown == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生开了葡萄糖加阿莫西林",
+        "阿莫西林和葡萄糖",
+        "葡萄糖、维生素C、阿莫西林",
+        "5%葡萄糖250ml+阿莫西林2g",
+        "一瓶盐水 一瓶头孢",
+        "先打葡萄糖，然后再加青霉素",
+    ],
+)
+def test_a_skin_test_drug_anywhere_in_the_list_refuses(text):
+    decision = decide(default_catalogue(), drug_text=text)
+    assert decision.outcome is Outcome.REFUSED
+    assert C.SKIN_TEST_DRUG in decision.codes
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("生理盐水加血必净", ("血必净",)),
+        ("血必净加生理盐水", ("血必净",)),
+        ("葡萄糖和一种进口的营养针", ("进口的营养",)),
+        ("就是医生开的消炎药", ("消炎",)),
+        ("葡萄糖加钾", ("钾",)),
+    ],
+)
+def test_a_word_the_table_does_not_know_is_an_unknown_drug(text, unknown):
+    reading = default_catalogue().read(text)
+    assert reading.unknown == unknown
+    assert decide(default_catalogue(), drug_text=text).outcome is not Outcome.ELIGIBLE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医生开了两瓶盐水,每天一次,连续3天",
+        "0.9%氯化钠250ml加维生素C 2g",
+        "我妈要打葡萄糖,一天一瓶",
+        "奥美拉唑钠",
+        "葡萄糖氯化钠 就这些",
+    ],
+)
+def test_amounts_and_everyday_words_are_not_drugs(text):
+    reading = default_catalogue().read(text)
+    assert reading.known
+    assert reading.unknown == ()
