@@ -244,8 +244,7 @@ def _decision(tracker: Tracker) -> InfusionDecision:
 def _family_notes(tracker: Tracker, request: InfusionRequest) -> str:
     """What the family told about the patient and the drugs, for the nurse's list."""
     notes = []
-    if request.drug_source is DrugSource.EXTERNAL:
-        notes.append("外院药品")
+    if request.drug_source is DrugSource.EXTERNAL:  # flagged on its own (visit_flags)
         if request.first_dose is FirstDose.NO_REACTION:
             notes.append("首诊医院已用过一次,家属称无不良反应")
         if request.medical_record:

@@ -13,6 +13,7 @@ from bot.dataops_cli import register as register_dataops
 from bot.db import session_scope
 from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
+from bot.rule_register import register as register_rules
 from bot.settings import SettingsError, get_settings
 from bot.visits.cli import register as register_visits
 
@@ -343,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_visits(groups)
     register_admin(groups)
     register_dataops(groups)
+    register_rules(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -93,9 +93,7 @@ class FormDriver:
             self.said.append(f"utter_ask_{requested}")
         return self.said[before:]
 
-    def _run(
-        self, action: Action, message: dict[str, Any], events: list[dict[str, Any]]
-    ) -> bool:
+    def _run(self, action: Action, message: dict[str, Any], events: list[dict[str, Any]]) -> bool:
         """Run the action; whether it set the requested slot."""
         tracker = Tracker(
             self.sender,

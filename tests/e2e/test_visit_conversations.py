@@ -35,16 +35,21 @@ from tests.e2e.conftest import FROZEN_NOW, new_sender, texts
 
 pytestmark = pytest.mark.e2e
 
-# The questions of the infusion form, in order, with a good answer to each.
+# The questions of the infusion form, each by a word of it, with a good answer; a question
+# is matched by the first key it contains (the drug question mentions the doctor's order).
 GOOD_ANSWERS = {
+    "目前的情况": "卧床不起",
+    "什么药": "葡萄糖氯化钠",
+    "别的药": "没有了",
+    "从哪里来": "本中心开的",
+    "首诊医院已经用过": "用过,没有不良反应",
+    "任何不良反应": "没有",
+    "病历在手边": "有",
+    "医嘱": "/affirm",
+    "过敏史": "都没有",
     "姓名": "王秀英",
     "联系电话": "19912345678",
     "详细地址": "康乐苑2幢301",
-    "目前的情况": "卧床不起",
-    "医嘱": "/affirm",
-    "什么药": "葡萄糖氯化钠",
-    "从哪里来": "本中心开的",
-    "首诊医院用过一次": "/affirm",
     "哪天上门": "明天",
     "上午还是下午": "上午",
 }
@@ -115,10 +120,17 @@ def test_the_first_message_can_carry_the_condition_and_the_day(assistant):
         ({"什么药": "丹参注射液"}, "中成药针剂", "服务管理制度6 第3条"),
         ({"从哪里来": "不清楚"}, "来源不明", "服务管理制度6 第2条"),
         (
-            {"从哪里来": "外院带来的", "首诊医院用过一次": "/deny"},
+            {"从哪里来": "外院带来的", "首诊医院已经用过": "还没用过"},
             "首诊医院完成首次使用",
             "服务管理制度6 第5条",
         ),
+        (
+            {"从哪里来": "外院带来的", "首诊医院已经用过": "打过一次 但是起了疹子"},
+            "出现了异常反应",
+            "服务管理制度6 第5条",
+        ),
+        ({"过敏史": "她对青霉素过敏"}, "药物过敏史", "服务管理制度6 第3条"),
+        ({"过敏史": "有禁忌症"}, "无禁忌症", "服务管理制度6 第1条"),
     ],
 )
 def test_a_refusal_says_which_rule_and_offers_the_centre(assistant, answers, reason, citation):
@@ -128,10 +140,55 @@ def test_a_refusal_says_which_rule_and_offers_the_centre(assistant, answers, rea
     assert reason in said
     assert citation in said
     assert "担架" in said and "轮椅" in said
-    assert "哪天上门" not in said
+    # Refused before any personal detail was asked, and kept without one.
+    assert "姓名" not in said and "哪天上门" not in said
     [booking] = bookings(assistant, sender)
     assert booking.state is BookingState.REFUSED
     assert booking.nurse_id is None
+    assert booking.patient_id is None
+
+
+@pytest.mark.parametrize(
+    "opening",
+    ["医生开了葡萄糖加阿莫西林 想约护士上门输液", "我妈要打盐水和头孢，卧床起不来，能上门吗"],
+)
+def test_two_drugs_in_the_first_message_are_both_checked_and_refused_at_once(assistant, opening):
+    sender = new_sender()
+    said = texts(assistant.say(opening, sender))
+    assert "不能为您安排上门输液" in said
+    assert "皮试" in said
+    assert "姓名" not in said
+    [booking] = bookings(assistant, sender)
+    assert booking.state is BookingState.REFUSED
+
+
+def test_a_known_drug_beside_an_unknown_one_waits_for_the_pharmacist(assistant):
+    sender = new_sender()
+    said = converse(assistant, sender, "预约出诊输液", 什么药="葡萄糖加血必净")
+    assert "药剂人员审核" in said
+    [booking] = bookings(assistant, sender)
+    assert booking.state is BookingState.REQUESTED
+    assert "血必净" in booking.review_note
+
+
+def test_the_nurses_list_flags_an_outside_drug_and_what_the_family_said(assistant):
+    family = new_sender()
+    converse(assistant, family, "我想预约上门输液", 从哪里来="外院带来的")
+    [booking] = bookings(assistant, family)
+    assert booking.state is BookingState.AWAITING_CONSENT
+    engine = create_engine(assistant.database_url)
+    with session_scope(engine) as session:
+        nurse = session.get(Nurse, booking.nurse_id)
+        assert nurse is not None
+        invite, code = create_invite(session=session, name=nurse.name, role=StaffRole.NURSE)
+        nurse.invite_id = invite.id
+    engine.dispose()
+    nurse_sender = new_sender()
+    assistant.say(f"员工绑定码 {code}", nurse_sender)
+    listed = texts(assistant.say("我明天的出诊", nurse_sender))
+    assert booking.booking_no in listed
+    assert "外院药品" in listed
+    assert "无不良反应" in listed
 
 
 def test_an_unknown_drug_goes_to_the_pharmacist(assistant):
@@ -161,10 +218,7 @@ def test_a_booking_is_cancelled_only_by_its_owner(assistant):
 
 def test_an_address_outside_every_community_is_explained(assistant):
     sender = new_sender()
-    assistant.say("我想预约上门输液", sender)
-    assistant.say("王秀英", sender)
-    assistant.say("19912345678", sender)
-    said = texts(assistant.say("火星路1号", sender))
+    said = converse(assistant, sender, "我想预约上门输液", 详细地址="火星路1号")
     assert "不在本中心的上门服务范围内" in said
     assert "康宁社区" in said
     assert "详细地址" in said.splitlines()[-1]  # asked again

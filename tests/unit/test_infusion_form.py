@@ -208,7 +208,11 @@ def test_a_reaction_at_the_first_dose_refuses(world, answer):
 def test_a_first_dose_given_asks_about_reactions(world):
     driver = new_driver()
     said = converse(
-        driver, "预约上门输液", drug_source="外院带来的", first_dose="用过", first_reaction="有点头晕"
+        driver,
+        "预约上门输液",
+        drug_source="外院带来的",
+        first_dose="用过",
+        first_reaction="有点头晕",
     )
     assert "utter_ask_visit_first_reaction" in said
     assert "utter_visit_refused" in said
@@ -226,7 +230,8 @@ def test_an_external_drug_with_everything_in_order_is_booked_and_flagged(world):
     assert "utter_visit_booked" in said
     [booking] = bookings_of(driver.sender)
     assert booking.medical_record is True
-    assert "外院药品" in booking.family_notes
+    assert "首诊医院已用过一次" in booking.family_notes
+    assert booking.drug_source == "external"
 
 
 @pytest.mark.parametrize(
