@@ -608,6 +608,8 @@ class ValidateInfusionForm(_VisitFormValidation):
         if self._stopped(dispatcher, tracker):
             return {"visit_health": None, "visit_blocked": True}
         text = str(value or "")
+        if text in _HEALTH:  # set by this form (an allergy heard earlier), not typed
+            return {"visit_health": text}
         health = read_health(text)
         if health is None and text.startswith("/"):
             intent = tracker.get_intent_of_latest_message()

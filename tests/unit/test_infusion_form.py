@@ -362,3 +362,13 @@ def test_zz_property_outcomes_are_reported(capsys):
         for kind, ends in OUTCOMES.items():
             counts = {end: ends.count(end) for end in sorted(set(ends))}
             print(f"\ninfusion property: {kind}: {len(ends)} conversations, ends {counts}")
+
+
+def test_an_allergy_heard_in_passing_answers_the_health_question(world):
+    driver = new_driver()
+    driver.say("预约上门输液", intent="book_home_visit")
+    driver.say("卧床不起")
+    said = driver.say("葡萄糖，她对青霉素过敏")
+    assert driver.finished
+    assert "utter_visit_refused" in said
+    assert driver.slots["visit_health"] is None  # reset after the refusal
