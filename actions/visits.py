@@ -125,8 +125,10 @@ _SOURCES = {source.value for source in DrugSource}
 _FIRST_DOSES = {answer.value for answer in FirstDose}
 _HEALTH = {answer.value for answer in Health}
 HEALTH_DEPARTMENT = "health"
-# Slots whose answer may be a plain "no".
+# Slots whose answer may be a plain "no" (or "不知道" for the drug): a denial there is an
+# answer, not a wish to stop; stop words still stop.
 _YES_NO_SLOTS = {
+    "visit_drug",
     "visit_doctor_order",
     "visit_drug_more",
     "visit_first_dose",

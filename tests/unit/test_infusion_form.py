@@ -372,3 +372,13 @@ def test_an_allergy_heard_in_passing_answers_the_health_question(world):
     assert driver.finished
     assert "utter_visit_refused" in said
     assert driver.slots["visit_health"] is None  # reset after the refusal
+
+
+def test_a_drug_answer_that_names_none_asks_again_even_if_read_as_a_denial(world):
+    driver = new_driver()
+    driver.say("预约上门输液", intent="book_home_visit")
+    driver.say("卧床不起")
+    said = driver.say("不知道", intent="deny")
+    assert said == ["utter_visit_drug_unclear", "utter_ask_visit_drug"]
+    said = driver.say("还是不知道", intent="deny")
+    assert said == ["utter_ask_visit_drug_source"]  # kept as written: the pharmacist looks
