@@ -197,7 +197,8 @@ def _first_dose(tracker: Tracker) -> FirstDose | None:
         return None
     if reaction in _FIRST_DOSES:
         return FirstDose(reaction)
-    return FirstDose.REACTION if reaction == YES else FirstDose.NO_REACTION
+    # Before validation the slot holds the raw answer: only a validated yes or no counts.
+    return {YES: FirstDose.REACTION, NO: FirstDose.NO_REACTION}.get(str(reaction))
 
 
 def _drug_text(tracker: Tracker) -> str | None:
