@@ -29,13 +29,13 @@ from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
-    ADVANCE_DAYS,
     BookingOutcome,
     BookingResult,
     ChangeOutcome,
     PatientDetails,
     SlotOffer,
     VisitTimeProblem,
+    advance_days,
     bookings_of,
     cancel_booking,
     check_visit_time,
@@ -247,7 +247,7 @@ class _VisitFormValidation(PrefillingFormValidation):
         problem = check_visit_time(day, half_day, clock.now())
         if problem is not None:
             dispatcher.utter_message(
-                response=TIME_PROBLEMS[problem], day=format_day(day), days=ADVANCE_DAYS
+                response=TIME_PROBLEMS[problem], day=format_day(day), days=advance_days()
             )
             return {"visit_date": None, "visit_half_day": None}
         slots: dict[str, Any] = {"visit_date": day.isoformat()}
@@ -272,7 +272,7 @@ class _VisitFormValidation(PrefillingFormValidation):
         problem = check_visit_time(day, half_day, clock.now())
         if problem is not None:
             dispatcher.utter_message(
-                response=TIME_PROBLEMS[problem], day=format_day(day), days=ADVANCE_DAYS
+                response=TIME_PROBLEMS[problem], day=format_day(day), days=advance_days()
             )
             return {"visit_date": None, "visit_half_day": None}
         return self._half_day_checked(half_day, day, dispatcher, tracker)
@@ -789,7 +789,7 @@ class ActionRescheduleBooking(Action):
             response=RESCHEDULE_RESPONSES[outcome],
             booking_no=number,
             slot=format_slot(day, half_day),
-            days=ADVANCE_DAYS,
+            days=advance_days(),
             buttons=buttons,
         )
         return []

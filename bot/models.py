@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from bot.settings import get_settings
+from bot.organisation import get_organisation
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -209,10 +209,13 @@ class School(Base):
     name = Column(String(64), nullable=False)
     care_start = Column(Time, nullable=False)
     care_end = Column(Time, nullable=False)
-    # A leave for day D is accepted until this many minutes before care starts on D;
-    # a school stored without its own value takes LEAVE_CUTOFF_MINUTES.
+    # A leave for day D is accepted until this many minutes before care starts on D (the
+    # school's setting; the regulation only says "in advance"); a school stored without
+    # its own value takes the organisation's default (data/organisation.yml).
     leave_cutoff_minutes = Column(
-        Integer, nullable=False, default=lambda: get_settings().leave_cutoff_minutes
+        Integer,
+        nullable=False,
+        default=lambda: get_organisation().school.default_leave_cutoff_minutes,
     )
     # ISO weekdays with care, e.g. "12345" for Monday to Friday.
     care_weekdays = Column(String(7), nullable=False, default="12345")
