@@ -486,7 +486,8 @@ class GasMeter(Base):
 
 
 class MeterReading(Base):
-    """A meter reading in whole m³; estimated (估抄) when the reader could not see the meter."""
+    """A meter reading in whole m³. `estimated` keeps the flag of an imported row that was
+    not read on site; such a reading is never shown or counted (抄表管理制度 第3条: 杜绝估抄)."""
 
     __tablename__ = "meter_reading"
     __table_args__ = (UniqueConstraint("meter_id", "read_on"),)
