@@ -25,7 +25,7 @@ from bot import clock
 from bot.db import session_scope
 from bot.idempotency import retry_on_conflict
 from bot.incidents import report_incident, reports_incidents
-from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
+from bot.models import Community, HalfDay, HomeVisitBooking
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
@@ -64,6 +64,7 @@ from bot.visits.eligibility import (
     check_infusion_eligibility,
 )
 from bot.visits.wording import (
+    CARE_VISIT_LABELS,
     CONDITION_LABELS,
     HALF_DAY_LABELS,
     STATE_LABELS,
@@ -587,6 +588,9 @@ class ActionSubmitCare(Action):
                     "team_phone": community.team.phone,
                     "follow_ups": format_days([v.visit_date for v in registration.follow_ups])
                     or "已有安排",
+                    "recheck": format_day(registration.recheck.visit_date)
+                    if registration.recheck
+                    else "",
                 }
         except SQLAlchemyError:
             report_incident(dispatcher, domain, "registering an elderly-care client failed")
@@ -624,9 +628,9 @@ class ActionCheckBooking(Action):
                 ]
                 care = [
                     f"· {v.client.name} {format_slot(v.visit_date, v.half_day)} "
-                    + ("定期回访" if v.kind is CareVisitKind.FOLLOW_UP else v.service_items)
+                    + CARE_VISIT_LABELS.get(v.kind, v.service_items)
                     for v in care_visits_of(
-                        session=session, sender_id=tracker.sender_id, from_day=clock.today()
+                        session=session, sender_id=tracker.sender_id, now=clock.now()
                     )
                 ]
                 if lines:

@@ -1027,6 +1027,10 @@ class ElderlyCareClient(Base):
     caregiver = Column(String(64), nullable=False, default="")
     registered_by = Column(String(128), nullable=False, default="")
     registered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The last day the person is served; None while they are. The quarterly re-check
+    # (服务管理制度8 item 1) recurs until then, and nothing is scheduled after it.
+    ended_on = Column(Date, nullable=True)
+    end_reason = Column(String(200), nullable=False, default="")
     is_demo = Column(Boolean, nullable=False, default=False)
 
     community = relationship("Community")
@@ -1041,6 +1045,7 @@ class ElderlyCareClient(Base):
 class CareVisitKind(str, enum.Enum):
     SERVICE = "service"  # 上门服务
     FOLLOW_UP = "follow_up"  # 定期回访 (服务管理制度8 item 4)
+    RECHECK = "recheck"  # 每季度核实一次 (服务管理制度8 item 1), also a 回访 (item 4)
 
 
 class CareVisitState(str, enum.Enum):

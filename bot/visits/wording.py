@@ -7,7 +7,7 @@ import re
 import unicodedata
 from datetime import date
 
-from bot.models import BookingState, HalfDay
+from bot.models import BookingState, CareVisitKind, HalfDay
 from bot.school.wording import format_day
 from bot.visits.eligibility import DrugSource, PatientCondition
 
@@ -35,6 +35,11 @@ _MORNING = re.compile(r"上午|早上|早晨|上半天|[89]点|十点|10点|11�
 _AFTERNOON = re.compile(r"下午|午后|下半天|[1-5]点半?(?!\d)|两点|三点|四点|1[3-7]点")
 
 HALF_DAY_LABELS = {HalfDay.MORNING: "上午", HalfDay.AFTERNOON: "下午"}
+# Visits that see an elderly person again; a service visit is labelled with its services.
+CARE_VISIT_LABELS = {
+    CareVisitKind.FOLLOW_UP: "定期回访",
+    CareVisitKind.RECHECK: "季度核实回访",
+}
 CONDITION_LABELS = {
     PatientCondition.FRAIL_ELDERLY: "年老体弱",
     PatientCondition.BEDRIDDEN: "卧床不起",

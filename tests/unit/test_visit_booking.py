@@ -373,10 +373,15 @@ def test_an_elderly_person_is_registered_once_with_follow_ups(demo):
         )
         assert first.created
         assert first.client.client_no.startswith("YL20261125-")
+        # The centre's follow-up days (data/organisation.yml), then the quarterly re-check
+        # (服务管理制度8 第1条) a quarter after registration.
         assert [v.visit_date for v in first.follow_ups] == [
-            TOMORROW + timedelta(days=days) for days in (7, 30, 90)
+            TOMORROW + timedelta(days=days) for days in (7, 30)
         ]
         assert all(v.kind is CareVisitKind.FOLLOW_UP for v in first.follow_ups)
+        assert first.recheck is not None
+        assert first.recheck.kind is CareVisitKind.RECHECK
+        assert first.recheck.visit_date == date(2027, 2, 25)
         again = register_care(
             session=session,
             name="周奶奶",
@@ -393,6 +398,7 @@ def test_an_elderly_person_is_registered_once_with_follow_ups(demo):
         assert again.client.id == first.client.id
         assert again.client.service_items == "助餐、助洁"
         assert again.follow_ups == ()  # already scheduled
+        assert again.recheck is first.recheck
 
 
 @pytest.mark.parametrize(
