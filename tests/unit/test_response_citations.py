@@ -113,3 +113,17 @@ def test_the_meter_reading_schedule_says_only_what_the_regulation_says():
 def test_setting_slots_are_filled_only_in_responses_that_word_them_as_settings():
     carrying = {name for name, text in all_texts() if any(slot in text for slot in SETTING_SLOTS)}
     assert carrying <= set(SETTING_RESPONSES)
+
+
+def test_children_may_not_leave_care_on_their_own():
+    (text,) = RESPONSES["utter_no_leaving_alone"]
+    assert "按《课后服务安全管理制度》第12条,看护期间学生不准私自离校" in text
+    item12 = next(c.text for c in DOCUMENTS["课后服务安全管理制度"].clauses if c.number == "12")
+    assert "在看护期间,学生不准私自离校" in item12
+
+
+def test_praise_is_thanked_humbly():
+    # 营业大厅管理制度 第三条第12款: 客户提出表扬时,要谦虚致谢.
+    for text in RESPONSES["utter_praise_thanks"]:
+        assert "谢" in text
+        assert any(word in text for word in ("做得还不够", "过奖", "应该做的", "本分"))
