@@ -367,7 +367,7 @@ class LeaveState(str, enum.Enum):
 
 
 class LeaveRequest(Base):
-    """A day's leave from after-school care, requested in advance (安全管理制度 item 12)."""
+    """A day's leave from after-school care, requested in advance (课后服务安全管理制度 item 12)."""
 
     __tablename__ = "leave_request"
     __table_args__ = (
@@ -625,7 +625,7 @@ class ArrearsReminder(Base):
         return f"<ArrearsReminder {self.account_id} {self.period} {self.status}>"
 
 
-# --- Complaints and praise (服务管理制度1 service flow, 7 and 10) -------------------------
+# --- Complaints and praise (服务流程管理制度; 营业大厅管理制度 三、7, 12; 制度7 item 7; 制度10) -
 # Departments and categories are codes from data/complaints/catalog.yml, so that a new
 # category needs no migration.
 
