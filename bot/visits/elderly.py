@@ -319,8 +319,10 @@ def ensure_care_schedules(*, session: Session, now: datetime) -> CareScheduleRep
         if visit is not None:
             served += 1
             scheduled += int(visit.id not in before)
+    # Re-checks owed by people still served; those of people no longer served are moot.
     overdue = tuple(
-        session.scalars(
+        visit
+        for visit in session.scalars(
             select(ElderlyCareVisit)
             .where(
                 ElderlyCareVisit.kind == CareVisitKind.RECHECK,
@@ -329,6 +331,7 @@ def ensure_care_schedules(*, session: Session, now: datetime) -> CareScheduleRep
             )
             .order_by(ElderlyCareVisit.visit_date, ElderlyCareVisit.id)
         )
+        if is_served(visit.client, today)
     )
     return CareScheduleReport(served, scheduled, cancelled, overdue)
 

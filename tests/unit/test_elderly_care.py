@@ -156,7 +156,8 @@ def test_nothing_is_scheduled_after_the_person_stops_being_served(care, monkeypa
             continue
         now = frozen(monkeypatch, today)
         with session_scope(care) as session:
-            ensure_care_schedules(session=session, now=now)
+            report = ensure_care_schedules(session=session, now=now)
+            assert client_id not in {visit.client_id for visit in report.overdue}
             assert care_visits_of(session=session, sender_id=SENDER, now=now) == []
     with session_scope(care) as session:
         later = session.scalars(
