@@ -27,17 +27,17 @@ from bot.db import session_scope
 from bot.directory import find_department
 from bot.idempotency import retry_on_conflict
 from bot.incidents import report_incident, reports_incidents
-from bot.models import CareVisitKind, Community, HalfDay, HomeVisitBooking
+from bot.models import Community, HalfDay, HomeVisitBooking
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
-    ADVANCE_DAYS,
     BookingOutcome,
     BookingResult,
     ChangeOutcome,
     PatientDetails,
     SlotOffer,
     VisitTimeProblem,
+    advance_days,
     bookings_of,
     cancel_booking,
     check_visit_time,
@@ -70,6 +70,7 @@ from bot.visits.eligibility import (
     check_infusion_eligibility,
 )
 from bot.visits.wording import (
+    CARE_VISIT_LABELS,
     CONDITION_LABELS,
     GIVEN_ONLY,
     HALF_DAY_LABELS,
@@ -360,7 +361,7 @@ class _VisitFormValidation(PrefillingFormValidation):
         problem = check_visit_time(day, half_day, clock.now())
         if problem is not None:
             dispatcher.utter_message(
-                response=TIME_PROBLEMS[problem], day=format_day(day), days=ADVANCE_DAYS
+                response=TIME_PROBLEMS[problem], day=format_day(day), days=advance_days()
             )
             return {"visit_date": None, "visit_half_day": None}
         slots: dict[str, Any] = {"visit_date": day.isoformat()}
@@ -385,7 +386,7 @@ class _VisitFormValidation(PrefillingFormValidation):
         problem = check_visit_time(day, half_day, clock.now())
         if problem is not None:
             dispatcher.utter_message(
-                response=TIME_PROBLEMS[problem], day=format_day(day), days=ADVANCE_DAYS
+                response=TIME_PROBLEMS[problem], day=format_day(day), days=advance_days()
             )
             return {"visit_date": None, "visit_half_day": None}
         return self._half_day_checked(half_day, day, dispatcher, tracker)
@@ -854,6 +855,9 @@ class ActionSubmitCare(Action):
                     "team_phone": community.team.phone,
                     "follow_ups": format_days([v.visit_date for v in registration.follow_ups])
                     or "已有安排",
+                    "recheck": format_day(registration.recheck.visit_date)
+                    if registration.recheck
+                    else "",
                 }
         except SQLAlchemyError:
             report_incident(dispatcher, domain, "registering an elderly-care client failed")
@@ -891,9 +895,9 @@ class ActionCheckBooking(Action):
                 ]
                 care = [
                     f"· {v.client.name} {format_slot(v.visit_date, v.half_day)} "
-                    + ("定期回访" if v.kind is CareVisitKind.FOLLOW_UP else v.service_items)
+                    + CARE_VISIT_LABELS.get(v.kind, v.service_items)
                     for v in care_visits_of(
-                        session=session, sender_id=tracker.sender_id, from_day=clock.today()
+                        session=session, sender_id=tracker.sender_id, now=clock.now()
                     )
                 ]
                 if lines:
@@ -1057,7 +1061,7 @@ class ActionRescheduleBooking(Action):
             response=RESCHEDULE_RESPONSES[outcome],
             booking_no=number,
             slot=format_slot(day, half_day),
-            days=ADVANCE_DAYS,
+            days=advance_days(),
             buttons=buttons,
         )
         return []

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from bot.complaints.catalog import get_catalog
 from bot.models import Department
 
-# The department that takes complaints and praise (服务管理制度1, 7 and 10), whatever
-# service they are about.
+# The department that takes complaints and praise (服务流程管理制度 内容概述; 营业大厅管理制度
+# 三、7 and 12; 服务管理制度7 item 7 and 10), whatever service they are about.
 SERVICE_DESK = "service"
 _SERVICE_DESK_WORDS = ("投诉", "表扬", "建议", "意见", "回访", "满意度")
 

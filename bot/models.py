@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-from bot.settings import get_settings
+from bot.organisation import get_organisation
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -209,10 +209,13 @@ class School(Base):
     name = Column(String(64), nullable=False)
     care_start = Column(Time, nullable=False)
     care_end = Column(Time, nullable=False)
-    # A leave for day D is accepted until this many minutes before care starts on D;
-    # a school stored without its own value takes LEAVE_CUTOFF_MINUTES.
+    # A leave for day D is accepted until this many minutes before care starts on D (the
+    # school's setting; the regulation only says "in advance"); a school stored without
+    # its own value takes the organisation's default (data/organisation.yml).
     leave_cutoff_minutes = Column(
-        Integer, nullable=False, default=lambda: get_settings().leave_cutoff_minutes
+        Integer,
+        nullable=False,
+        default=lambda: get_organisation().school.default_leave_cutoff_minutes,
     )
     # ISO weekdays with care, e.g. "12345" for Monday to Friday.
     care_weekdays = Column(String(7), nullable=False, default="12345")
@@ -364,7 +367,7 @@ class LeaveState(str, enum.Enum):
 
 
 class LeaveRequest(Base):
-    """A day's leave from after-school care, requested in advance (安全管理制度 item 12)."""
+    """A day's leave from after-school care, requested in advance (课后服务安全管理制度 item 12)."""
 
     __tablename__ = "leave_request"
     __table_args__ = (
@@ -483,7 +486,8 @@ class GasMeter(Base):
 
 
 class MeterReading(Base):
-    """A meter reading in whole m³; estimated (估抄) when the reader could not see the meter."""
+    """A meter reading in whole m³. `estimated` keeps the flag of an imported row that was
+    not read on site; such a reading is never shown or counted (抄表管理制度 第3条: 杜绝估抄)."""
 
     __tablename__ = "meter_reading"
     __table_args__ = (UniqueConstraint("meter_id", "read_on"),)
@@ -621,7 +625,7 @@ class ArrearsReminder(Base):
         return f"<ArrearsReminder {self.account_id} {self.period} {self.status}>"
 
 
-# --- Complaints and praise (服务管理制度1 service flow, 7 and 10) -------------------------
+# --- Complaints and praise (服务流程管理制度; 营业大厅管理制度 三、7, 12; 制度7 item 7; 制度10) -
 # Departments and categories are codes from data/complaints/catalog.yml, so that a new
 # category needs no migration.
 
@@ -1030,6 +1034,10 @@ class ElderlyCareClient(Base):
     caregiver = Column(String(64), nullable=False, default="")
     registered_by = Column(String(128), nullable=False, default="")
     registered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The last day the person is served; None while they are. The quarterly re-check
+    # (服务管理制度8 item 1) recurs until then, and nothing is scheduled after it.
+    ended_on = Column(Date, nullable=True)
+    end_reason = Column(String(200), nullable=False, default="")
     is_demo = Column(Boolean, nullable=False, default=False)
 
     community = relationship("Community")
@@ -1044,6 +1052,7 @@ class ElderlyCareClient(Base):
 class CareVisitKind(str, enum.Enum):
     SERVICE = "service"  # 上门服务
     FOLLOW_UP = "follow_up"  # 定期回访 (服务管理制度8 item 4)
+    RECHECK = "recheck"  # 每季度核实一次 (服务管理制度8 item 1), also a 回访 (item 4)
 
 
 class CareVisitState(str, enum.Enum):

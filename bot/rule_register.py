@@ -24,11 +24,13 @@ from pathlib import Path
 import yaml
 
 from bot.policies.corpus import CATALOG_PATH, ParsedDocument, clean_line, load_corpus
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, get_settings
 
 REGISTER_DIR = PROJECT_ROOT / "data" / "rule_register"
 DOMAIN_PATH = PROJECT_ROOT / "domain.yml"
 _REQUIRED = ("id", "document", "item", "quote", "rule", "enforced_in", "tests")
+_OPTIONAL = ("tells_user", "settings", "codes")
+_RULE_ID = re.compile(r"[a-z]+(?:\.[a-z0-9_]+)+")
 _TEST_ID = re.compile(r"^(?P<path>tests/[\w/]+\.py)::(?P<name>\w+)(?:\[.*\])?$")
 
 
@@ -79,7 +81,12 @@ def load_register(
             missing = [key for key in _REQUIRED if not row.get(key)]
             if missing:
                 raise RegisterError(f"{path.name}: {row.get('id')}: missing {missing}")
+            unknown = sorted(set(row) - {*_REQUIRED, *_OPTIONAL})
+            if unknown:
+                raise RegisterError(f"{path.name}: {row['id']}: unknown keys {unknown}")
             rule_id, document = str(row["id"]), str(row["document"])
+            if not _RULE_ID.fullmatch(rule_id):
+                raise RegisterError(f"{path.name}: {rule_id!r} is not a dotted lower-case id")
             if document not in titles:
                 raise RegisterError(f"{rule_id}: no document {document!r} in the catalog")
             rules.append(
@@ -115,6 +122,17 @@ def _regulations_text() -> str:
 def _domain_responses() -> set[str]:
     with DOMAIN_PATH.open(encoding="utf-8") as handle:
         return set((yaml.safe_load(handle) or {}).get("responses") or {})
+
+
+def _is_setting(name: str) -> bool:
+    """Whether `name` is a dotted path into the organisation settings (data/organisation.yml)."""
+    with get_settings().organisation_file.open(encoding="utf-8") as handle:
+        node: object = (yaml.safe_load(handle) or {}).get("organisation")
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _imports(target: str) -> bool:
@@ -156,6 +174,7 @@ def check_rule(rule: RegisteredRule) -> list[str]:
     problems += [f"{rule.id}: {t} does not import" for t in rule.enforced_in if not _imports(t)]
     responses = _domain_responses()
     problems += [f"{rule.id}: no response {r}" for r in rule.tells_user if r not in responses]
+    problems += [f"{rule.id}: no setting {n}" for n in rule.settings if not _is_setting(n)]
     if not rule.tests:
         problems.append(f"{rule.id}: no test covers it")
     problems += [f"{rule.id}: no test {t}" for t in rule.tests if not _test_exists(t)]

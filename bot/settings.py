@@ -82,6 +82,10 @@ def default_complaint_catalog() -> Path:
     return PROJECT_ROOT / "data" / "complaints" / "catalog.yml"
 
 
+def default_organisation_file() -> Path:
+    return PROJECT_ROOT / "data" / "organisation.yml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The assistant's configuration. Build it with `Settings.from_env()`."""
@@ -95,9 +99,9 @@ class Settings:
     rasa_jwt_secret: str | None = field(default=None, repr=False)
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
-    # After-school care: a leave for day D is accepted until this many minutes
-    # before care starts on D (服务管理制度5, 课后服务安全管理制度 item 12).
-    leave_cutoff_minutes: int = 60
+    # The organisation's own settings (cutoffs, answer times, booking windows, tariff):
+    # data, not regulations; read by bot.organisation.
+    organisation_file: Path = field(default_factory=default_organisation_file)
     # Policy answers: a clause is offered only if its BM25 score and its coverage of the
     # question (IDF-weighted share of the question's words) reach these; tuned with
     # `make eval-policy` on tests/data/policy_questions.tsv.
@@ -162,7 +166,9 @@ class Settings:
             rasa_jwt_secret=_str(env, "RASA_JWT_SECRET"),
             timezone=_str(env, "SERVICE_TIMEZONE", cls.timezone) or cls.timezone,
             log_level=(_str(env, "LOG_LEVEL", cls.log_level) or cls.log_level).upper(),
-            leave_cutoff_minutes=_int(env, "LEAVE_CUTOFF_MINUTES", cls.leave_cutoff_minutes),
+            organisation_file=Path(
+                _str(env, "ORGANISATION_FILE") or str(default_organisation_file())
+            ),
             policy_min_score=_float(env, "POLICY_MIN_SCORE", cls.policy_min_score),
             policy_min_coverage=_float(env, "POLICY_MIN_COVERAGE", cls.policy_min_coverage),
             policy_min_score_unknown_noun=_float(

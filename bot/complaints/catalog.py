@@ -1,11 +1,15 @@
 """Complaint departments and categories, response time frames and messages.
 
 They are read from `data/complaints/catalog.yml` (or the file named by COMPLAINT_CATALOG),
-so that an organisation changes a time frame or adds a category without code.
+so that an organisation adds a category without code. The time frame of each category is
+the organisation's promise, kept with its other settings (data/organisation.yml,
+organisation.complaints.response_hours): 服务流程管理制度 内容概述 第3条 asks for a time
+frame (设定问题解决的步骤和时间框架) but names no hours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -14,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from bot.organisation import get_organisation
 from bot.settings import get_settings
 
 
@@ -88,7 +93,21 @@ def _words(raw: Any) -> tuple[str, ...]:
     return tuple(str(word) for word in raw or ())
 
 
-def parse_catalog(raw: dict[str, Any]) -> Catalog:
+def parse_catalog(raw: dict[str, Any], response_hours: Mapping[str, int] | None = None) -> Catalog:
+    """The catalog in `raw`, each category with its hours from `response_hours` (default:
+    the organisation's settings); raises CatalogError."""
+    hours = (
+        get_organisation().complaints.response_hours if response_hours is None else response_hours
+    )
+    try:
+        missing = sorted(str(code) for code in raw["categories"] if code not in hours)
+    except (KeyError, TypeError) as error:
+        raise CatalogError(f"complaint catalog: {error!r}") from error
+    if missing:
+        raise CatalogError(
+            "complaint catalog: no response hours in the organisation settings for "
+            + ", ".join(missing)
+        )
     try:
         departments = {
             code: Department(code, str(item["name"]), _words(item.get("keywords")))
@@ -98,7 +117,7 @@ def parse_catalog(raw: dict[str, Any]) -> Catalog:
             code: Category(
                 code,
                 str(item["name"]),
-                int(item["response_hours"]),
+                int(hours[code]),
                 _words(item.get("keywords")),
             )
             for code, item in raw["categories"].items()

@@ -47,7 +47,7 @@ class Statement:
     account: GasAccount
     bills: list[BillStatus]  # oldest first
     paid_fen: int
-    last_reading: MeterReading | None
+    last_reading: MeterReading | None  # the last one read on site (see last_actual_reading)
 
     @property
     def billed_fen(self) -> int:
@@ -98,22 +98,17 @@ def statement(*, session: Session, account: GasAccount) -> Statement:
         account=account,
         bills=settle(bills, int(paid or 0)),
         paid_fen=int(paid or 0),
-        last_reading=last_reading(session=session, account=account),
+        last_reading=last_actual_reading(session=session, account=account),
     )
 
 
-def last_reading(*, session: Session, account: GasAccount) -> MeterReading | None:
-    return session.scalars(
-        select(MeterReading)
-        .join(GasMeter, GasMeter.id == MeterReading.meter_id)
-        .where(GasMeter.account_id == account.id)
-        .order_by(MeterReading.read_on.desc())
-        .limit(1)
-    ).first()
-
-
 def last_actual_reading(*, session: Session, account: GasAccount) -> MeterReading | None:
-    """The latest reading the reader actually saw (估抄 ones left out)."""
+    """The latest reading a meter reader took on site.
+
+    抄表管理制度 第3条 rules out estimated readings (杜绝错抄、估抄、漏抄), so a reading the
+    billing system imported with the `estimated` flag is never shown to the customer as
+    their meter reading, nor used to work out when the reader comes next.
+    """
     return session.scalars(
         select(MeterReading)
         .join(GasMeter, GasMeter.id == MeterReading.meter_id)

@@ -125,12 +125,11 @@ def _seed_history(
             year, used_this_year = month.year, 0
         usage = round(entry["base_m3"] * SEASON[month.month])
         reading += usage
-        # Indoor meters are seen once a quarter; the months between are estimated (估抄).
-        estimated = meter.location is MeterLocation.INDOOR and month.month % 3 != 0
-        read_on = month.replace(day=min(int(entry["read_day"]), 28))
-        session.add(
-            MeterReading(meter_id=meter.id, read_on=read_on, reading=reading, estimated=estimated)
-        )
+        # Indoor meters are read once a quarter (抄表管理制度 第4条); the months between have
+        # no reading at all: nothing is estimated (第3条: 杜绝估抄).
+        if meter.location is not MeterLocation.INDOOR or month.month % 3 == 0:
+            read_on = month.replace(day=min(int(entry["read_day"]), 28))
+            session.add(MeterReading(meter_id=meter.id, read_on=read_on, reading=reading))
         charges = price_usage(account.kind, usage, used_this_year)
         used_this_year += usage
         issued_on = add_months(month, 1)

@@ -8,7 +8,9 @@ payments.csv  account_no, paid_on, amount, channel, reference   (optional file)
 
 kind: residential|commercial (居民|商业); meter_location: outdoor|indoor (户外|户内);
 dates YYYY-MM-DD; period YYYY-MM; amount in yuan with at most two decimals; reading and
-usage in whole m³; estimated: 1/0, yes/no, 是/否. Every row is checked first; any bad row
+usage in whole m³; estimated: 1/0, yes/no, 是/否 (a row the billing system flags as not
+read on site is stored with its flag but never shown to a customer or counted as a reading:
+抄表管理制度 第3条 rules out estimated readings). Every row is checked first; any bad row
 means nothing is imported, unless `--skip-bad` is given, when the good rows are. Rows that
 exist already (same 户号, meter and day, account and period, payment reference) are updated.
 """

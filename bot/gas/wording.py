@@ -30,10 +30,13 @@ _OFF_WORDS = (
     "不需要",
 )
 
+# What 抄表管理制度 第4条 and 第5条 say, and nothing more: in particular nothing about how
+# the months between two quarterly readings are billed, which the regulations do not say
+# (and 第3条 rules out estimated readings: 杜绝错抄、估抄、漏抄).
 CYCLE_TEXT = {
     ReadingCycle.COMMERCIAL_MONTHLY: "商业用户每月 22 日至 23 日抄表",
     ReadingCycle.MONTHLY: "居民用户每月抄表一次",
-    ReadingCycle.QUARTERLY: "户内挂表的居民用户每季度抄表一次,其余月份按估抄计量",
+    ReadingCycle.QUARTERLY: "户内挂表的居民用户每季度抄表一次",
 }
 BILL_STATE_TEXT = {
     BillState.PAID: "已缴清",
@@ -64,10 +67,10 @@ def wants_reminders_off(text: str) -> bool:
 
 
 def reading_line(reading: MeterReading | None) -> str:
-    if reading is None:
+    """A reading taken on site (bot.gas.billing.last_actual_reading), or that there is none."""
+    if reading is None or reading.estimated:
         return "暂无抄表记录"
-    kind = "估抄" if reading.estimated else "实抄"
-    return f"{reading.read_on:%Y-%m-%d} 读数 {reading.reading} 方({kind})"
+    return f"{reading.read_on:%Y-%m-%d} 读数 {reading.reading} 方"
 
 
 def charges_text(status: BillStatus) -> str:
@@ -121,7 +124,7 @@ def usage_text(bills: list[GasBill]) -> str:
 def schedule_text(upcoming: NextReading) -> str:
     rule = CYCLE_TEXT[upcoming.cycle]
     if upcoming.earliest is None or upcoming.latest is None:
-        return f"{rule};暂无上次实抄记录,下次抄表日期请以抄表员通知为准"
+        return f"{rule};暂无上次抄表记录,下次抄表日期请以抄表员通知为准"
     if upcoming.earliest == upcoming.latest:
         when = f"{upcoming.earliest:%Y-%m-%d} 前后"
     else:

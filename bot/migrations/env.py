@@ -27,6 +27,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = create_engine(url)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table on SQLite (copy, drop, rename); with foreign keys
+            # on, dropping the old table would cascade-delete the rows that refer to it
+            # (a booking's events). The pragma only takes effect outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends the transaction the pragma began (future mode)
         # Batch mode lets ALTER TABLE migrations run on SQLite too.
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True

@@ -36,13 +36,10 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
+from bot.organisation import get_organisation
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import ExplanationCode, InfusionDecision, InfusionRequest, Outcome
 
-# Visits are booked from today up to this many days ahead.
-ADVANCE_DAYS = 14
-# A half-day that has begun can no longer be booked.
-HALF_DAY_STARTS = {HalfDay.MORNING: time(8, 0), HalfDay.AFTERNOON: time(13, 30)}
 BOOKING_PREFIX = "SY"
 ASSISTANT = "assistant"
 _BOOKING_NO = re.compile(rf"{BOOKING_PREFIX}\s*(\d{{8}})\s*-?\s*(\d{{5}})", re.IGNORECASE)
@@ -130,15 +127,26 @@ def find_community(*, session: Session, address: str) -> Community | None:
     return best[1] if best else None
 
 
+def advance_days() -> int:
+    """How many days ahead of today a visit may be booked: the centre's setting
+    (data/organisation.yml), not a rule of the regulations."""
+    return get_organisation().home_visits.advance_days
+
+
+def half_day_start(half_day: HalfDay) -> time:
+    """When a nurse's half-day begins (the centre's setting); once begun it cannot be booked."""
+    return get_organisation().home_visits.half_day_starts[half_day.value]
+
+
 def check_visit_time(day: date, half_day: HalfDay | None, now: datetime) -> VisitTimeProblem | None:
     """Why a visit cannot be booked for that day and half-day, or None if it can."""
     local = now.astimezone(local_zone())
     if day < local.date():
         return VisitTimeProblem.PAST
-    if day > local.date() + timedelta(days=ADVANCE_DAYS):
+    if day > local.date() + timedelta(days=advance_days()):
         return VisitTimeProblem.TOO_FAR
     if day == local.date():
-        starts = [HALF_DAY_STARTS[h] for h in ([half_day] if half_day else list(HalfDay))]
+        starts = [half_day_start(h) for h in ([half_day] if half_day else list(HalfDay))]
         if all(local.time() >= start for start in starts):
             return VisitTimeProblem.STARTED
     return None
@@ -245,7 +253,7 @@ def next_free_slots(
 ) -> tuple[SlotOffer, ...]:
     """The next half-days within the booking window when a nurse of the team is free."""
     today = now.astimezone(local_zone()).date()
-    days = [today + timedelta(days=n) for n in range(ADVANCE_DAYS + 1)]
+    days = [today + timedelta(days=n) for n in range(advance_days() + 1)]
     loads = _loads(session, team.nurses, days)
     offers: list[SlotOffer] = []
     for day in days:

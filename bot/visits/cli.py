@@ -16,10 +16,9 @@ def _staff_name(args: argparse.Namespace) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from bot.models import CareVisitKind
     from bot.visits.booking import visits_on
-    from bot.visits.elderly import care_visits_between
-    from bot.visits.wording import HALF_DAY_LABELS, STATE_LABELS, visit_flags
+    from bot.visits.elderly import care_visits_between, ensure_care_schedules
+    from bot.visits.wording import CARE_VISIT_LABELS, HALF_DAY_LABELS, STATE_LABELS, visit_flags
 
     try:
         days = parse_dates(args.date, clock.today()) if args.date else [clock.today()]
@@ -27,6 +26,8 @@ def _list(args: argparse.Namespace) -> int:
         print(f"cannot read the date {args.date!r} ({exc.reason})", file=sys.stderr)
         return 2
     with session_scope() as session:
+        # A list of visits always shows each person's next quarterly re-check.
+        ensure_care_schedules(session=session, now=clock.now())
         for day in days:
             bookings = visits_on(session=session, day=day)
             care = care_visits_between(session=session, first=day, last=day)
@@ -41,10 +42,10 @@ def _list(args: argparse.Namespace) -> int:
                     f"  {b.drug_names or b.drug_text}  [{STATE_LABELS[b.state]}]{visit_flags(b)}"
                 )
             for visit in care:
-                kind = "回访" if visit.kind is CareVisitKind.FOLLOW_UP else "上门服务"
+                kind = CARE_VISIT_LABELS.get(visit.kind, "上门服务")
                 print(
-                    f"  {visit.client.client_no}  {HALF_DAY_LABELS[visit.half_day]}  {kind}  "
-                    f"{visit.client.name}  {visit.client.address}  {visit.service_items}"
+                    f"  #{visit.id}  {visit.client.client_no}  {HALF_DAY_LABELS[visit.half_day]}"
+                    f"  {kind}  {visit.client.name}  {visit.client.address}  {visit.service_items}"
                 )
     return 0
 
@@ -113,23 +114,90 @@ def _move(args: argparse.Namespace) -> int:
 def _follow_ups(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from bot.models import CareVisitKind
-    from bot.visits.elderly import care_visits_between
+    from bot.visits.elderly import FOLLOW_UP_KINDS, care_visits_between, ensure_care_schedules
+    from bot.visits.wording import CARE_VISIT_LABELS
 
     first = clock.today()
     with session_scope() as session:
+        ensure_care_schedules(session=session, now=clock.now())
         visits = care_visits_between(
             session=session,
             first=first,
             last=first + timedelta(days=args.days),
-            kind=CareVisitKind.FOLLOW_UP,
+            kinds=FOLLOW_UP_KINDS,
         )
         for visit in visits:
             print(
-                f"{visit.visit_date.isoformat()}  {visit.client.client_no}  {visit.client.name}"
-                f"  {visit.client.phone}  {visit.client.address}  {visit.client.service_items}"
+                f"{visit.visit_date.isoformat()}  #{visit.id}  {CARE_VISIT_LABELS[visit.kind]}"
+                f"  {visit.client.client_no}  {visit.client.name}  {visit.client.phone}"
+                f"  {visit.client.address}  {visit.client.service_items}"
             )
         print(f"{len(visits)} follow-up visit(s) in the next {args.days} days")
+    return 0
+
+
+def _care_schedule(args: argparse.Namespace) -> int:
+    from bot.visits.elderly import ensure_care_schedules
+
+    with session_scope() as session:
+        report = ensure_care_schedules(session=session, now=clock.now())
+        for visit in report.overdue:
+            print(
+                f"overdue re-check #{visit.id}  {visit.visit_date.isoformat()}"
+                f"  {visit.client.client_no}  {visit.client.name}  {visit.client.phone}"
+            )
+        print(
+            f"{report.served} person(s) served, each with a quarterly re-check scheduled"
+            f" ({report.scheduled} added); {report.cancelled} visit(s) after a last day"
+            f" cancelled; {len(report.overdue)} re-check(s) overdue"
+        )
+    return 0
+
+
+def _care_done(args: argparse.Namespace) -> int:
+    from bot.visits.elderly import CareVisitError, complete_care_visit, ensure_next_recheck
+
+    with session_scope() as session:
+        try:
+            visit = complete_care_visit(
+                session=session,
+                visit_id=args.visit_id,
+                actor=_staff_name(args),
+                now=clock.now(),
+                note=args.note or "",
+            )
+        except CareVisitError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        following = ensure_next_recheck(session=session, client=visit.client, now=clock.now())
+        after = f"; next re-check {following.visit_date.isoformat()}" if following else ""
+        print(f"visit #{visit.id} of {visit.client.client_no}: done{after}")
+    return 0
+
+
+def _care_end(args: argparse.Namespace) -> int:
+    from bot.visits.elderly import end_care, find_client
+
+    try:
+        last_day = parse_dates(args.last_day, clock.today())[-1] if args.last_day else None
+    except DateParseError as exc:
+        print(f"cannot read the date {args.last_day!r} ({exc.reason})", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        client = find_client(session=session, client_no=args.client_no)
+        if client is None:
+            print(f"no elderly-care client {args.client_no}", file=sys.stderr)
+            return 1
+        cancelled = end_care(
+            session=session,
+            client=client,
+            last_day=last_day or clock.today(),
+            reason=args.reason,
+        )
+        print(
+            f"{client.client_no}: served until {client.ended_on.isoformat()};"
+            f" {cancelled} later visit(s) cancelled"
+        )
     return 0
 
 
@@ -175,9 +243,26 @@ def register(groups: Any) -> None:
         move.add_argument("--by", help="who records it (logged)")
         move.add_argument("--note", required=command == "refuse", help="why (logged)")
         move.set_defaults(handler=_move)
-    follow = visits.add_parser("follow-ups", help="elderly-care follow-up visits due")
+    follow = visits.add_parser(
+        "follow-ups", help="elderly-care follow-up visits and quarterly re-checks due"
+    )
     follow.add_argument("--days", type=int, default=14)
     follow.set_defaults(handler=_follow_ups)
+    visits.add_parser(
+        "care-schedule",
+        help="give every person served their next quarterly re-check (服务管理制度8 item 1;"
+        " idempotent, run daily) and list overdue ones",
+    ).set_defaults(handler=_care_schedule)
+    done = visits.add_parser("care-done", help="record an elderly-care visit as done")
+    done.add_argument("visit_id", type=int, help="the #number shown by list and follow-ups")
+    done.add_argument("--by", help="who records it (logged)")
+    done.add_argument("--note", help="what was found")
+    done.set_defaults(handler=_care_done)
+    end = visits.add_parser("care-end", help="a person is no longer served: stop their visits")
+    end.add_argument("client_no")
+    end.add_argument("--last-day", help="the last day served (default: today)")
+    end.add_argument("--reason", required=True, help="why (kept in the archive)")
+    end.set_defaults(handler=_care_end)
     hotline = visits.add_parser("hotline", help="log a call to the elderly-care hotline")
     hotline.add_argument("topic")
     hotline.add_argument("--name")

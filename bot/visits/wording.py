@@ -7,7 +7,7 @@ import re
 import unicodedata
 from datetime import date
 
-from bot.models import BookingState, HalfDay, HomeVisitBooking
+from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.school.wording import format_day
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
@@ -93,6 +93,11 @@ _AFTERNOON = re.compile(r"下午|午后|下半天|[1-5]点半?(?!\d)|两点|三�
 GIVEN_ONLY = "given"
 
 HALF_DAY_LABELS = {HalfDay.MORNING: "上午", HalfDay.AFTERNOON: "下午"}
+# Visits that see an elderly person again; a service visit is labelled with its services.
+CARE_VISIT_LABELS = {
+    CareVisitKind.FOLLOW_UP: "定期回访",
+    CareVisitKind.RECHECK: "季度核实回访",
+}
 CONDITION_LABELS = {
     PatientCondition.FRAIL_ELDERLY: "年老体弱",
     PatientCondition.BEDRIDDEN: "卧床不起",

@@ -65,7 +65,7 @@ def test_a_leave_after_the_cutoff_is_refused_with_the_teachers_number(assistant)
     assistant.say("今天孩子不去课后看护了 家里有事", sender)
     assistant.say("2024010102", sender)
     late = texts(assistant.say("19900001003", sender))
-    assert "请假需要提前办理" in late
+    assert "按《课后服务安全管理制度》第12条" in late and "学校规定" in late
     assert "15:30" in late
     assert "致电班主任" in late
     assert date(2026, 11, 25) not in [day for day, _, _ in leaves(assistant, "2024010102")]

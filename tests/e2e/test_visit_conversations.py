@@ -311,12 +311,14 @@ def test_an_elderly_person_is_registered_with_follow_up_visits(assistant):
     assert "档案号" in done
     assert "助餐、助洁" in done
     assert "回访" in done and "12月4日" in done
+    assert "每季度核实一次" in done and "下次季度核实" in done
     engine = create_engine(assistant.database_url)
     with session_scope(engine) as session:
         client = session.scalars(
             select(ElderlyCareClient).where(ElderlyCareClient.phone == "19912340001")
         ).one()
         assert client.service_items == "助餐、助洁"
+        # The service visit, the centre's two follow-ups and the next quarterly re-check.
         assert len(client.visits) == 4
     engine.dispose()
     listed = texts(assistant.say("查一下我的预约", sender))

@@ -84,7 +84,7 @@ def test_unknown_document_is_an_error(bot_cli):
 
 
 def test_bad_setting_is_reported_not_a_traceback(bot_cli, database_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "LEAVE_CUTOFF_MINUTES": "soon"}
+    env = {**os.environ, "DATABASE_URL": database_url, "RETENTION_DAYS": "soon"}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "policy", "list"],
         cwd=PROJECT_ROOT,
@@ -94,5 +94,5 @@ def test_bad_setting_is_reported_not_a_traceback(bot_cli, database_url):
         timeout=60,
     )
     assert result.returncode == 2
-    assert "LEAVE_CUTOFF_MINUTES" in result.stderr
+    assert "RETENTION_DAYS" in result.stderr
     assert "Traceback" not in result.stderr

@@ -40,6 +40,7 @@ from bot.models import (
     GasBill,
     MeterFaultKind,
     MeterLocation,
+    MeterReading,
 )
 from bot.notify import Delivery, DeliveryStatus
 from bot.seed import DEMO_DIR
@@ -164,12 +165,60 @@ def test_usage_history_is_the_last_months_oldest_first(gas_engine):
     assert len(year) == 12
 
 
-def test_indoor_meters_have_estimated_readings_between_quarterly_visits(gas_engine):
+def test_indoor_meters_are_read_once_a_quarter_and_nothing_is_estimated(gas_engine):
+    # 抄表管理制度 第4条 (居民户内挂燃气表每季查抄一次) and 第3条 (杜绝错抄、估抄、漏抄).
     with session_scope(gas_engine) as session:
         meter = account(session, INDOOR).meters[0]
         assert meter.location is MeterLocation.INDOOR
-        actual = [r.read_on.month for r in meter.readings if not r.estimated]
-    assert actual == [12, 3, 6, 9]
+        months = [r.read_on.month for r in meter.readings]
+        assert not any(r.estimated for r in meter.readings)
+    assert months == [12, 3, 6, 9]
+
+
+def test_an_imported_estimated_reading_is_never_shown_as_the_meter_reading(gas_engine):
+    with session_scope(gas_engine) as session:
+        held = account(session, INDOOR)
+        meter = held.meters[0]
+        read_on_site = max(r.read_on for r in meter.readings)
+        session.add(
+            MeterReading(
+                meter_id=meter.id,
+                read_on=read_on_site + timedelta(days=30),
+                reading=99999,
+                estimated=True,
+            )
+        )
+        session.flush()
+        state = statement(session=session, account=held)
+        text = statement_text(state, TODAY)
+        assert state.last_reading is not None
+        assert state.last_reading.read_on == read_on_site
+    assert "99999" not in text
+    assert "估" not in text
+
+
+def test_no_gas_wording_tells_a_customer_that_readings_are_estimated():
+    import yaml
+
+    from bot.gas.wording import CYCLE_TEXT
+    from bot.settings import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    texts = [v["text"] for variants in domain["responses"].values() for v in variants]
+    assert CYCLE_TEXT[ReadingCycle.QUARTERLY] == "户内挂表的居民用户每季度抄表一次"
+    assert not [t for t in [*CYCLE_TEXT.values(), *texts] if "估" in t]
+
+
+def test_the_tariff_comes_from_the_organisation_settings():
+    from bot.organisation import GasSettings, TariffTier, get_organisation
+
+    tariff = GasSettings(
+        residential_tiers=(TariffTier(100, 200), TariffTier(None, 300)), commercial_price_fen=400
+    )
+    charges = price_usage(GasAccountKind.RESIDENTIAL, 30, 90, tariff=tariff)
+    assert [(c.tier, c.m3, c.price_fen) for c in charges] == [(1, 10, 200), (2, 20, 300)]
+    assert price_usage(GasAccountKind.COMMERCIAL, 5, tariff=tariff)[0].price_fen == 400
+    assert get_organisation().gas.commercial_price_fen == 348
 
 
 def test_seeding_the_demo_twice_changes_nothing(gas_engine):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.models import LeaveRequest, School, Student
+from bot.organisation import get_organisation
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.leave import (
     CancelOutcome,
@@ -25,7 +26,6 @@ from bot.school.leave import (
     request_leave,
 )
 from bot.seed import DEMO_DIR, seed_school_demo
-from bot.settings import get_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZHANG = "2024010101"  # 实验小学, guardians 19900001001 and 19900001002
@@ -225,7 +225,7 @@ def test_a_parent_of_two_children_binds_both(school_engine):
         assert len(children_of(session=session, sender_id="wx:z")) == 2
 
 
-def test_a_school_without_its_own_cutoff_takes_the_configured_default(engine):
+def test_a_school_without_its_own_cutoff_takes_the_organisation_default(engine):
     with session_scope(engine) as session:
         school = School(
             code="s2",
@@ -235,7 +235,8 @@ def test_a_school_without_its_own_cutoff_takes_the_configured_default(engine):
         )
         session.add(school)
         session.flush()
-        assert school.leave_cutoff_minutes == get_settings().leave_cutoff_minutes == 60
+        default = get_organisation().school.default_leave_cutoff_minutes
+        assert school.leave_cutoff_minutes == default == 60
 
 
 def test_cutoff_time_of_day(school_engine):

@@ -13,7 +13,7 @@ def test_defaults_need_no_configuration():
     assert settings.is_sqlite
     assert settings.action_server_url == "http://localhost:5055/webhook"
     assert settings.rasa_server_url == "http://localhost:5005"
-    assert settings.leave_cutoff_minutes == 60
+    assert settings.organisation_file == PROJECT_ROOT / "data" / "organisation.yml"
     assert settings.telegram_bot_token is None
     assert settings.wechat_token is None
 
@@ -23,7 +23,7 @@ def test_environment_overrides():
         {
             "DATABASE_URL": "postgresql://svc@db/service",
             "RASA_SERVER_URL": "http://rasa:5005/",
-            "LEAVE_CUTOFF_MINUTES": " 90 ",
+            "ORGANISATION_FILE": " /etc/service/organisation.yml ",
             "POLICY_MIN_SCORE": "2.5",
             "POLICY_MIN_SCORE_UNKNOWN_NOUN": "30",
             "DATABASE_ECHO": "yes",
@@ -37,7 +37,7 @@ def test_environment_overrides():
     assert settings.database_url == "postgresql://svc@db/service"
     assert not settings.is_sqlite
     assert settings.rasa_server_url == "http://rasa:5005"
-    assert settings.leave_cutoff_minutes == 90
+    assert str(settings.organisation_file) == "/etc/service/organisation.yml"
     assert settings.policy_min_score == 2.5
     assert settings.policy_min_score_unknown_noun == 30.0
     assert settings.database_echo is True
@@ -52,16 +52,16 @@ def test_secrets_are_not_in_the_repr():
 
 
 def test_blank_values_fall_back_to_defaults():
-    settings = Settings.from_env({"DATABASE_URL": "  ", "LEAVE_CUTOFF_MINUTES": ""})
+    settings = Settings.from_env({"DATABASE_URL": "  ", "ORGANISATION_FILE": ""})
     assert settings.is_sqlite
-    assert settings.leave_cutoff_minutes == 60
+    assert settings.organisation_file == PROJECT_ROOT / "data" / "organisation.yml"
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("LEAVE_CUTOFF_MINUTES", "sixty", "whole number"),
-        ("LEAVE_CUTOFF_MINUTES", "-5", "at least 0"),
+        ("RETENTION_DAYS", "sixty", "whole number"),
+        ("RETENTION_DAYS", "0", "at least 1"),
         ("POLICY_MIN_SCORE", "high", "number"),
         ("DATABASE_ECHO", "maybe", "true or false"),
     ],

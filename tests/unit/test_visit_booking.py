@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.idempotency import retry_on_conflict
+from bot.migrate import downgrade, upgrade
 from bot.models import (
     BookingEvent,
     BookingState,
@@ -388,10 +389,15 @@ def test_an_elderly_person_is_registered_once_with_follow_ups(demo):
         )
         assert first.created
         assert first.client.client_no.startswith("YL20261125-")
+        # The centre's follow-up days (data/organisation.yml), then the quarterly re-check
+        # (服务管理制度8 第1条) a quarter after registration.
         assert [v.visit_date for v in first.follow_ups] == [
-            TOMORROW + timedelta(days=days) for days in (7, 30, 90)
+            TOMORROW + timedelta(days=days) for days in (7, 30)
         ]
         assert all(v.kind is CareVisitKind.FOLLOW_UP for v in first.follow_ups)
+        assert first.recheck is not None
+        assert first.recheck.kind is CareVisitKind.RECHECK
+        assert first.recheck.visit_date == date(2027, 2, 25)
         again = register_care(
             session=session,
             name="周奶奶",
@@ -408,6 +414,7 @@ def test_an_elderly_person_is_registered_once_with_follow_ups(demo):
         assert again.client.id == first.client.id
         assert again.client.service_items == "助餐、助洁"
         assert again.follow_ups == ()  # already scheduled
+        assert again.recheck is first.recheck
 
 
 @pytest.mark.parametrize(
@@ -497,3 +504,24 @@ def test_repeated_confirmations_racing_make_one_booking(demo):
     with session_scope(demo) as session:
         assert session.scalar(select(func.count(HomeVisitBooking.id))) == 1
         assert session.scalar(select(func.sum(NurseSlot.booked))) == 1
+
+
+def test_the_infusion_safety_migration_keeps_every_bookings_events(demo, database_url):
+    _, booking_no, _ = book(demo)
+
+    def events() -> int:
+        with session_scope(demo) as session:
+            booking = find_booking(session=session, booking_no=booking_no or "")
+            assert booking is not None
+            return len(booking.events)
+
+    before = events()
+    assert before >= 3
+    demo.dispose()
+    # Both ways rebuild the table on SQLite: no cascade may take the events with it.
+    downgrade(database_url, "0009")
+    with demo.connect() as connection:
+        kept = connection.exec_driver_sql("SELECT count(*) FROM booking_event").scalar()
+    assert kept == before
+    upgrade(database_url)
+    assert events() == before

@@ -124,3 +124,19 @@ def test_hotline_calls_and_follow_ups(bot_cli):
     logged = bot_cli("visits", "hotline", "咨询助餐", "--phone", "19900004001").stdout
     assert "linked to the client on file" in logged
     assert "follow-up visit(s) in the next 14 days" in bot_cli("visits", "follow-ups").stdout
+
+
+def test_every_person_served_keeps_a_quarterly_recheck_from_the_command_line(bot_cli):
+    first = bot_cli("visits", "care-schedule").stdout
+    assert "10 person(s) served" in first and "(10 added)" in first
+    assert "(0 added)" in bot_cli("visits", "care-schedule").stdout
+    listed = bot_cli("visits", "follow-ups", "--days", "120").stdout
+    line = next(row for row in listed.splitlines() if "季度核实回访" in row and "YL0002" in row)
+    visit_id = line.split("#")[1].split()[0]
+    done = bot_cli("visits", "care-done", visit_id, "--by", "陈静", "--note", "情况稳定").stdout
+    assert "done; next re-check" in done
+    assert bot_cli("visits", "care-done", visit_id, check=False).returncode == 1
+    ended = bot_cli("visits", "care-end", "YL0001", "--reason", "搬去子女家").stdout
+    assert "YL0001: served until 2026-11-25; 1 later visit(s) cancelled" in ended
+    assert "9 person(s) served" in bot_cli("visits", "care-schedule").stdout
+    assert bot_cli("visits", "care-end", "YL9999", "--reason", "x", check=False).returncode == 1
