@@ -97,7 +97,7 @@ def test_a_message_without_words_is_never_taken_as_a_yes(assistant, message):
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("我媽媽想約護士上門", "姓名"),  # the home-visit form starts
+        ("我媽媽想約護士上門", "目前的情况"),  # the home-visit form starts
         ("孩子明天請假 發燒了", "学号"),
         ("蓄水池多久消毒一次？", "每10天消毒一次"),
     ],

@@ -102,7 +102,7 @@ def test_unsure_twice_gives_up_politely_and_the_conversation_goes_on(assistant):
     [
         ("俺家燃气费欠多少钱", "check_gas_bill", "户号"),  # colloquial: the account is asked for
         ("孩纸明天请个假", "request_leave", "学号"),  # internet slang and a homophone
-        ("我媽媽想約護士上門打點滴", "book_home_visit", "姓名"),  # traditional characters
+        ("我媽媽想約護士上門打點滴", "book_home_visit", "目前的情况"),  # traditional characters
         ("帮我check一下燃气bill", "check_gas_bill", "户号"),  # English mixed in
     ],
     ids=["colloquial", "slang", "traditional", "mixed-english"],
