@@ -374,7 +374,7 @@ def create_app(
             session_cookie="review_desk",
             max_age=SESSION_HOURS * 3600,
             same_site="lax",
-            https_only=settings.admin_cookie_secure,
+            https_only=bool(settings.admin_cookie_secure),
         ),
     ]
     return Starlette(routes=routes, middleware=middleware)
