@@ -14,6 +14,7 @@ from bot.db import session_scope
 from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
 from bot.settings import SettingsError, get_settings
+from bot.text_safety import safe_terminal_output
 from bot.visits.cli import register as register_visits
 
 logger = logging.getLogger(__name__)
@@ -382,7 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging(get_settings().log_level)
         handler: Handler = args.handler
-        return handler(args)
+        # Stored text may come from anyone: no escape sequence reaches a staff terminal.
+        with safe_terminal_output():
+            return handler(args)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
+from bot import text_safety
 from bot.settings import get_settings
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
@@ -1115,3 +1116,7 @@ class HotlineCall(Base):
 
     def __repr__(self) -> str:
         return f"<HotlineCall {self.id} {self.topic}>"
+
+
+# Control and bidi characters never reach the database (names, addresses, free text).
+text_safety.install()
