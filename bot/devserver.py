@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from bot.keys import private_dir, private_file
 from bot.settings import PROJECT_ROOT, get_settings
 
 LOG_DIR = PROJECT_ROOT / "var" / "log"
@@ -300,6 +301,18 @@ def start_telegram_bridge(
     return _start(log_dir / "telegram.log", [sys.executable, "-m", "bot", "telegram"], env)
 
 
+def secure_var() -> None:
+    """var/ (databases, logs, keys) mode 0700 and its files 0600; the servers, which
+    inherit this process's umask, create theirs so too."""
+    os.umask(0o077)
+    var = private_dir(PROJECT_ROOT / "var")
+    for path in [*var.iterdir(), *(var / "log").glob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            private_dir(path)
+        elif path.is_file():
+            private_file(path)
+
+
 def run(*, chat: bool = True) -> int:
     """Serve the assistant until Ctrl-C; with a terminal, chat with it."""
 
@@ -311,6 +324,7 @@ def run(*, chat: bool = True) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     settings = get_settings()
+    secure_var()
     action_port = urlsplit(settings.action_server_url).port or 5055
     rasa_port = urlsplit(settings.rasa_server_url).port or 5005
     started = time.monotonic()

@@ -65,3 +65,14 @@ def local_secret(path: Path) -> str:
             write_private(path, secrets.token_urlsafe(32), exclusive=True)
     private_file(path)
     return path.read_text(encoding="utf-8").strip()
+
+
+def private_database_file(path: Path) -> None:
+    """Before SQLite opens `path`: its folder created mode 0700 and the file itself
+    created (or changed to) mode 0600, so no other local user reads the data."""
+    if not path.parent.is_dir():
+        private_dir(path.parent)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    private_file(path)
