@@ -37,10 +37,13 @@ def client_address(
     if not in_networks(peer, trusted_proxies):
         return None if has_forwarding_headers else peer
     hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    if not hops:
+        return None if has_forwarding_headers else peer
     for hop in reversed(hops):
         if not in_networks(hop, trusted_proxies):
             return hop if _is_address(hop) else None
-    return peer if not hops else None
+    # Every hop a trusted proxy: the first one sent the request (a tool on the proxy host).
+    return hops[0] if _is_address(hops[0]) else None
 
 
 def _is_address(text: str) -> bool:
