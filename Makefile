@@ -20,12 +20,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit browser validate rasa-test nlu-test e2e eval-policy eval-nlu bench lock clean
+.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu bench lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | unit | browser | train | db | eval-policy | eval-nlu | bench | lock | clean"
+	@echo "make lint | format | unit | security | browser | train | db | eval-policy | eval-nlu | bench | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -71,6 +71,11 @@ format: install
 unit: install
 	$(PY) -m pytest tests/unit
 
+# The attacks of the threat model (README), played again against the real code and
+# servers on this machine; each test fails if its attack works again.
+security: install
+	$(PY) -m pytest tests/security
+
 # The review desk in headless Chromium (Debian's chromium and chromium-driver; skipped
 # when they are missing, failed then under REQUIRE_SERVICES=1).
 browser: install
@@ -108,7 +113,7 @@ eval-nlu: train
 bench: train
 	$(PY) -m bot.bench $(BENCH_ARGS)
 
-test: install db lint unit browser validate train rasa-test nlu-test e2e
+test: install db lint unit security browser validate train rasa-test nlu-test e2e
 	@echo "all checks passed"
 
 # Re-resolve requirements.txt from requirements.in together with Rasa's pins.

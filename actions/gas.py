@@ -44,6 +44,7 @@ from bot.gas.halls import list_halls
 from bot.gas.reminders import set_reminders
 from bot.gas.schedule import next_reading
 from bot.gas.wording import (
+    binding_locked_alert,
     months_asked,
     reading_line,
     schedule_text,
@@ -53,6 +54,7 @@ from bot.gas.wording import (
 )
 from bot.incidents import report_incident, reports_incidents
 from bot.models import GasAccount, MeterFaultKind, MeterLocation
+from bot.notify import alert
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +184,8 @@ class ValidateGasAccountForm(PrefillingFormValidation):
                 channel=str(tracker.get_latest_input_channel() or ""),
             )
         logger.info("gas account binding: %s", result.outcome.value)
+        if result.alert_senders:
+            alert(result.alert_senders, binding_locked_alert(tracker.get_slot("gas_account_no")))
         if result.outcome in {BindOutcome.BOUND, BindOutcome.ALREADY}:
             dispatcher.utter_message(
                 response="utter_gas_bound", account_no=tracker.get_slot("gas_account_no")
@@ -192,6 +196,7 @@ class ValidateGasAccountForm(PrefillingFormValidation):
             return {"gas_phone_last4": None, "gas_account_no": None}
         response = {
             BindOutcome.LOCKED: "utter_binding_locked",
+            BindOutcome.TARGET_LOCKED: "utter_gas_binding_target_locked",
             BindOutcome.BOUND_ELSEWHERE: "utter_gas_bound_elsewhere",
         }[result.outcome]
         dispatcher.utter_message(response=response)

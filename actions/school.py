@@ -23,6 +23,7 @@ from bot import clock
 from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
 from bot.models import Student
+from bot.notify import alert
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.dates import DateParseError, parse_dates
 from bot.school.leave import (
@@ -38,7 +39,7 @@ from bot.school.leave import (
     load_student,
     request_leave,
 )
-from bot.school.wording import format_day, format_days, guess_reason
+from bot.school.wording import binding_locked_alert, format_day, format_days, guess_reason
 from bot.staff import teacher_of
 
 logger = logging.getLogger(__name__)
@@ -208,8 +209,13 @@ class ValidateLeaveForm(FormValidationAction):
                 now=clock.now(),
             )
         logger.info("guardian binding: %s", result.outcome.value)
+        if result.alert_senders:
+            alert(result.alert_senders, binding_locked_alert())
         if result.outcome is StudentBindOutcome.LOCKED:
             dispatcher.utter_message(response="utter_binding_locked")
+            return {"guardian_phone": None, "student_no": None, "leave_blocked": True}
+        if result.outcome is StudentBindOutcome.TARGET_LOCKED:
+            dispatcher.utter_message(response="utter_student_binding_target_locked")
             return {"guardian_phone": None, "student_no": None, "leave_blocked": True}
         if result.outcome is StudentBindOutcome.NO_MATCH:
             dispatcher.utter_message(response="utter_student_bind_no_match")

@@ -6,7 +6,9 @@ word to the user (rasa/core/processor.py `_run_action`). `install()` wraps
 `RemoteAction.run` so that such a failure, or an action that takes longer than
 `ACTION_TIMEOUT` seconds, is logged with an incident id and answered with the busy
 message (`bot.incidents`). The conversation goes on: the next message is handled as usual
-once the action server is back. It also validates the action server's answers with a
+once the action server is back. Every call carries the action server's token
+(`ACTION_SERVER_TOKEN`, see `bot.action_server`), so endpoints files need no secret. It
+also validates the action server's answers with a
 validator built once (see `_response_validator`).
 
 Rasa imports the project's channels (credentials.yml) and NLU components (config.yml)
@@ -22,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.incidents import busy_text, new_incident_id
-from bot.settings import get_settings
+from bot.settings import action_server_token, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,15 @@ def _response_validator() -> Any:
     return validator_class(schema)
 
 
+TOKEN_HEADER = "Authorization"
+
+
+def _authorise(endpoint: Any) -> None:
+    """Add the action server's token to the endpoint's headers (once per endpoint)."""
+    if endpoint is not None and TOKEN_HEADER not in endpoint.headers:
+        endpoint.headers[TOKEN_HEADER] = f"Bearer {action_server_token(get_settings())}"
+
+
 def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     """`RemoteAction._validate_action_result` with the validator built once; an invalid
     answer still raises `jsonschema.ValidationError`."""
@@ -97,6 +108,7 @@ def install() -> None:
         if _failed_turn.get() == _turn(tracker):
             return reset
         timeout = get_settings().action_timeout
+        _authorise(self.action_endpoint)
         try:
             return await asyncio.wait_for(
                 original_run(self, output_channel, nlg, tracker, domain), timeout

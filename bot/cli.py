@@ -15,6 +15,7 @@ from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
 from bot.rule_register import register as register_rules
 from bot.settings import SettingsError, get_settings
+from bot.text_safety import safe_terminal_output
 from bot.visits.cli import register as register_visits
 
 logger = logging.getLogger(__name__)
@@ -233,6 +234,19 @@ def _school_leaves(args: argparse.Namespace) -> int:
     return 0
 
 
+def _school_unlock(args: argparse.Namespace) -> int:
+    from bot.identity import unlock_target
+    from bot.school.binding import ATTEMPT_KIND
+
+    student_no = "".join(ch for ch in args.student_no if ch in "0123456789")
+    with session_scope() as session:
+        was_locked = unlock_target(
+            session=session, kind=ATTEMPT_KIND, target=student_no, actor="staff:cli"
+        )
+    print("online binding unlocked" if was_locked else "was not locked; failures reset")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.devserver import run
 
@@ -339,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     leaves.add_argument("--date", help="2026-12-03, 明天, 下周一到周三 ...")
     leaves.add_argument("--school", help="school code (default: all)")
     leaves.set_defaults(handler=_school_leaves)
+    unlock = school.add_parser(
+        "unlock", help="allow parents to bind a student online again after failed attempts"
+    )
+    unlock.add_argument("student_no", help="the 学号")
+    unlock.set_defaults(handler=_school_unlock)
 
     register_gas(groups)
     register_visits(groups)
@@ -366,7 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging(get_settings().log_level)
         handler: Handler = args.handler
-        return handler(args)
+        # Stored text may come from anyone: no escape sequence reaches a staff terminal.
+        with safe_terminal_output():
+            return handler(args)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine import create_engine as sa_create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.keys import private_database_file
 from bot.settings import get_settings
 
 
@@ -31,13 +32,14 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine for `url`; a SQLite file's folder is created if missing."""
+    """Create an engine for `url`; a SQLite file is mode 0600, its folder, if created
+    here, 0700."""
     parsed = make_url(url)
     # hide_parameters: error messages and echo never repeat the values (names, phones).
     kwargs: dict[str, Any] = {"future": True, "echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_database_file(Path(parsed.database))
         # The action server answers on several threads.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:

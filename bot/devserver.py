@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from bot.keys import private_dir, private_file
 from bot.settings import PROJECT_ROOT, get_settings
 
 LOG_DIR = PROJECT_ROOT / "var" / "log"
@@ -76,6 +77,8 @@ class Servers:
     action_url: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     jwt_secret: str = field(default_factory=new_jwt_secret, repr=False)
+    # What the Rasa server sends the action server (bot.action_server refuses others).
+    action_token: str = field(default_factory=new_jwt_secret, repr=False)
 
     def auth_headers(self) -> dict[str, str]:
         return auth_headers(self.jwt_secret)
@@ -169,43 +172,39 @@ def action_server_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def action_server_command(port: int) -> list[str]:
-    return [_rasa(), "run", "actions", "--port", str(port)]
+    """The guarded action server (`bot.action_server`): 127.0.0.1, token required."""
+    return [sys.executable, "-m", "bot.action_server", "--host", "127.0.0.1", "--port", str(port)]
 
 
-def guarded_api_args(jwt_secret: str) -> list[str]:
+def guarded_api_args() -> list[str]:
     """`rasa run` options: on localhost only, the HTTP API only for tokens signed with
-    `jwt_secret` (`api_token`)."""
-    return [
-        "--enable-api",
-        # One argument, so that a secret starting with "-" is not read as an option.
-        f"--jwt-secret={jwt_secret}",
-        "--jwt-method",
-        "HS256",
-        "--interface",
-        "127.0.0.1",
-    ]
+    RASA_JWT_SECRET, which `bot.rasa_server` reads from its environment."""
+    return ["--enable-api", "--interface", "127.0.0.1"]
 
 
-def rasa_server_command(
-    port: int, endpoints: Path, jwt_secret: str, model: Path | None = None
-) -> list[str]:
-    """Rasa with the project's endpoints and channels; see `guarded_api_args`."""
+def rasa_server_command(port: int, endpoints: Path, model: Path | None = None) -> list[str]:
+    """Rasa with the project's endpoints and channels (`bot.rasa_server`: no secret on the
+    command line, no CORS); see `guarded_api_args`."""
     args = [
-        _rasa(),
-        "run",
-        *guarded_api_args(jwt_secret),
+        sys.executable,
+        "-m",
+        "bot.rasa_server",
+        *guarded_api_args(),
         "--port",
         str(port),
         "--endpoints",
         str(endpoints),
         "--credentials",
         str(PROJECT_ROOT / "credentials.yml"),
-        "--cors",
-        "*",
     ]
     if model is not None:
         args += ["--model", str(model)]
     return args
+
+
+def secret_env(jwt_secret: str, action_token: str) -> dict[str, str]:
+    """The secrets both servers need, passed in their environment (never on argv)."""
+    return {"RASA_JWT_SECRET": jwt_secret, "ACTION_SERVER_TOKEN": action_token}
 
 
 def start_process(
@@ -243,12 +242,17 @@ def start_servers(
     """Start the action server and the Rasa server (and, given a port, the dashboard)
     and wait until they answer. Rasa's HTTP API takes tokens signed with `jwt_secret`
     (default: RASA_JWT_SECRET, else a new secret for this run only)."""
-    env = server_env(extra_env)
+    settings = get_settings()
     servers = Servers(
         rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_url=f"http://localhost:{action_port}/webhook",
-        jwt_secret=jwt_secret or get_settings().rasa_jwt_secret or new_jwt_secret(),
+        jwt_secret=jwt_secret or settings.rasa_jwt_secret or new_jwt_secret(),
+        action_token=settings.action_server_token or new_jwt_secret(),
     )
+    env = {
+        **server_env(extra_env),
+        **secret_env(servers.jwt_secret, servers.action_token),
+    }
     checks: list[tuple[str, list[str], str, dict[str, str], dict[str, str]]] = [
         (
             "actions",
@@ -259,7 +263,7 @@ def start_servers(
         ),
         (
             "rasa",
-            rasa_server_command(rasa_port, endpoints, servers.jwt_secret, model),
+            rasa_server_command(rasa_port, endpoints, model),
             f"{servers.rasa_url}/status",
             servers.auth_headers(),
             rasa_server_env(env),
@@ -297,6 +301,18 @@ def start_telegram_bridge(
     return _start(log_dir / "telegram.log", [sys.executable, "-m", "bot", "telegram"], env)
 
 
+def secure_var() -> None:
+    """var/ (databases, logs, keys) mode 0700 and its files 0600; the servers, which
+    inherit this process's umask, create theirs so too."""
+    os.umask(0o077)
+    var = private_dir(PROJECT_ROOT / "var")
+    for path in [*var.iterdir(), *(var / "log").glob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            private_dir(path)
+        elif path.is_file():
+            private_file(path)
+
+
 def run(*, chat: bool = True) -> int:
     """Serve the assistant until Ctrl-C; with a terminal, chat with it."""
 
@@ -308,6 +324,7 @@ def run(*, chat: bool = True) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     settings = get_settings()
+    secure_var()
     action_port = urlsplit(settings.action_server_url).port or 5055
     rasa_port = urlsplit(settings.rasa_server_url).port or 5005
     started = time.monotonic()

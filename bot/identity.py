@@ -1,15 +1,26 @@
 """Binding attempts and lock-outs, shared by every kind of binding (staff, account, student).
 
-A sender with `MAX_FAILURES` failed attempts of one kind within `FAILURE_WINDOW` may not
-try that kind again for `LOCKOUT` after the last of them. Attempts refused during a
-lock-out are recorded too, but do not extend it.
+Two counters, both in the database:
+
+- per sender: a sender with `MAX_FAILURES` failed attempts of one kind within
+  `FAILURE_WINDOW` may not try that kind again for `LOCKOUT` after the last of them;
+- per target (the account or the student an attempt names, whoever sends it, on any
+  channel): `TARGET_MAX_FAILURES` failed attempts on one target within `TARGET_WINDOW`
+  lock online binding for that target until staff unlock it (`python -m bot gas unlock
+  ACCOUNT`, `python -m bot school unlock STUDENT_NO`) or the failures age out of the
+  window. A guesser with a fresh sender per try (new web chat cookies, many Telegram
+  accounts) meets this one: four digits cannot be tried through.
+
+An unknown target is counted like a known one, so a lock-out says nothing about whether
+the account exists. Attempts refused during a lock-out are recorded too, but do not
+count: a guesser cannot keep a target locked for ever by trying on.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import clock
@@ -19,7 +30,12 @@ from bot.models import BindingAttempt
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=30)
+TARGET_MAX_FAILURES = 5
+TARGET_WINDOW = timedelta(hours=24)
 LOCKED_REASON = "locked"
+TARGET_LOCKED_REASON = "target_locked"
+UNLOCKED_REASON = "unlocked"
+NOT_COUNTED = (LOCKED_REASON, TARGET_LOCKED_REASON, UNLOCKED_REASON)
 
 
 def record_attempt(
@@ -30,11 +46,13 @@ def record_attempt(
     succeeded: bool,
     reason: str = "",
     now: datetime | None = None,
+    target: str | None = None,
 ) -> None:
     session.add(
         BindingAttempt(
             sender_id=sender_id,
             kind=kind,
+            target=target,
             succeeded=succeeded,
             reason=reason,
             created_at=now or clock.now(),
@@ -56,7 +74,7 @@ def locked_until(
                 BindingAttempt.sender_id == sender_id,
                 BindingAttempt.kind == kind,
                 BindingAttempt.succeeded.is_(False),
-                BindingAttempt.reason != LOCKED_REASON,
+                BindingAttempt.reason.not_in(NOT_COUNTED),
                 BindingAttempt.created_at > now - FAILURE_WINDOW - LOCKOUT,
             )
             .order_by(BindingAttempt.created_at)
@@ -85,3 +103,77 @@ def is_locked_out(
         now=now,
     )
     return True
+
+
+def target_failures(
+    *, session: Session, kind: str, target: str, now: datetime | None = None
+) -> int:
+    """Failed attempts on `target` within `TARGET_WINDOW`, since staff last unlocked it."""
+    now = now or clock.now()
+    since = now - TARGET_WINDOW
+    unlocked = session.scalar(
+        select(func.max(BindingAttempt.created_at)).where(
+            BindingAttempt.kind == kind,
+            BindingAttempt.target == target,
+            BindingAttempt.reason == UNLOCKED_REASON,
+        )
+    )
+    if unlocked is not None and as_utc(unlocked) > as_utc(since):
+        since = as_utc(unlocked)
+    return int(
+        session.scalar(
+            select(func.count(BindingAttempt.id)).where(
+                BindingAttempt.kind == kind,
+                BindingAttempt.target == target,
+                BindingAttempt.succeeded.is_(False),
+                BindingAttempt.reason.not_in(NOT_COUNTED),
+                BindingAttempt.created_at > since,
+            )
+        )
+        or 0
+    )
+
+
+def target_locked(*, session: Session, kind: str, target: str, now: datetime | None = None) -> bool:
+    """Whether online binding for `target` is locked (staff unlock it, or it expires)."""
+    return target_failures(session=session, kind=kind, target=target, now=now) >= (
+        TARGET_MAX_FAILURES
+    )
+
+
+def is_target_locked(
+    *, session: Session, sender_id: str, kind: str, target: str, now: datetime | None = None
+) -> bool:
+    """`target_locked`; a refused try is recorded (not counted)."""
+    now = now or clock.now()
+    if not target_locked(session=session, kind=kind, target=target, now=now):
+        return False
+    record_attempt(
+        session=session,
+        sender_id=sender_id,
+        kind=kind,
+        succeeded=False,
+        reason=TARGET_LOCKED_REASON,
+        now=now,
+        target=target,
+    )
+    return True
+
+
+def unlock_target(
+    *, session: Session, kind: str, target: str, actor: str, now: datetime | None = None
+) -> bool:
+    """Staff lift a target's lock-out; the failures before it no longer count. Returns
+    whether it was locked."""
+    now = now or clock.now()
+    was_locked = target_locked(session=session, kind=kind, target=target, now=now)
+    record_attempt(
+        session=session,
+        sender_id=actor,
+        kind=kind,
+        succeeded=True,
+        reason=UNLOCKED_REASON,
+        now=now,
+        target=target,
+    )
+    return was_locked

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
+from bot import text_safety
 from bot.organisation import get_organisation
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
@@ -181,13 +182,17 @@ class StaffMember(Base):
 
 
 class BindingAttempt(Base):
-    """One attempt to bind a sender to a record (staff code, gas account, student)."""
+    """One attempt to bind a sender to a record (staff code, gas account, student); also
+    staff lifting a target's lock-out (reason `unlocked`)."""
 
     __tablename__ = "binding_attempt"
+    __table_args__ = (Index("ix_binding_attempt_kind_target", "kind", "target"),)
 
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)
     kind = Column(String(16), nullable=False)
+    # The 户号 or 学号 the attempt named (known or not): lock-outs per target.
+    target = Column(String(32), nullable=True)
     succeeded = Column(Boolean, nullable=False)
     reason = Column(String(32), nullable=False, default="")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
@@ -816,6 +821,24 @@ class DashboardLoginAttempt(Base):
         return f"<DashboardLoginAttempt ok={self.succeeded}>"
 
 
+class DashboardSession(Base):
+    """A review-desk session, kept on the server: the cookie holds only a random id whose
+    SHA-256 is stored here, so signing out or disabling the user ends it at once."""
+
+    __tablename__ = "dashboard_session"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    # Set once signed in; the session before it only carries the sign-in form's CSRF token.
+    username = Column(String(64), nullable=True, index=True)
+    data = Column(Text, nullable=False, default="{}")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+    def __repr__(self) -> str:
+        return f"<DashboardSession {self.id} {self.username or '-'}>"
+
+
 # --- Home visits (服务管理制度6 出诊输液; 服务管理制度8 居家养老上门服务) -----------------
 
 
@@ -1109,3 +1132,7 @@ class HotlineCall(Base):
 
     def __repr__(self) -> str:
         return f"<HotlineCall {self.id} {self.topic}>"
+
+
+# Control and bidi characters never reach the database (names, addresses, free text).
+text_safety.install()

@@ -50,6 +50,20 @@ def deliver(sender_id: str, text: str, settings: Settings | None = None) -> Deli
     return Delivery(DeliveryStatus.NO_CHANNEL, f"no push delivery for {channel_of(sender_id)}")
 
 
+def alert(sender_ids: tuple[str, ...] | list[str], text: str) -> list[Delivery]:
+    """Tell each sender `text` (a security alert); failures are logged, never raised."""
+    deliveries = []
+    for sender_id in sender_ids:
+        try:
+            delivery = deliver(sender_id, text)
+        except Exception:  # an alert must never break the conversation that caused it
+            logger.exception("alert to a %s sender failed", channel_of(sender_id))
+            delivery = Delivery(DeliveryStatus.FAILED, "exception")
+        logger.info("alert to a %s sender: %s", channel_of(sender_id), delivery.status.value)
+        deliveries.append(delivery)
+    return deliveries
+
+
 def _send_telegram(chat_id: str, text: str, settings: Settings) -> Delivery:
     if not settings.telegram_bot_token:
         return Delivery(DeliveryStatus.NO_CHANNEL, "TELEGRAM_BOT_TOKEN is not set")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bot.keys import local_secret, secret_from_env
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,6 +67,19 @@ def _str(env: Mapping[str, str], name: str, default: str | None = None) -> str |
     return raw.strip()
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated networks (10.0.0.0/8, ::1/128, 192.0.2.7); each is checked."""
+    import ipaddress
+
+    parts = tuple(part.strip() for part in (_str(env, name) or "").split(",") if part.strip())
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not a network or address") from exc
+    return parts
+
+
 def default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'var' / 'service.db'}"
 
@@ -97,6 +112,11 @@ class Settings:
     # Signs the tokens Rasa's HTTP API requires (HS256). `make run` makes a new one per
     # start when unset; set it to call the API yourself (python -m bot api-token).
     rasa_jwt_secret: str | None = field(default=None, repr=False)
+    # Shared by the Rasa server (which sends it) and the action server (which refuses
+    # requests without it). Unset: a random one kept in var/action_server_token.
+    action_server_token: str | None = field(default=None, repr=False)
+    # Where `python -m bot actions` listens (compose: 0.0.0.0 inside its network).
+    action_server_host: str = "127.0.0.1"
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     # The organisation's own settings (cutoffs, answer times, booking windows, tariff):
@@ -121,6 +141,14 @@ class Settings:
     # Who may call Rasa's REST channel (it lets the caller name the sender): the project's
     # own bridges and tools. Comma-separated networks in REST_ALLOWED_NETWORKS.
     rest_allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated networks); a
+    # request that carries forwarding headers from anyone else is judged by the headers'
+    # presence: the REST channel refuses it, the web chat counts it under the proxy.
+    trusted_proxies: tuple[str, ...] = ()
+    # Signs the web chat's session cookies; unset, a random key kept in var/webchat_secret.
+    webchat_secret: str | None = field(default=None, repr=False)
+    # New web chat sessions one client address may open per hour.
+    webchat_sessions_per_hour: int = 20
     wechat_token: str | None = field(default=None, repr=False)
     wechat_app_id: str | None = None
     wechat_app_secret: str | None = field(default=None, repr=False)
@@ -136,8 +164,9 @@ class Settings:
     admin_port: int = 8080
     # Signs the dashboard's session cookie; unset, a random key is kept in var/.
     admin_secret_key: str | None = field(default=None, repr=False)
-    # Set when the dashboard is served over HTTPS, so the cookie is never sent in clear.
-    admin_cookie_secure: bool = False
+    # The dashboard's cookie is Secure (never sent in clear) unless this is false; unset
+    # (None), it is Secure except for requests to localhost.
+    admin_cookie_secure: bool | None = None
     # Where the dashboard reads conversation transcripts: Rasa's SQL tracker store.
     tracker_database_url: str = field(default_factory=default_tracker_database_url)
     # Data operations: conversations and free chat text older than this many days are
@@ -163,7 +192,10 @@ class Settings:
             action_server_url=_str(env, "ACTION_SERVER_URL", cls.action_server_url)
             or cls.action_server_url,
             rasa_server_url=(_str(env, "RASA_SERVER_URL", cls.rasa_server_url) or "").rstrip("/"),
-            rasa_jwt_secret=_str(env, "RASA_JWT_SECRET"),
+            rasa_jwt_secret=secret_from_env("RASA_JWT_SECRET", env),
+            action_server_token=secret_from_env("ACTION_SERVER_TOKEN", env),
+            action_server_host=_str(env, "ACTION_SERVER_HOST", cls.action_server_host)
+            or cls.action_server_host,
             timezone=_str(env, "SERVICE_TIMEZONE", cls.timezone) or cls.timezone,
             log_level=(_str(env, "LOG_LEVEL", cls.log_level) or cls.log_level).upper(),
             organisation_file=Path(
@@ -191,6 +223,11 @@ class Settings:
                 if part.strip()
             )
             or cls.rest_allowed_networks,
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+            webchat_secret=secret_from_env("WEBCHAT_SECRET", env),
+            webchat_sessions_per_hour=_int(
+                env, "WEBCHAT_SESSIONS_PER_HOUR", cls.webchat_sessions_per_hour, minimum=1
+            ),
             wechat_token=_str(env, "WECHAT_TOKEN"),
             wechat_app_id=_str(env, "WECHAT_APP_ID"),
             wechat_app_secret=_str(env, "WECHAT_APP_SECRET"),
@@ -204,8 +241,10 @@ class Settings:
             ),
             admin_host=_str(env, "ADMIN_HOST", cls.admin_host) or cls.admin_host,
             admin_port=_int(env, "ADMIN_PORT", cls.admin_port, minimum=1),
-            admin_secret_key=_str(env, "ADMIN_SECRET_KEY"),
-            admin_cookie_secure=_bool(env, "ADMIN_COOKIE_SECURE", False),
+            admin_secret_key=secret_from_env("ADMIN_SECRET_KEY", env),
+            admin_cookie_secure=None
+            if _str(env, "ADMIN_COOKIE_SECURE") is None
+            else _bool(env, "ADMIN_COOKIE_SECURE", True),
             tracker_database_url=_str(env, "TRACKER_DATABASE_URL")
             or default_tracker_database_url(),
             retention_days=_int(env, "RETENTION_DAYS", cls.retention_days, minimum=1),
@@ -219,6 +258,18 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def action_server_token(settings: Settings) -> str:
+    """ACTION_SERVER_TOKEN, or the random token this machine's servers share in var/."""
+    return settings.action_server_token or local_secret(
+        PROJECT_ROOT / "var" / "action_server_token"
+    )
+
+
+def webchat_secret(settings: Settings) -> str:
+    """WEBCHAT_SECRET, or the random key kept in var/ (sessions survive a restart)."""
+    return settings.webchat_secret or local_secret(PROJECT_ROOT / "var" / "webchat_secret")
 
 
 def load_dotenv_file(path: Path = PROJECT_ROOT / ".env") -> None:

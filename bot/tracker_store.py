@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -40,6 +41,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.sql import Select
 
 from bot.dialogue.tracker import StateCachingTracker
+from bot.keys import private_file
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +96,9 @@ class ThreadedSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            private_file(Path(database))  # what users said: for no other local user
         table = self.SQLEvent.__table__
         sender = bindparam("sender_id")
         self._read_session = _session_events(table, sender, [table.c.data])

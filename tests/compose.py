@@ -12,7 +12,14 @@ import yaml
 from bot.settings import PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
-REQUIRED_SECRETS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_JWT_SECRET", "ADMIN_SECRET_KEY"}
+REQUIRED_SECRETS = {
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "RASA_JWT_SECRET",
+    "ADMIN_SECRET_KEY",
+    "ACTION_SERVER_TOKEN",
+    "WEBCHAT_SECRET",
+}
 
 
 # Compose's variable interpolation: ${NAME}, ${NAME:-default}, ${NAME-default},

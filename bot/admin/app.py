@@ -1,8 +1,9 @@
 """The supervisors' review desk: a small server-rendered Starlette app.
 
-Sign-in with an argon2-hashed password (throttled), a signed session cookie (HttpOnly,
-SameSite=Lax, Secure when ADMIN_COOKIE_SECURE), a CSRF token in every form, Jinja2 with
-autoescaping for everything shown. Pages: the complaint list with filters, a complaint
+Sign-in with an argon2-hashed password (throttled), server-side sessions behind an opaque
+cookie (HttpOnly, SameSite=Lax, Secure except on localhost; `bot.admin.sessions`), a CSRF
+token in every form, Jinja2 with autoescaping for everything shown, 400 for query values
+that are not one of the offered choices. Pages: the complaint list with filters, a complaint
 with its conversation and audit trail (assign, finding, resolution, close), statistics
 with SVG charts, and a CSV export.
 """
@@ -10,7 +11,6 @@ with SVG charts, and a CSV export.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,6 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -43,6 +42,7 @@ from bot.admin.auth import (
     session_stamp,
     signed_in_user,
 )
+from bot.admin.sessions import ServerSessionMiddleware
 from bot.clock import as_utc, local_zone
 from bot.complaints import workflow
 from bot.complaints.catalog import Catalog, get_catalog
@@ -56,6 +56,7 @@ from bot.complaints.queries import (
 )
 from bot.complaints.transcript import read_transcript
 from bot.db import session_scope
+from bot.keys import local_secret
 from bot.models import ComplaintFinding, ComplaintState
 from bot.notify import Delivery, deliver
 from bot.settings import PROJECT_ROOT, Settings, get_settings
@@ -105,15 +106,15 @@ class SecurityHeaders:
 
 
 def secret_key(settings: Settings) -> str:
-    """ADMIN_SECRET_KEY, or a random key kept in var/ so sessions survive a restart."""
-    if settings.admin_secret_key:
-        return settings.admin_secret_key
-    path = PROJECT_ROOT / "var" / "admin_secret_key"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
+    """ADMIN_SECRET_KEY, or a random key kept in var/ (0600) so sessions survive a restart."""
+    return settings.admin_secret_key or local_secret(PROJECT_ROOT / "var" / "admin_secret_key")
+
+
+class BadQuery(ValueError):
+    """A query parameter with a value the page never offers."""
+
+
+MAX_AGE_DAYS = 3650
 
 
 def _local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -216,6 +217,7 @@ def create_app(
         return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
 
     async def logout(request: Request) -> Response:
+        # The session row goes with it (bot.admin.sessions): the old cookie opens nothing.
         request.session.clear()
         return redirect("/login")
 
@@ -223,20 +225,27 @@ def create_app(
         return redirect("/complaints")
 
     def filters_from(request: Request) -> ComplaintFilter:
+        """The list's filters; BadQuery for a value the page does not offer."""
         params = request.query_params
         state = params.get("status", OPEN)
         if state not in {OPEN, ""} and state not in {s.value for s in ComplaintState}:
-            state = OPEN
+            raise BadQuery("status")
+        department, category = params.get("department", ""), params.get("category", "")
+        if department and department not in catalog.departments:
+            raise BadQuery("department")
+        if category and category not in catalog.categories:
+            raise BadQuery("category")
         age = params.get("age", "")
+        # ASCII digits only: "²".isdigit() is true but int("²") fails.
+        if age and not (age.isascii() and age.isdigit() and int(age) <= MAX_AGE_DAYS):
+            raise BadQuery("age")
+        if params.get("overdue", "") not in {"", "0", "1"}:
+            raise BadQuery("overdue")
         return ComplaintFilter(
             state=state,
-            department=params.get("department", "")
-            if params.get("department") in catalog.departments
-            else "",
-            category=params.get("category", "")
-            if params.get("category") in catalog.categories
-            else "",
-            older_than_days=int(age) if age.isdigit() else None,
+            department=department,
+            category=category,
+            older_than_days=int(age) if age else None,
             overdue=params.get("overdue") == "1",
         )
 
@@ -265,6 +274,8 @@ def create_app(
             transcript = read_transcript(
                 tracker_url=settings.tracker_database_url,
                 sender_id=complaint.sender_id,
+                marker=complaint.ticket_no,
+                until=as_utc(complaint.created_at),
             )
             return render(
                 request,
@@ -369,15 +380,19 @@ def create_app(
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(
-            SessionMiddleware,
-            secret_key=secret_key(settings),
-            session_cookie="review_desk",
+            ServerSessionMiddleware,
+            engine=engine,
+            key=secret_key(settings),
+            cookie_name="review_desk",
             max_age=SESSION_HOURS * 3600,
-            same_site="lax",
-            https_only=settings.admin_cookie_secure,
+            secure=settings.admin_cookie_secure,
         ),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+
+    async def bad_query(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"bad query value: {exc}", status_code=400)
+
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={BadQuery: bad_query})
 
 
 def serve(settings: Settings | None = None) -> int:

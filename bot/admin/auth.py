@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.admin.sessions import end_sessions
 from bot.clock import as_utc
 from bot.complaints.filing import to_utc
 from bot.models import DashboardLoginAttempt, DashboardUser
@@ -148,6 +149,7 @@ def deactivate_user(*, session: Session, username: str) -> bool:
     if user is None:
         return False
     user.is_active = False
+    end_sessions(session=session, username=user.username)
     session.flush()
     return True
 

@@ -3,12 +3,16 @@
 The REST channel lets its caller name any sender id, so it is for the project's own
 bridges and tools on this machine (or the deployment's internal network), never for the
 public: requests from other addresses get 403. `REST_ALLOWED_NETWORKS` lists the networks
-(default: loopback only).
+(default: loopback only). A request relayed by a reverse proxy is judged by the client the
+proxy names, if the proxy is trusted (`TRUSTED_PROXIES`; `bot.channels.client_address`),
+and refused if it is not: a proxy on this host must not open the channel to everyone.
+
+Only JSON is read (415 otherwise): a web page can post `text/plain` to any address
+without asking, but not JSON, so no page opened in a browser here can talk as a sender.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,18 +23,19 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import action_guard
+from bot.channels.client_address import in_networks, sanic_client_address
 from bot.settings import get_settings
 
 # Rasa imports this channel before it serves: a failing custom action gets a busy reply.
 action_guard.install()
 
 
-def allowed(address: str, networks: tuple[str, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(network, strict=False) for network in networks)
+def allowed(address: str | None, networks: tuple[str, ...]) -> bool:
+    return address is not None and in_networks(address, networks)
+
+
+def is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
 
 
 class LocalRestInput(RestInput):
@@ -42,12 +47,15 @@ class LocalRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = super().blueprint(on_new_message)
-        networks = get_settings().rest_allowed_networks
+        settings = get_settings()
+        networks, proxies = settings.rest_allowed_networks, settings.trusted_proxies
 
         @hook.middleware("request")
         async def only_trusted_callers(request: Request) -> HTTPResponse | None:
-            if not allowed(request.ip, networks):
+            if not allowed(sanic_client_address(request, proxies), networks):
                 return response.json({"error": "forbidden"}, status=403)
+            if request.method == "POST" and not is_json(request.content_type):
+                return response.json({"error": "JSON only"}, status=415)
             return None
 
         return hook

@@ -3,16 +3,25 @@
 GET  /webhooks/webchat/          the chat page (bot/channels/static/webchat.html)
 POST /webhooks/webchat/webhook   {"message": "..."} -> the assistant's replies as JSON
 
-The sender is `web:<id>`, derived from a random session cookie the server sets (HttpOnly,
-SameSite=Strict): a caller can neither choose a sender id nor use another's. Posts must be
-JSON, which a cross-site form cannot send.
+The sender is `web:<id>`, derived from a random session the server issues (HttpOnly,
+SameSite=Strict cookie): a caller can neither choose a sender id nor use another's. The
+cookie is the session id and its HMAC with `WEBCHAT_SECRET`: a value the client invents
+is refused (401), so only the server makes senders. New sessions are rate-limited per
+client address (`WEBCHAT_SESSIONS_PER_HOUR`, behind `TRUSTED_PROXIES` the forwarded
+client; `bot.channels.client_address`): a guesser cannot buy a fresh lock-out counter
+with every cookie. Posts must be JSON, which a cross-site form cannot send.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +30,9 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.client_address import sanic_client_address
+from bot.settings import get_settings, webchat_secret
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +43,69 @@ SESSION_DAYS = 30
 MAX_MESSAGE = 2000  # characters; longer messages are cut, with a note
 
 
+RATE_WINDOW = 3600.0  # seconds
+MAX_TRACKED_ADDRESSES = 50_000
+
+
 def sender_for(token: str) -> str:
     return "web:" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:24]
+
+
+def _signature(secret: str, token: str) -> str:
+    digest = hmac.new(secret.encode("utf-8"), f"webchat:{token}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+
+
+def issue_session(secret: str) -> str:
+    """A new session cookie value: a random id and its signature."""
+    token = secrets.token_urlsafe(24)
+    return f"{token}.{_signature(secret, token)}"
+
+
+def session_token(cookie: str | None, secret: str) -> str | None:
+    """The session id of a cookie this server issued, or None (invented, altered, empty)."""
+    token, _, signature = (cookie or "").partition(".")
+    if not token or not signature or len(cookie or "") > 200:
+        return None
+    return token if hmac.compare_digest(signature, _signature(secret, token)) else None
+
+
+class SessionRateLimit:
+    """At most `per_window` new sessions per client address in any `window` seconds.
+
+    Kept in this process (with several Rasa servers, each counts its own); the least
+    recently seen addresses are forgotten beyond `MAX_TRACKED_ADDRESSES`."""
+
+    def __init__(self, per_window: int, window: float = RATE_WINDOW) -> None:
+        self.per_window, self.window = per_window, window
+        self._issued: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            issued = self._issued.pop(address, None) or deque()
+            while issued and issued[0] <= now - self.window:
+                issued.popleft()
+            allowed = len(issued) < self.per_window
+            if allowed:
+                issued.append(now)
+            self._issued[address] = issued
+            while len(self._issued) > MAX_TRACKED_ADDRESSES:
+                self._issued.popitem(last=False)
+            return allowed
 
 
 class WebChatInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "webchat"
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.secret = webchat_secret(settings)
+        self.trusted_proxies = settings.trusted_proxies
+        self.rate_limit = SessionRateLimit(settings.webchat_sessions_per_hour)
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
@@ -49,19 +116,23 @@ class WebChatInput(InputChannel):
 
         @hook.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
-            reply = response.html(PAGE.read_text(encoding="utf-8"))
-            reply.headers["Content-Security-Policy"] = (
-                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
-            )
-            reply.headers["X-Frame-Options"] = "DENY"
-            if not request.cookies.get(COOKIE):
-                self._set_session(request, reply)
-            return reply
+            if session_token(request.cookies.get(COOKIE), self.secret) is None:
+                # Behind a proxy that is not trusted, its clients share its budget.
+                address = sanic_client_address(request, self.trusted_proxies) or str(request.ip)
+                if not self.rate_limit.allow(address):
+                    logger.warning("web chat: new sessions refused for a busy client address")
+                    return response.text(
+                        "访问过于频繁,请稍后再试。", status=429, headers={"Retry-After": "600"}
+                    )
+                reply = self._page()
+                self._set_session(request, reply, issue_session(self.secret))
+                return reply
+            return self._page()
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            token = request.cookies.get(COOKIE)
-            if not token:
+            token = session_token(request.cookies.get(COOKIE), self.secret)
+            if token is None:
                 return response.json({"error": "no session: reload the page"}, status=401)
             if "application/json" not in (request.content_type or ""):
                 return response.json({"error": "JSON only"}, status=415)
@@ -89,8 +160,17 @@ class WebChatInput(InputChannel):
         return hook
 
     @staticmethod
-    def _set_session(request: Request, reply: HTTPResponse) -> None:
-        reply.cookies[COOKIE] = secrets.token_urlsafe(32)
+    def _page() -> HTTPResponse:
+        reply = response.html(PAGE.read_text(encoding="utf-8"))
+        reply.headers["Content-Security-Policy"] = (
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+        )
+        reply.headers["X-Frame-Options"] = "DENY"
+        return reply
+
+    @staticmethod
+    def _set_session(request: Request, reply: HTTPResponse, value: str) -> None:
+        reply.cookies[COOKIE] = value
         cookie = reply.cookies[COOKIE]
         cookie["httponly"] = True
         cookie["samesite"] = "Strict"

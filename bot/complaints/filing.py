@@ -1,14 +1,13 @@
 """Filing complaints and praise from chat, and who may see a complaint's status.
 
-A complaint's ticket number is the local day and the row id (TS20261125-00007): the
-database hands out the id, so two complaints filed at the same moment never share one.
+A complaint's ticket number is the local day and five random digits (TS20261125-48213,
+`bot.numbering`): one ticket tells nothing about the others.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -20,6 +19,7 @@ from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import Catalog
 from bot.idempotency import request_key
 from bot.models import Complaint, ComplaintEvent, ComplaintState, Praise, StaffRole
+from bot.numbering import random_number
 from bot.staff import staff_member
 
 TICKET_PREFIX = "TS"
@@ -55,8 +55,9 @@ def to_utc(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(timezone.utc)
 
 
-def ticket_for(complaint_id: int, filed_at: datetime) -> str:
-    return f"{TICKET_PREFIX}{as_utc(filed_at).astimezone(local_zone()):%Y%m%d}-{complaint_id:05d}"
+def new_ticket_no(session: Session, filed_at: datetime) -> str:
+    day = as_utc(filed_at).astimezone(local_zone()).date()
+    return random_number(session, Complaint.ticket_no, TICKET_PREFIX, day)
 
 
 def find_ticket_no(text: str) -> str | None:
@@ -124,10 +125,13 @@ def file_complaint(
     existing = _complaint_with_key(session, key)
     if existing is not None:
         return existing
+    ticket_no = new_ticket_no(session, filed_at)
     try:
         # A savepoint: if a repeat of this request wins the race, only this insert is undone.
         with session.begin_nested():
-            return _insert_complaint(session, draft, sender_id, channel, filed_at, catalog, key)
+            return _insert_complaint(
+                session, draft, sender_id, channel, filed_at, catalog, key, ticket_no
+            )
     except IntegrityError:
         existing = _complaint_with_key(session, key)
         if existing is None:
@@ -147,10 +151,11 @@ def _insert_complaint(
     filed_at: datetime,
     catalog: Catalog,
     key: str,
+    ticket_no: str,
 ) -> Complaint:
     complaint = Complaint(
         request_key=key,
-        ticket_no=f"tmp-{uuid.uuid4().hex[:20]}",  # replaced once the id is known
+        ticket_no=ticket_no,
         sender_id=sender_id,
         channel=channel[:16],
         department=draft.department,
@@ -166,7 +171,6 @@ def _insert_complaint(
     )
     session.add(complaint)
     session.flush()
-    complaint.ticket_no = ticket_for(complaint.id, filed_at)
     session.add(
         ComplaintEvent(
             complaint_id=complaint.id,

@@ -3,7 +3,8 @@
 Nothing about an account is revealed before both match: an unknown 户号 and wrong digits
 get the same answer. An account is bound to one sender at a time; a second sender who
 knows the digits is told to have the first unbind, or to come to the business hall.
-Attempts count towards the shared lock-out (`bot.identity`).
+Attempts count towards the shared lock-outs (`bot.identity`): per sender, and per 户号
+across all senders; when a 户号 gets locked, whoever holds it is told (`alert_senders`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.identity import is_locked_out, record_attempt
+from bot.identity import (
+    TARGET_MAX_FAILURES,
+    is_locked_out,
+    is_target_locked,
+    record_attempt,
+    target_failures,
+)
 from bot.models import GasAccount, GasAccountBinding
 
 ATTEMPT_KIND = "gas_account"
@@ -32,12 +39,16 @@ class BindOutcome(str, enum.Enum):
     NO_MATCH = "no_match"
     BOUND_ELSEWHERE = "bound_elsewhere"
     LOCKED = "locked"
+    # Too many failures on this 户号 from anyone: online binding paused (bind at the hall).
+    TARGET_LOCKED = "target_locked"
 
 
 @dataclass(frozen=True)
 class BindResult:
     outcome: BindOutcome
     account_id: int | None = None
+    # Senders holding the account, to be told that binding it was just locked.
+    alert_senders: tuple[str, ...] = ()
 
 
 def find_account_no(text: str) -> str | None:
@@ -68,6 +79,11 @@ def bind_account(
     """Bind `sender_id` to the account if the phone on file ends with `phone_last4`."""
     if is_locked_out(session=session, sender_id=sender_id, kind=ATTEMPT_KIND, now=now):
         return BindResult(BindOutcome.LOCKED)
+    account_no = account_no.strip()[: ACCOUNT_NO_LENGTH * 2]
+    if is_target_locked(
+        session=session, sender_id=sender_id, kind=ATTEMPT_KIND, target=account_no, now=now
+    ):
+        return BindResult(BindOutcome.TARGET_LOCKED)
     account = session.scalars(select(GasAccount).where(GasAccount.account_no == account_no)).first()
     matched = account is not None and _digits_match(account.phone, phone_last4)
     binding = None
@@ -84,8 +100,13 @@ def bind_account(
         succeeded=matched,
         reason="bound_elsewhere" if elsewhere else ("bound" if matched else "no_match"),
         now=now,
+        target=account_no,
     )
     if account is None or not matched:
+        failures = target_failures(session=session, kind=ATTEMPT_KIND, target=account_no, now=now)
+        if failures >= TARGET_MAX_FAILURES:
+            holders = () if account is None else _holders(session, account.id)
+            return BindResult(BindOutcome.TARGET_LOCKED, alert_senders=holders)
         return BindResult(BindOutcome.NO_MATCH)
     if elsewhere:
         return BindResult(BindOutcome.BOUND_ELSEWHERE)
@@ -96,6 +117,14 @@ def bind_account(
     )
     session.flush()
     return BindResult(BindOutcome.BOUND, account.id)
+
+
+def _holders(session: Session, account_id: int) -> tuple[str, ...]:
+    return tuple(
+        session.scalars(
+            select(GasAccountBinding.sender_id).where(GasAccountBinding.account_id == account_id)
+        )
+    )
 
 
 def bindings_of(*, session: Session, sender_id: str | None) -> list[GasAccountBinding]:

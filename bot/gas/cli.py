@@ -73,6 +73,19 @@ def _remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unlock(args: argparse.Namespace) -> int:
+    from bot.gas.accounts import ATTEMPT_KIND, find_account_no
+    from bot.identity import unlock_target
+
+    account_no = find_account_no(args.account) or args.account.strip()
+    with session_scope() as session:
+        was_locked = unlock_target(
+            session=session, kind=ATTEMPT_KIND, target=account_no, actor="staff:cli"
+        )
+    print("online binding unlocked" if was_locked else "was not locked; failures reset")
+    return 0
+
+
 def _faults(args: argparse.Namespace) -> int:
     from bot.gas.faults import KIND_LABELS, STATE_LABELS, open_reports
 
@@ -125,6 +138,11 @@ def register(groups: Any) -> None:
     load.set_defaults(handler=_import)
     remind = gas.add_parser("remind", help="send arrears reminders to opted-in customers")
     remind.set_defaults(handler=_remind)
+    unlock = gas.add_parser(
+        "unlock", help="allow online binding of an account again after failed attempts"
+    )
+    unlock.add_argument("account", help="the 8-digit 户号")
+    unlock.set_defaults(handler=_unlock)
     faults = gas.add_parser("faults", help="list meter fault reports (open ones by default)")
     faults.add_argument("--all", action="store_true", help="include resolved reports")
     faults.set_defaults(handler=_faults)

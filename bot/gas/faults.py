@@ -7,7 +7,6 @@ Each report gets a ticket number the customer can quote; staff see the reports w
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import as_utc, local_zone
 from bot.models import FaultState, GasAccount, GasAccountBinding, MeterFaultKind, MeterFaultReport
+from bot.numbering import random_number
 
 TICKET_PREFIX = "BX"
 _TICKET = re.compile(rf"{TICKET_PREFIX}\d{{8}}-?\d{{5}}", re.IGNORECASE)
@@ -78,9 +78,14 @@ def report_fault(
     now: datetime,
     kind: MeterFaultKind | None = None,
 ) -> MeterFaultReport:
-    """Store a fault report; its ticket number is the day and the report's id."""
+    """Store a fault report; its ticket number is the day and 5 random digits."""
     report = MeterFaultReport(
-        ticket_no=f"tmp-{uuid.uuid4().hex[:20]}",  # replaced once the id is known
+        ticket_no=random_number(
+            session,
+            MeterFaultReport.ticket_no,
+            TICKET_PREFIX,
+            as_utc(now).astimezone(local_zone()).date(),
+        ),
         account_id=account.id,
         sender_id=sender_id,
         kind=kind or classify_fault(description),
@@ -89,10 +94,6 @@ def report_fault(
         updated_at=now,
     )
     session.add(report)
-    session.flush()
-    report.ticket_no = (
-        f"{TICKET_PREFIX}{as_utc(now).astimezone(local_zone()):%Y%m%d}-{report.id:05d}"
-    )
     session.flush()
     return report
 

@@ -130,3 +130,14 @@ def schedule_text(upcoming: NextReading) -> str:
     else:
         when = f"{upcoming.earliest:%Y-%m-%d} 至 {upcoming.latest:%m-%d}"
     return f"{rule};预计下次抄表:{when}"
+
+
+def binding_locked_alert(account_no: str) -> str:
+    """Told to whoever holds an account when online binding for it gets locked."""
+    from bot.gas.accounts import mask_account_no
+
+    return (
+        f"安全提醒:您绑定的燃气户号 {mask_account_no(account_no)} 在 24 小时内有多次"
+        "验证失败的绑定尝试,为保护您的信息,该户号的线上绑定已暂停。您的绑定不受影响。"
+        "如非本人操作,请留意个人信息安全;如需恢复线上绑定,请携带身份证件到营业厅办理。"
+    )

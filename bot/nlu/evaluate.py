@@ -245,9 +245,14 @@ def parse_through_server(
     secret = new_jwt_secret()
     url = f"http://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    rasa = str(Path(sys.executable).with_name("rasa"))
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(PROJECT_ROOT)}
-    args = [rasa, "run", *guarded_api_args(secret), "--model", str(model), "--port", str(port)]
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "RASA_JWT_SECRET": secret,  # in the environment: never on a command line
+    }
+    args = [sys.executable, "-m", "bot.rasa_server", *guarded_api_args()]
+    args += ["--model", str(model), "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             args,

@@ -1,7 +1,9 @@
 """Binding a parent's chat identity to their child: 学号 + the guardian phone on file.
 
 Nothing about a student is revealed before both match: an unknown 学号 and a wrong phone
-get the same answer. Attempts count towards the shared lock-out (`bot.identity`).
+get the same answer. Attempts count towards the shared lock-outs (`bot.identity`): per
+sender, and per 学号 across all senders; when a 学号 gets locked, the parents already bound
+to the child are told (`alert_senders`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.identity import is_locked_out, record_attempt
+from bot.identity import (
+    TARGET_MAX_FAILURES,
+    is_locked_out,
+    is_target_locked,
+    record_attempt,
+    target_failures,
+)
 from bot.models import GuardianBinding, Student, StudentGuardian
 
 ATTEMPT_KIND = "student"
@@ -26,6 +34,8 @@ class StudentBindOutcome(str, enum.Enum):
     ALREADY = "already"
     NO_MATCH = "no_match"
     LOCKED = "locked"
+    # Too many failures on this 学号 from anyone: online binding paused (see the teacher).
+    TARGET_LOCKED = "target_locked"
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class StudentBindResult:
     outcome: StudentBindOutcome
     student_id: int | None = None
     student_name: str = ""
+    # Parents bound to the child, to be told that binding was just locked.
+    alert_senders: tuple[str, ...] = ()
 
 
 def _phone_matches(on_file: str, given: str) -> bool:
@@ -49,9 +61,14 @@ def bind_guardian(
     """Bind `sender_id` to the student if `phone` (full, or its last 4 digits) is a guardian's."""
     if is_locked_out(session=session, sender_id=sender_id, kind=ATTEMPT_KIND, now=now):
         return StudentBindResult(StudentBindOutcome.LOCKED)
+    target = _DIGITS.sub("", student_no)[:32]
+    if is_target_locked(
+        session=session, sender_id=sender_id, kind=ATTEMPT_KIND, target=target, now=now
+    ):
+        return StudentBindResult(StudentBindOutcome.TARGET_LOCKED)
     student = session.scalars(
         select(Student)
-        .where(Student.student_no == _DIGITS.sub("", student_no))
+        .where(Student.student_no == target)
         .options(selectinload(Student.guardians).selectinload(StudentGuardian.guardian))
     ).first()
     link = None
@@ -64,8 +81,21 @@ def bind_guardian(
         succeeded=link is not None,
         reason="bound" if link else "no_match",
         now=now,
+        target=target,
     )
     if student is None or link is None:
+        failures = target_failures(session=session, kind=ATTEMPT_KIND, target=target, now=now)
+        if failures >= TARGET_MAX_FAILURES:
+            parents: tuple[str, ...] = ()
+            if student is not None:
+                parents = tuple(
+                    session.scalars(
+                        select(GuardianBinding.sender_id).where(
+                            GuardianBinding.student_id == student.id
+                        )
+                    )
+                )
+            return StudentBindResult(StudentBindOutcome.TARGET_LOCKED, alert_senders=parents)
         return StudentBindResult(StudentBindOutcome.NO_MATCH)
     existing = session.scalars(
         select(GuardianBinding).where(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -36,6 +35,7 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
+from bot.numbering import random_number
 from bot.organisation import get_organisation
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import ExplanationCode, InfusionDecision, InfusionRequest, Outcome
@@ -286,10 +286,9 @@ def _patient(
 
 
 def _new_booking_no(session: Session, booking: HomeVisitBooking, now: datetime) -> None:
-    booking.booking_no = f"tmp-{uuid.uuid4().hex[:16]}"
-    session.flush()
+    """A booking number not guessable from another one (`bot.numbering`)."""
     day = now.astimezone(local_zone()).date()
-    booking.booking_no = f"{BOOKING_PREFIX}{day:%Y%m%d}-{booking.id:05d}"
+    booking.booking_no = random_number(session, HomeVisitBooking.booking_no, BOOKING_PREFIX, day)
     session.flush()
 
 
@@ -464,11 +463,20 @@ def find_booking(*, session: Session, booking_no: str) -> HomeVisitBooking | Non
 
 
 def may_see(*, session: Session, booking: HomeVisitBooking, sender_id: str | None) -> bool:
-    """Only the sender who booked it, or bound health-centre staff, may see or change it."""
-    if sender_id and booking.sender_id == sender_id:
+    """Only the sender who booked it, a bound nurse of the team that covers the patient's
+    community, or a bound supervisor of the centre may see or change a booking."""
+    if not sender_id:
+        return False
+    if booking.sender_id == sender_id:
         return True
     member = session.scalars(select(StaffMember).where(StaffMember.sender_id == sender_id)).first()
-    return member is not None and member.role in BOOKING_STAFF_ROLES
+    if member is None or member.role not in BOOKING_STAFF_ROLES:
+        return False
+    if member.role is StaffRole.SUPERVISOR:
+        return True
+    nurse = nurse_of(session=session, sender_id=sender_id)
+    community = session.get(Community, booking.community_id)
+    return nurse is not None and community is not None and nurse.team_id == community.team_id
 
 
 def bookings_of(*, session: Session, sender_id: str, limit: int = 5) -> list[HomeVisitBooking]:

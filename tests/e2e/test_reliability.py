@@ -42,6 +42,7 @@ from bot.devserver import (
     auth_headers,
     new_jwt_secret,
     rasa_server_command,
+    secret_env,
     server_env,
     start_process,
 )
@@ -99,6 +100,11 @@ class Cluster:
     rasa_ports: tuple[int, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     jwt_secret: str = field(default_factory=new_jwt_secret, repr=False)
+    action_token: str = field(default_factory=new_jwt_secret, repr=False)
+
+    @property
+    def process_env(self) -> dict[str, str]:
+        return {**self.env, **secret_env(self.jwt_secret, self.action_token)}
 
     def rasa_url(self, server: int) -> str:
         return f"http://127.0.0.1:{self.rasa_ports[server]}"
@@ -109,16 +115,16 @@ class Cluster:
             action_server_command(self.action_port),
             f"http://127.0.0.1:{self.action_port}/health",
             log_dir=self.workdir / "logs",
-            env=self.env,
+            env=self.process_env,
         )
 
     def start_rasa(self, server: int) -> None:
         self.processes[f"rasa{server}"] = start_process(
             f"rasa{server}",
-            rasa_server_command(self.rasa_ports[server], self.endpoints, self.jwt_secret, MODEL),
+            rasa_server_command(self.rasa_ports[server], self.endpoints, MODEL),
             f"{self.rasa_url(server)}/status",
             log_dir=self.workdir / "logs",
-            env=self.env,
+            env=self.process_env,
             headers=auth_headers(self.jwt_secret),
         )
 

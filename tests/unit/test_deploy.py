@@ -78,7 +78,7 @@ def test_the_interpolation_parser_follows_compose():
 def test_every_reference_in_the_compose_file_is_well_formed(compose_text):
     assert references(compose_text)  # raises on the first malformed one
     # Container-side variables are written $$NAME, so compose leaves them to the shell.
-    assert "$$RASA_JWT_SECRET" in compose_text and "$$SEED_DEMO" in compose_text
+    assert "$$SEED_DEMO" in compose_text
 
 
 def test_required_secrets_have_no_default_and_stop_compose_with_a_message(compose_text):
@@ -193,10 +193,9 @@ def test_published_ports_listen_on_localhost_only(services):
 
 def test_the_rasa_http_api_requires_a_jwt(services, compose_text):
     command = command_of(services["rasa"])
-    assert "--enable-api" in command
-    # One argument: a secret starting with "-" would otherwise be read as an option.
-    assert '--jwt-secret="$RASA_JWT_SECRET"' in command and "--jwt-method HS256" in command
-    assert "--auth-token" not in command
+    assert "--enable-api" in command and "bot.rasa_server" in command
+    # bot.rasa_server reads the secret from its environment: never on a command line.
+    assert "JWT" not in command and "--auth-token" not in command and "--cors" not in command
     assert environment_of(services["rasa"])["RASA_JWT_SECRET"] == "secret-rasa_jwt_secret"
     assert "${RASA_JWT_SECRET:?" in compose_text
 
@@ -406,7 +405,6 @@ READ_ELSEWHERE = {
     "POSTGRES_USER": "endpoints.docker.yml",
     "POSTGRES_PASSWORD": "endpoints.docker.yml",
     "REDIS_PASSWORD": "endpoints.docker.yml",
-    "RASA_JWT_SECRET": "the rasa service's command",
     "SEED_DEMO": "the migrate service's command",
     "TF_INTRA_OP_PARALLELISM_THREADS": "TensorFlow, in the rasa service",
     "TF_INTER_OP_PARALLELISM_THREADS": "TensorFlow, in the rasa service",

@@ -12,13 +12,16 @@ from rasa.__main__ import create_argument_parser
 
 from bot.devserver import (
     Servers,
+    action_server_command,
     action_server_env,
     api_token,
     auth_headers,
     new_jwt_secret,
     rasa_server_command,
     rasa_server_env,
+    secret_env,
 )
+from bot.rasa_server import rasa_arguments
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -31,23 +34,39 @@ def option(args: list[str], name: str) -> str:
     raise AssertionError(f"{name} not in {args}")
 
 
-def test_the_http_api_is_enabled_only_with_a_jwt_secret_on_localhost(tmp_path):
-    args = rasa_server_command(5005, tmp_path / "endpoints.yml", "s3cret-of-enough-length")
+def test_the_http_api_is_enabled_on_localhost_with_no_secret_or_cors_on_the_command_line(
+    tmp_path,
+):
+    args = rasa_server_command(5005, tmp_path / "endpoints.yml")
+    assert args[1:3] == ["-m", "bot.rasa_server"]
     assert "--enable-api" in args
-    assert option(args, "--jwt-secret") == "s3cret-of-enough-length"
-    assert option(args, "--jwt-method") == "HS256"
     assert option(args, "--interface") == "127.0.0.1"
-    assert "--auth-token" not in args
+    assert not any(arg.startswith(("--jwt-secret", "--auth-token", "--cors")) for arg in args)
 
 
 @pytest.mark.parametrize(
     "secret", ["-starts-like-an-option-xxxxxxxxxxxx", "plain_secret_of_enough_length"]
 )
-def test_rasas_own_parser_reads_back_the_secret(tmp_path, secret):
-    args = rasa_server_command(5005, tmp_path / "endpoints.yml", secret)
-    parsed = create_argument_parser().parse_args(args[1:])
+def test_rasas_own_parser_reads_back_the_secret_from_the_environment(tmp_path, secret):
+    args = rasa_server_command(5005, tmp_path / "endpoints.yml")
+    parsed = create_argument_parser().parse_args(rasa_arguments(args[3:], secret))
     assert parsed.jwt_secret == secret
+    assert parsed.jwt_method == "HS256"
     assert parsed.interface == "127.0.0.1"
+    assert parsed.cors is None
+
+
+@pytest.mark.parametrize("refused", ["--jwt-secret=abc", "--cors", "--auth-token"])
+def test_secrets_and_cors_on_the_command_line_are_refused(refused):
+    with pytest.raises(SystemExit):
+        rasa_arguments(["--enable-api", refused], "secret")
+
+
+def test_the_action_server_listens_on_localhost_and_gets_its_token_from_the_environment():
+    args = action_server_command(5055)
+    assert args[1:3] == ["-m", "bot.action_server"]
+    assert option(args, "--host") == "127.0.0.1"
+    assert secret_env("jwt", "token") == {"RASA_JWT_SECRET": "jwt", "ACTION_SERVER_TOKEN": "token"}
 
 
 def test_each_run_has_its_own_secret_unless_configured():

@@ -332,19 +332,32 @@ def test_an_address_is_matched_to_its_community(demo, address, code):
         assert (found.code if found else None) == code
 
 
-def test_only_the_booker_and_health_staff_see_a_booking(demo):
+def test_only_the_booker_the_patients_team_and_supervisors_see_a_booking(demo):
     booking_no = book(demo)[1] or ""
     with session_scope(demo) as session:
-        _, code = create_invite(session=session, name="陈静", role=StaffRole.NURSE, now=NOW)
-        _, teacher_code = create_invite(
-            session=session, name="王老师", role=StaffRole.TEACHER, now=NOW
-        )
-        redeem_invite(session=session, sender_id="tg:nurse", code=code, now=NOW)
-        redeem_invite(session=session, sender_id="tg:teacher", code=teacher_code, now=NOW)
         booking = find_booking(session=session, booking_no=booking_no)
         assert booking is not None
+        team_id = booking.community.team_id
+        own_nurse = session.scalars(select(Nurse).where(Nurse.team_id == team_id)).first()
+        other_nurse = session.scalars(select(Nurse).where(Nurse.team_id != team_id)).first()
+        assert own_nurse is not None and other_nurse is not None
+        for sender, role, nurse in (
+            ("tg:nurse", StaffRole.NURSE, own_nurse),
+            ("tg:other-team", StaffRole.NURSE, other_nurse),
+            ("tg:unlinked-nurse", StaffRole.NURSE, None),
+            ("tg:teacher", StaffRole.TEACHER, None),
+            ("tg:supervisor", StaffRole.SUPERVISOR, None),
+        ):
+            invite, code = create_invite(session=session, name=sender, role=role, now=NOW)
+            if nurse is not None:
+                nurse.invite_id = invite.id
+            session.flush()
+            redeem_invite(session=session, sender_id=sender, code=code, now=NOW)
         assert may_see(session=session, booking=booking, sender_id="web:family")
         assert may_see(session=session, booking=booking, sender_id="tg:nurse")
+        assert may_see(session=session, booking=booking, sender_id="tg:supervisor")
+        assert not may_see(session=session, booking=booking, sender_id="tg:other-team")
+        assert not may_see(session=session, booking=booking, sender_id="tg:unlinked-nurse")
         assert not may_see(session=session, booking=booking, sender_id="web:stranger")
         assert not may_see(session=session, booking=booking, sender_id="tg:teacher")
         assert not may_see(session=session, booking=booking, sender_id=None)
@@ -519,7 +532,7 @@ def test_the_infusion_safety_migration_keeps_every_bookings_events(demo, databas
     assert before >= 3
     demo.dispose()
     # Both ways rebuild the table on SQLite: no cascade may take the events with it.
-    downgrade(database_url, "0009")
+    downgrade(database_url, "0010")
     with demo.connect() as connection:
         kept = connection.exec_driver_sql("SELECT count(*) FROM booking_event").scalar()
     assert kept == before

@@ -1,0 +1,124 @@
+"""The Rasa server as `make run` and compose start it: `rasa run` in this process, with the
+JWT secret from the environment instead of the command line, and two guards.
+
+    python -m bot.rasa_server --enable-api --port 5005 --endpoints endpoints.yml ...
+
+Takes `rasa run`'s options; `--jwt-secret` is refused (a command line is visible to every
+local user): the secret is `RASA_JWT_SECRET` or the file `RASA_JWT_SECRET_FILE` names,
+handed to Rasa's own parser inside this process. `--cors` is refused too: the web chat
+page is served by the same server and needs none, and a wildcard would let any page
+opened in a browser here talk to the REST channel and read the answers.
+
+The guards, added to the app Rasa configures:
+- a request to the HTTP API with a token that is not a valid HS256 JWT signed with the
+  secret (malformed, `alg=none`, another key) gets 401; sanic-jwt lets some of those
+  through as exceptions that Rasa answers with 500;
+- no CORS headers for any origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+JWT_METHOD = "HS256"
+REFUSED_OPTIONS = ("--jwt-secret", "--jwt-private-key", "--cors", "--auth-token")
+# Paths that never take a token: the channels' webhooks and the health check.
+OPEN_PREFIXES = ("/webhooks/",)
+
+
+def bearer_token(header: str | None) -> str | None:
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def token_is_valid(token: str | None, secret: str) -> bool:
+    """Whether `token` is an HS256 JWT signed with `secret` (any decoding error: no)."""
+    if not token:
+        return False
+    try:
+        jwt.decode(token, secret, algorithms=[JWT_METHOD])
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return False
+    return True
+
+
+def add_guards(app: Sanic, jwt_secret: str | None) -> Sanic:
+    """Refuse malformed API tokens with 401 before Rasa sees them."""
+
+    @app.middleware("request")
+    async def refuse_bad_tokens(request: Request) -> HTTPResponse | None:
+        if request.path.startswith(OPEN_PREFIXES):
+            return None
+        header = request.headers.get("authorization")
+        if header is None and "token" not in request.args:
+            return None  # Rasa answers 401 itself
+        if jwt_secret and token_is_valid(bearer_token(header), jwt_secret):
+            return None
+        return response.json(
+            {
+                "version": "",
+                "status": "failure",
+                "message": "User is not authenticated.",
+                "reason": "NotAuthenticated",
+                "code": 401,
+            },
+            status=401,
+        )
+
+    return app
+
+
+def rasa_arguments(args: Sequence[str], jwt_secret: str | None) -> list[str]:
+    """`rasa run` arguments: `args` and, with the API enabled, the secret."""
+    for arg in args:
+        if arg.split("=", 1)[0] in REFUSED_OPTIONS:
+            raise SystemExit(f"{arg.split('=', 1)[0]} is not accepted here (see the module doc)")
+    arguments = ["run", *args]
+    if "--enable-api" in args:
+        if not jwt_secret:
+            raise SystemExit("--enable-api needs RASA_JWT_SECRET (or RASA_JWT_SECRET_FILE)")
+        arguments += [f"--jwt-secret={jwt_secret}", "--jwt-method", JWT_METHOD]
+    return arguments
+
+
+def install_guards(jwt_secret: str | None) -> None:
+    """Wrap Rasa's `configure_app` so that the app it builds gets `add_guards`."""
+    import rasa.core.run
+
+    original = rasa.core.run.configure_app
+    if getattr(original, "_service_assistant_guard", False):
+        return
+
+    def configure_app(*args: Any, **kwargs: Any) -> Sanic:
+        return add_guards(original(*args, **kwargs), jwt_secret)
+
+    configure_app._service_assistant_guard = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from rasa.__main__ import main as rasa_main
+
+    secret = get_settings().rasa_jwt_secret
+    arguments = rasa_arguments(sys.argv[1:] if argv is None else argv, secret)
+    install_guards(secret)
+    # Only this process's copy of its arguments changes: /proc/<pid>/cmdline keeps the
+    # command line it was started with, which holds no secret.
+    sys.argv = ["rasa", *arguments]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
