@@ -518,7 +518,15 @@ class ValidateInfusionForm(_VisitFormValidation):
         if default_catalogue().read(drug_text).names_nothing:
             return {**self._unclear("visit_drug", dispatcher, tracker), **allergy_slots}
         # The whole answer is kept: a word the table does not know goes to the pharmacist.
-        return {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **allergy_slots}
+        slots = {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **allergy_slots}
+        # "人民医院开的 左氧氟沙星" also says where it comes from; only the sources that
+        # lead to more checks are taken this way (as from the opening message).
+        source = read_drug_source(text)
+        if source in {DrugSource.EXTERNAL, DrugSource.UNKNOWN} and not tracker.get_slot(
+            "visit_drug_source"
+        ):
+            slots["visit_drug_source"] = source.value if source else None
+        return slots
 
     def validate_visit_drug_more(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -382,3 +382,12 @@ def test_a_drug_answer_that_names_none_asks_again_even_if_read_as_a_denial(world
     assert said == ["utter_visit_drug_unclear", "utter_ask_visit_drug"]
     said = driver.say("还是不知道", intent="deny")
     assert said == ["utter_ask_visit_drug_source"]  # kept as written: the pharmacist looks
+
+
+def test_a_drug_answer_that_names_another_hospital_asks_item_5s_questions(world):
+    driver = new_driver()
+    driver.say("预约上门输液", intent="book_home_visit")
+    driver.say("卧床不起")
+    said = driver.say("人民医院开的 奥美拉唑")
+    assert said == ["utter_ask_visit_first_dose"]  # the source was in the answer
+    assert driver.slots["visit_drug_source"] == "external"

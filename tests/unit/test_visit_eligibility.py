@@ -466,3 +466,16 @@ def test_amounts_and_everyday_words_are_not_drugs(text):
     reading = default_catalogue().read(text)
     assert reading.known
     assert reading.unknown == ()
+
+
+@pytest.mark.parametrize(
+    "text", ["人民医院开的 左氧氟沙星", "市第一人民医院开回来的奥美拉唑", "卫生院开的葡萄糖"]
+)
+def test_where_a_drug_was_prescribed_is_not_a_drug(text):
+    reading = default_catalogue().read(text)
+    assert reading.known
+    assert reading.unknown == ()
+
+
+def test_an_unknown_drug_next_to_a_hospital_is_still_unknown():
+    assert default_catalogue().read("血必净人民医院开的").unknown == ("血必净",)
