@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     utils.configure_colored_logging(settings.log_level)
     utils.update_sanic_log_level()
     app = create_guarded_app(action_server_token(settings), args.actions)
-    logger.info("action server on %s:%s (token required)", args.host, args.port)
+    logger.info("Action endpoint is up and running on %s:%s (token required)", args.host, args.port)
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0
 
