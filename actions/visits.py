@@ -81,6 +81,7 @@ from bot.visits.wording import (
     patient_name,
     read_condition,
     read_drug_source,
+    read_drug_source_in_passing,
     read_first_dose,
     read_half_day,
     read_health,
@@ -450,9 +451,9 @@ class ValidateInfusionForm(_VisitFormValidation):
             slots["visit_drug"] = "、".join(drug.name for drug in known)
         # Only the sources that lead to more checks are taken from the opening; "本中心
         # 开的" is asked, so that a passing "社区医生" never skips item 5's questions.
-        source = read_drug_source(text)
-        if source in {DrugSource.EXTERNAL, DrugSource.UNKNOWN}:
-            slots["visit_drug_source"] = source.value if source else None
+        source = read_drug_source_in_passing(text)
+        if source is not None:
+            slots["visit_drug_source"] = source.value
         if allergy:
             slots["visit_health"], slots["visit_health_note"] = Health.ALLERGY.value, allergy
         return slots
@@ -521,11 +522,9 @@ class ValidateInfusionForm(_VisitFormValidation):
         slots = {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **allergy_slots}
         # "人民医院开的 左氧氟沙星" also says where it comes from; only the sources that
         # lead to more checks are taken this way (as from the opening message).
-        source = read_drug_source(text)
-        if source in {DrugSource.EXTERNAL, DrugSource.UNKNOWN} and not tracker.get_slot(
-            "visit_drug_source"
-        ):
-            slots["visit_drug_source"] = source.value if source else None
+        source = read_drug_source_in_passing(text)
+        if source is not None and not tracker.get_slot("visit_drug_source"):
+            slots["visit_drug_source"] = source.value
         return slots
 
     def validate_visit_drug_more(

@@ -66,7 +66,7 @@ _AMOUNT = re.compile(
 # giving a drip, measure words.
 _IGNORABLE = frozenset(
     "的了是药针水瓶支袋次天个也还就都和跟与及加又再在给打输挂吊用开要有点滴吧呢啊哦嗯呀么吗"
-    "那这些一两每各另外并同把从被叫她他它我你您说请帮让省市县区"
+    "那这些一两每各另外并同把从被叫啥她他它我你您说请帮让省市县区"
 )
 _SALTS = frozenset("钠钾")
 _SEPARATOR = re.compile(r"[^0-9a-z\u3400-\u9fff\uf900-\ufaff]+")

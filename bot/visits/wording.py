@@ -136,6 +136,24 @@ def read_condition(text: str) -> PatientCondition | None:
     return None
 
 
+# Said in passing (the opening message, the answer about the drug), "不知道" is about
+# something else ("不知道能不能上门"): only words that name where a drug came from count.
+_SOURCE_IN_PASSING: tuple[tuple[DrugSource, tuple[str, ...]], ...] = (
+    (DrugSource.UNKNOWN, ("网上买", "自己买", "药店买", "来源不明", "朋友给", "别人给")),
+    (DrugSource.EXTERNAL, ("外院", "别的医院", "其他医院", "大医院", "人民医院", "外来", "带来")),
+)
+
+
+def read_drug_source_in_passing(text: str) -> DrugSource | None:
+    """Where the drug came from, when a message about something else says it; only the
+    sources that lead to more checks (external) or to a refusal (unknown)."""
+    cleaned = _clean(text)
+    for source, words in _SOURCE_IN_PASSING:
+        if any(word in cleaned for word in words):
+            return source
+    return None
+
+
 def read_drug_source(text: str) -> DrugSource | None:
     cleaned = _clean(text)
     for source in DrugSource:

@@ -391,3 +391,14 @@ def test_a_drug_answer_that_names_another_hospital_asks_item_5s_questions(world)
     said = driver.say("人民医院开的 奥美拉唑")
     assert said == ["utter_ask_visit_first_dose"]  # the source was in the answer
     assert driver.slots["visit_drug_source"] == "external"
+
+
+@pytest.mark.parametrize("opening", ["我也不知道能不能上门输液", "不清楚你们能不能上门打点滴"])
+def test_not_knowing_something_else_is_not_a_drug_of_unknown_origin(world, opening):
+    driver = new_driver()
+    said = driver.say(opening, intent="book_home_visit")
+    assert said == ["utter_ask_visit_condition"]
+    assert driver.slots["visit_drug_source"] is None
+    driver.say("卧床不起")
+    said = driver.say("不知道叫啥 外院开的")
+    assert driver.slots["visit_drug_source"] == "external"
