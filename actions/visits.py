@@ -515,17 +515,16 @@ class ValidateInfusionForm(_VisitFormValidation):
         if tracker.get_slot("requested_slot") != "visit_drug":
             return {"visit_drug": text or None}  # from the opening message: confirmed next
         drug_text, allergy = without_allergies(text)
-        allergy_slots = self._allergy_slots(allergy, tracker)
-        if default_catalogue().read(drug_text).names_nothing:
-            return {**self._unclear("visit_drug", dispatcher, tracker), **allergy_slots}
-        # The whole answer is kept: a word the table does not know goes to the pharmacist.
-        slots = {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **allergy_slots}
+        heard = self._allergy_slots(allergy, tracker)
         # "人民医院开的 左氧氟沙星" also says where it comes from; only the sources that
         # lead to more checks are taken this way (as from the opening message).
         source = read_drug_source_in_passing(text)
         if source is not None and not tracker.get_slot("visit_drug_source"):
-            slots["visit_drug_source"] = source.value
-        return slots
+            heard["visit_drug_source"] = source.value
+        if default_catalogue().read(drug_text).names_nothing:
+            return {**self._unclear("visit_drug", dispatcher, tracker), **heard}
+        # The whole answer is kept: a word the table does not know goes to the pharmacist.
+        return {"visit_drug": drug_text, "visit_drug_more": NOTHING_MORE, **heard}
 
     def validate_visit_drug_more(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
