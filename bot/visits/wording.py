@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from typing import TypeVar
 
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.school.wording import format_day
+from bot.text_safety import clean_text
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
 
@@ -32,6 +34,9 @@ _YES = re.compile(
     r"^(?:是|是的|对|有|有的|嗯|好|可以|开了|已经|用过|打过)|没有(?:任何)?(?:不良|异常|过敏)?反应"
 )
 _NO = re.compile(r"没有|没|无|不是|还没|否|不")
+
+
+_Value = TypeVar("_Value")
 
 
 def _words(text: str) -> list[str]:
@@ -130,10 +135,7 @@ def read_condition(text: str) -> PatientCondition | None:
     for condition in PatientCondition:
         if cleaned in {condition.value, CONDITION_LABELS[condition]}:
             return condition
-    for condition, words in _CONDITION_WORDS:
-        if any(word in cleaned for word in words):
-            return condition
-    return None
+    return _first_named(cleaned, _CONDITION_WORDS)
 
 
 # Said in passing (the opening message, the answer about the drug), "不知道" is about
@@ -144,14 +146,15 @@ _SOURCE_IN_PASSING: tuple[tuple[DrugSource, tuple[str, ...]], ...] = (
 )
 
 
+def _first_named(cleaned: str, table: tuple[tuple[_Value, tuple[str, ...]], ...]) -> _Value | None:
+    """The first value of `table` one of whose words the text contains."""
+    return next((value for value, words in table if any(w in cleaned for w in words)), None)
+
+
 def read_drug_source_in_passing(text: str) -> DrugSource | None:
     """Where the drug came from, when a message about something else says it; only the
     sources that lead to more checks (external) or to a refusal (unknown)."""
-    cleaned = _clean(text)
-    for source, words in _SOURCE_IN_PASSING:
-        if any(word in cleaned for word in words):
-            return source
-    return None
+    return _first_named(_clean(text), _SOURCE_IN_PASSING)
 
 
 def read_drug_source(text: str) -> DrugSource | None:
@@ -159,10 +162,7 @@ def read_drug_source(text: str) -> DrugSource | None:
     for source in DrugSource:
         if cleaned in {source.value, SOURCE_LABELS[source]}:
             return source
-    for source, words in _SOURCE_WORDS:
-        if any(word in cleaned for word in words):
-            return source
-    return None
+    return _first_named(cleaned, _SOURCE_WORDS)
 
 
 def read_yes_no(text: str) -> bool | None:
@@ -175,15 +175,15 @@ def read_yes_no(text: str) -> bool | None:
     return None
 
 
+def _said(pattern: re.Pattern[str], cleaned: str) -> bool:
+    """Whether the text says what `pattern` finds, somewhere not negated where it stands
+    ("起了疹子" yes; "没起疹子", "反应都没有" no)."""
+    return any(not _negated(cleaned, m.start(), m.end()) for m in pattern.finditer(cleaned))
+
+
 def _reactions_said(cleaned: str) -> bool:
-    """Whether the text reports anything like a reaction, a word negated where it stands
-    excepted."""
-    for match in _REACTION.finditer(cleaned):
-        before, after = cleaned[: match.start()], cleaned[match.end() :]
-        if _NEGATION_BEFORE.search(before) or _NEGATION_AFTER.search(after):
-            continue
-        return True
-    return False
+    """Whether the text reports anything like a reaction."""
+    return _said(_REACTION, cleaned)
 
 
 def _none_but_something(cleaned: str) -> bool:
@@ -206,7 +206,7 @@ def read_first_dose(text: str) -> FirstDose | str | None:
         return FirstDose.NOT_GIVEN
     if given:
         # Only negated reaction words ("没什么反应"), or a plain "没事": given, no reaction.
-        said_fine = _FINE.search(cleaned) or any(True for _ in _REACTION.finditer(cleaned))
+        said_fine = _FINE.search(cleaned) or _REACTION.search(cleaned)
         return FirstDose.NO_REACTION if said_fine else GIVEN_ONLY
     return None
 
@@ -219,7 +219,7 @@ def read_reaction(text: str) -> bool | None:
         return None
     if _reactions_said(cleaned) or _none_but_something(cleaned):
         return True
-    if _NONE_SAID.search(cleaned) or any(True for _ in _REACTION.finditer(cleaned)):
+    if _NONE_SAID.search(cleaned) or _REACTION.search(cleaned):
         return False  # only negated reaction words ("一点反应都没有")
     if re.search(r"^(?:有|有的|有过|是|是的|对|嗯)", cleaned):
         return True
@@ -232,9 +232,9 @@ def read_health(text: str) -> Health | None:
     cleaned = _clean(text)
     if not cleaned:
         return None
-    if any(not _negated(cleaned, m.start(), m.end()) for m in _ALLERGY.finditer(cleaned)):
+    if _said(_ALLERGY, cleaned):
         return Health.ALLERGY
-    if any(not _negated(cleaned, m.start(), m.end()) for m in _CONTRAINDICATION.finditer(cleaned)):
+    if _said(_CONTRAINDICATION, cleaned):
         return Health.CONTRAINDICATION
     if _DISEASES.search(cleaned) or _none_but_something(cleaned):
         return Health.OTHER
@@ -254,7 +254,6 @@ def _negated(cleaned: str, start: int, end: int) -> bool:
 _ALLERGY = re.compile(r"过敏")
 _ALLERGY_REACH = 8
 _CLAUSE_END = re.compile(r"[,，。;；!！?？\s、]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def without_allergies(text: str) -> tuple[str, str | None]:
@@ -289,8 +288,8 @@ def _clean_span(text: str, match: re.Match[str]) -> tuple[int, int]:
 def clean_note(text: str) -> str:
     """A family's words as the nurse's list may show them: no control or direction
     characters, one line, at most 100 characters."""
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or ""))
-    return _CONTROL.sub("", text).strip()[:100]
+    text = clean_text(unicodedata.normalize("NFKC", text or ""))
+    return re.sub(r"\s+", " ", text).strip()[:100]
 
 
 def read_medical_record(text: str) -> bool | None:
