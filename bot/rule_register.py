@@ -119,15 +119,26 @@ def _regulations_text() -> str:
     return (CATALOG_PATH.parent / source).read_text(encoding="utf-8")
 
 
-def _domain_responses() -> set[str]:
+@lru_cache(maxsize=1)
+def _domain_responses() -> frozenset[str]:
     with DOMAIN_PATH.open(encoding="utf-8") as handle:
-        return set((yaml.safe_load(handle) or {}).get("responses") or {})
+        return frozenset((yaml.safe_load(handle) or {}).get("responses") or {})
+
+
+@lru_cache(maxsize=4)
+def _settings_tree(path: Path) -> object:
+    with path.open(encoding="utf-8") as handle:
+        return (yaml.safe_load(handle) or {}).get("organisation")
+
+
+@lru_cache(maxsize=64)
+def _source_of(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def _is_setting(name: str) -> bool:
     """Whether `name` is a dotted path into the organisation settings (data/organisation.yml)."""
-    with get_settings().organisation_file.open(encoding="utf-8") as handle:
-        node: object = (yaml.safe_load(handle) or {}).get("organisation")
+    node = _settings_tree(get_settings().organisation_file)
     for part in name.split("."):
         if not isinstance(node, dict) or part not in node:
             return False
@@ -155,9 +166,8 @@ def _test_exists(test_id: str) -> bool:
     path = PROJECT_ROOT / match["path"]
     if not path.is_file():
         return False
-    return (
-        re.search(rf"^(?:async )?def {match['name']}\(", path.read_text("utf-8"), re.M) is not None
-    )
+    definition = re.compile(rf"^(?:async )?def {match['name']}\(", re.M)
+    return definition.search(_source_of(path)) is not None
 
 
 def check_rule(rule: RegisteredRule) -> list[str]:
