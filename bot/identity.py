@@ -92,17 +92,34 @@ def is_locked_out(
 ) -> bool:
     """Whether the sender may not try to bind `kind` now; a refused try is recorded."""
     now = now or clock.now()
-    if locked_until(session=session, sender_id=sender_id, kind=kind, now=now) is None:
-        return False
-    record_attempt(
-        session=session,
-        sender_id=sender_id,
-        kind=kind,
-        succeeded=False,
-        reason=LOCKED_REASON,
-        now=now,
+    locked = locked_until(session=session, sender_id=sender_id, kind=kind, now=now) is not None
+    return _refused_if(
+        locked, session=session, sender_id=sender_id, kind=kind, reason=LOCKED_REASON, now=now
     )
-    return True
+
+
+def _refused_if(
+    locked: bool,
+    *,
+    session: Session,
+    sender_id: str,
+    kind: str,
+    reason: str,
+    now: datetime,
+    target: str | None = None,
+) -> bool:
+    """`locked`, after recording the refused try (a reason that is never counted)."""
+    if locked:
+        record_attempt(
+            session=session,
+            sender_id=sender_id,
+            kind=kind,
+            succeeded=False,
+            reason=reason,
+            now=now,
+            target=target,
+        )
+    return locked
 
 
 def target_failures(
@@ -146,18 +163,16 @@ def is_target_locked(
 ) -> bool:
     """`target_locked`; a refused try is recorded (not counted)."""
     now = now or clock.now()
-    if not target_locked(session=session, kind=kind, target=target, now=now):
-        return False
-    record_attempt(
+    locked = target_locked(session=session, kind=kind, target=target, now=now)
+    return _refused_if(
+        locked,
         session=session,
         sender_id=sender_id,
         kind=kind,
-        succeeded=False,
         reason=TARGET_LOCKED_REASON,
         now=now,
         target=target,
     )
-    return True
 
 
 def unlock_target(
