@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.forms import PrefillingFormValidation
+from actions.forms import FormEngine
 from bot import clock
 from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import get_catalog
@@ -116,8 +116,12 @@ def find_score(text: str) -> int | None:
     return int(match.group(1)) if match.group(1) else _CN_DIGITS[match.group(2)]
 
 
-class ValidateComplaintForm(PrefillingFormValidation):
+class ValidateComplaintForm(FormEngine):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
+
+    stop_slot = "complaint_blocked"
+    stopped_response = "utter_complaint_abandoned"
+    yes_no_slots = frozenset({"complaint_confirmed"})
 
     def name(self) -> str:
         return "validate_complaint_form"

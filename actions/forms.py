@@ -4,6 +4,7 @@ middle, they leave a question asked aside to be answered, then ask again."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from abc import abstractmethod
 from typing import Any
@@ -15,6 +16,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from bot.incidents import reports_incidents
+from bot.reading import says_correction, says_stop
 
 # Questions a customer may ask in the middle of a form ("营业厅几点关门" while filing a
 # complaint): the form's validation answers them as they are answered outside a form
@@ -44,6 +46,16 @@ _NUMBER = re.compile(r"\d{4,}")
 FORGOT = re.compile(r"忘|不记得|记不得|记不清|不知道|不清楚|找不到|查不到|没带")
 # An emergency is answered whatever the form was asking.
 _URGENT = frozenset({"gas_leak"})
+
+
+# The question whose answer the form could not use, once: a second such answer in a row
+# ends the form with an explanation instead of a third identical question.
+RETRY_SLOT = "form_retry"
+
+
+def message_text(tracker: Tracker) -> str:
+    """The latest message's text, as typed."""
+    return str((tracker.latest_message or {}).get("text") or "")
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -82,32 +94,147 @@ async def answer_aside(
     return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]
 
 
-class PrefillingFormValidation(FormValidationAction):
-    """A form validation that fills slots from the message that started the form."""
+class FormEngine(FormValidationAction):
+    """What every form shares, written once: it takes what the first message already says;
+    any message stops it in plain words ("算了", "不预约了", "我没要投诉") without storing
+    anything; a correction ("不对,是后天", "改成周四") changes the slot it names and keeps the
+    rest; a question asked aside is answered and the question asked again; and the same
+    question is not asked a third time after two answers it could not use.
+
+    A form names its stop slot (`<flow>_blocked`: set, the form asks nothing more and its
+    submit action stores nothing) and the reply to a stop; `_prefill` reads every slot the
+    form can take from one message, and serves for the first message and for corrections.
+    """
 
     # The questions this form answers aside (`asks_aside`).
     aside_intents = ASIDE_INTENTS
+    # Set by a stop: the form asks nothing more and its submit action stores nothing.
+    stop_slot = ""
+    stopped_response = ""
+    # Questions answered by yes or no: "不用了" answers them and does not stop the form.
+    yes_no_slots: frozenset[str] = frozenset()
 
     @abstractmethod
     def name(self) -> str:
         """The form's validation action."""
 
-    @abstractmethod
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
-        """The slot values the message that started the form already gives (None: not
-        given, which clears a value left from an earlier form)."""
+        """The slot values the latest message gives (None: not given, which clears a value
+        left from an earlier form when the form starts)."""
+        return {}
 
     @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        if self._says_stop(tracker):
+            dispatcher.utter_message(response=self.stopped_response)
+            return self._stop_events(tracker, domain)
         if asks_aside(tracker, self.aside_intents):
             return await answer_aside(dispatcher, tracker, domain)
-        starting = tracker.get_slot("requested_slot") is None
-        prefill = self._changes(self._prefill(tracker), tracker) if starting else []
+        if requested is not None and says_correction(message_text(tracker)):
+            corrected = await self._correct(dispatcher, tracker, domain)
+            if corrected is not None:
+                return corrected
+        prefill = self._changes(self._prefill(tracker), tracker) if requested is None else []
         tracker.add_slots(prefill)
-        events = await super().run(dispatcher, tracker, domain)
-        return [*prefill, *events]
+        events = [*prefill, *await self._validate(dispatcher, tracker, domain)]
+        return self._limit_retries(dispatcher, tracker, domain, events)
+
+    async def _validate(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """The form's own extraction and validation (rasa_sdk's, unless overridden)."""
+        return await super().run(dispatcher, tracker, domain)
+
+    def _says_stop(self, tracker: Tracker) -> bool:
+        if not self.stop_slot:
+            return False
+        requested = tracker.get_slot("requested_slot")
+        return says_stop(message_text(tracker), yes_no_question=requested in self.yes_no_slots)
+
+    def _stop_events(self, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Forget what this form collected, block its submit action and end it."""
+        slots = [*self.domain_slots(domain), *tracker.slots_to_validate()]
+        forgotten = [SlotSet(name, None) for name in dict.fromkeys(slots) if name != self.stop_slot]
+        return [
+            *forgotten,
+            SlotSet(self.stop_slot, True),
+            SlotSet(RETRY_SLOT, None),
+            SlotSet("requested_slot", None),
+        ]
+
+    async def _correct(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType] | None:
+        """Change the slots a correction names, validated as their first answers were;
+        None when it names none of them (then the message answers the question asked)."""
+        requested = tracker.get_slot("requested_slot")
+        read = {
+            name: value
+            for name, value in self._prefill(tracker).items()
+            if value is not None
+            and name != requested
+            and tracker.get_slot(name) is not None
+            and tracker.get_slot(name) != value
+        }
+        if not read:
+            return None
+        # The words of the correction are not an answer to the question asked.
+        undo = {requested: None} if requested else {}
+        events: list[EventType] = [SlotSet(name, value) for name, value in undo.items()]
+        tracker.add_slots(events)
+        for name, value in read.items():
+            checked = await self._validate_one(name, value, dispatcher, tracker, domain)
+            events += [SlotSet(key, val) for key, val in checked.items()]
+            tracker.add_slots([SlotSet(key, val) for key, val in checked.items()])
+        dispatcher.utter_message(response="utter_form_corrected")
+        next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [*events, *([next_slot] if next_slot else [])]
+
+    async def _validate_one(
+        self,
+        name: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        validate = getattr(self, f"validate_{name}", None)
+        if validate is None:
+            return {name: value}
+        result = validate(value, dispatcher, tracker, domain)
+        if inspect.isawaitable(result):
+            result = await result
+        return dict(result or {})
+
+    def _limit_retries(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        events: list[EventType],
+    ) -> list[EventType]:
+        """Count answers the form could not use for the question asked; after the second
+        in a row, explain and stop rather than ask the same question a third time."""
+        requested = tracker.get_slot("requested_slot")
+        if requested is None or not self.stop_slot or tracker.get_slot(self.stop_slot):
+            return events
+        set_now = {e.get("name"): e.get("value") for e in events if e.get("event") == "slot"}
+        next_asked = set_now.get("requested_slot", requested)
+        failed = (
+            next_asked == requested
+            and set_now.get(requested) is None
+            and tracker.get_slot(requested) is None
+            and not set_now.get(self.stop_slot)
+        )
+        if not failed:
+            return [*events, SlotSet(RETRY_SLOT, None)]
+        if tracker.get_slot(RETRY_SLOT) != requested:
+            return [*events, SlotSet(RETRY_SLOT, requested)]
+        dispatcher.utter_message(response="utter_form_stuck")
+        return [*events, *self._stop_events(tracker, domain)]
 
     @staticmethod
     def _changes(slots: dict[str, Any], tracker: Tracker) -> list[EventType]:

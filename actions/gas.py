@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.forms import ASIDE_INTENTS, FORGOT, PrefillingFormValidation
+from actions.forms import ASIDE_INTENTS, FORGOT, FormEngine
 from bot import clock
 from bot.db import session_scope
 from bot.gas.accounts import (
@@ -91,11 +91,13 @@ def _mentioned_account_no(tracker: Tracker) -> str | None:
     return find_account_no(str(entity)) if entity else find_account_no(_text(tracker))
 
 
-class ValidateGasAccountForm(PrefillingFormValidation):
+class ValidateGasAccountForm(FormEngine):
     """Verifies the sender, picks the account, and for a fault report asks what is wrong."""
 
     # A gas leak ends a gas question instead (rules/gas.yml).
     aside_intents = ASIDE_INTENTS - {"gas_leak"}
+    stop_slot = "gas_blocked"
+    stopped_response = "utter_gas_abandoned"
 
     def name(self) -> str:
         return "validate_gas_account_form"

@@ -12,20 +12,20 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.forms import FORGOT, answer_aside, asks_aside
+from actions.forms import FORGOT, FormEngine
 from bot import clock
 from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
 from bot.models import Student
 from bot.notify import alert
+from bot.reading.dates import DateParseError, parse_dates
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
-from bot.school.dates import DateParseError, parse_dates
 from bot.school.leave import (
     CancelOutcome,
     LeaveAssessment,
@@ -93,18 +93,27 @@ def _teacher_contact(student: Student) -> dict[str, str]:
     }
 
 
-class ValidateLeaveForm(FormValidationAction):
+class ValidateLeaveForm(FormEngine):
     """Collects child, dates, reason and a confirmation; binds the parent first if needed."""
+
+    stop_slot = "leave_blocked"
+    stopped_response = "utter_leave_abandoned"
+    yes_no_slots = frozenset({"leave_confirmed"})
 
     def name(self) -> str:
         return "validate_leave_form"
 
-    @reports_incidents
-    async def run(
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
+        """The dates a message names (for a correction: "不对,是后天")."""
+        try:
+            days = parse_dates(tracker.latest_message.get("text") or "", clock.today())
+        except DateParseError:
+            return {}
+        return {"leave_dates": [day.isoformat() for day in days]}
+
+    async def _validate(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if asks_aside(tracker):
-            return await answer_aside(dispatcher, tracker, domain)
         # rasa_sdk keeps only the form's own slots from extraction; the date hint and the
         # stop flag are set by extract_* methods and must survive too.
         extraction = await self.get_extraction_events(dispatcher, tracker, domain)
@@ -503,6 +512,9 @@ class ValidateBindStudentForm(ValidateLeaveForm):
 
     def name(self) -> str:
         return "validate_bind_student_form"
+
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
+        return {}  # binding a child reads no dates
 
     async def required_slots(
         self,

@@ -21,14 +21,14 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.forms import PrefillingFormValidation, asks_aside
+from actions.forms import FormEngine, asks_aside
 from bot import clock
 from bot.db import session_scope
 from bot.directory import find_department
 from bot.idempotency import retry_on_conflict
 from bot.incidents import report_incident, reports_incidents
 from bot.models import Community, HalfDay, HomeVisitBooking
-from bot.school.dates import DateParseError, parse_dates
+from bot.reading.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits.booking import (
     BookingOutcome,
@@ -274,8 +274,12 @@ def _community(session: Session, tracker: Tracker) -> Community | None:
     return session.get(Community, int(community_id)) if community_id else None
 
 
-class _VisitFormValidation(PrefillingFormValidation):
+class _VisitFormValidation(FormEngine):
     """What both visit forms collect: who, where, which day and half-day."""
+
+    stop_slot = "visit_blocked"
+    stopped_response = "utter_visit_abandoned"
+    yes_no_slots = frozenset(_YES_NO_SLOTS)
 
     @abstractmethod
     def name(self) -> str:

@@ -213,7 +213,7 @@ def _staff_revoke(args: argparse.Namespace) -> int:
 
 def _school_leaves(args: argparse.Namespace) -> int:
     from bot.clock import today
-    from bot.school.dates import DateParseError, parse_dates
+    from bot.reading.dates import DateParseError, parse_dates
     from bot.school.leave import leaves_on
 
     try:

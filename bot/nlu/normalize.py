@@ -1,17 +1,13 @@
-"""Normalise Chinese text before it is segmented: traditional characters to simplified
-(opencc, "我媽媽想約護士上門" -> "我妈妈想约护士上门") and full-width forms to half-width
-(NFKC: "１２月３日" -> "12月3日", "？" -> "?"). Training data and incoming messages go
-through the same steps, so the model sees one script.
+"""Normalise Chinese text before it is segmented (`bot.reading.normalize_chinese`):
+traditional characters to simplified (opencc, "我媽媽想約護士上門" -> "我妈妈想约护士上门")
+and full-width forms to half-width (NFKC: "１２月３日" -> "12月3日", "？" -> "?").
+Training data and incoming messages go through the same steps, so the model sees one script.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from functools import lru_cache
 from typing import Any
 
-from opencc import OpenCC
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -20,28 +16,13 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+from bot.reading import normalize_chinese
+
 # The NLU reads at most this many characters of a message. DIET's attention grows with the
 # square of the length: 1,000 characters parse in about 0.1 s, 5,000 in 4 s, and 20,000
 # exhaust its memory (found by tests/e2e/test_fuzz.py). What a user means is at the start;
 # the channels keep the whole text in the conversation.
 MAX_NLU_CHARACTERS = 1000
-
-
-@lru_cache(maxsize=1)
-def _converter() -> OpenCC:
-    return OpenCC("t2s")
-
-
-def normalize_chinese(text: str) -> str:
-    """Simplified characters, half-width letters, digits and punctuation."""
-    # Only runs of Chinese characters go through opencc: it mangles some digit runs
-    # ("8800012345" lost a zero), and account numbers must stay exactly as typed.
-    converter = _converter()
-    return _HAN_RUN.sub(
-        lambda match: str(converter.convert(match.group(0))),
-        unicodedata.normalize("NFKC", text),
-    )
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

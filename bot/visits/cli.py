@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import clock
 from bot.db import session_scope
-from bot.school.dates import DateParseError, parse_dates
+from bot.reading.dates import DateParseError, parse_dates
 
 
 def _staff_name(args: argparse.Namespace) -> str:

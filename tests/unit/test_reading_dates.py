@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.school.dates import MAX_DAYS, DateParseError, parse_dates
+from bot.reading.dates import MAX_DAYS, DateParseError, parse_dates
 from bot.school.wording import format_days, guess_reason
 
 TODAY = date(2026, 11, 25)  # a Wednesday

@@ -1,5 +1,8 @@
-"""Dates the way parents write them: 今天, 明天, 后天, 周五, 下周一, 12月3日, 3号, 十二月三号,
-2026-12-03, and ranges such as 下周一到周三, 12月3日至5日, 明后两天.
+"""Dates the way people write them: 今天, 明天, 后天, 昨天, 前天, 周五, 下周一, 上周五, 12月3日,
+3号, 十二月三号, 2026-12-03, and ranges such as 下周一到周三, 12月3日至5日, 明后两天.
+
+Past days are read as what they are (a parent telling the school about yesterday), and the
+rules of each flow answer them; a range whose end comes before its start is `reversed`.
 
 Chinese numerals are read with cn2an. A date without a year is this year's, or next
 year's when it fell more than half a year ago (in December, "1月5日" is next January).
@@ -27,14 +30,14 @@ _WEEKDAY_DIGITS.update({str(n): n for n in range(1, 8)})
 _FULL = r"(?:(?P<year>\d{4})[年\-/])?(?P<month>\d{1,2})(?:月|[\-/](?=\d))(?P<day>\d{1,2})[日号]?"
 _DAY = r"(?P<mday>\d{1,2})[日号]"
 _WEEK = r"(?P<week>下下|下个?|这个?|本|上个?)?(?:周|星期|礼拜)(?P<wday>[一二三四五六日天七1-7])"
-_RELATIVE = r"(?P<rel>大后天|后天|明天|明日|今天|今日|明儿|今儿)"
+_RELATIVE = r"(?P<rel>大后天|后天|明天|明日|今天|今日|明儿|今儿|大前天|前天|昨天|昨日|昨儿)"
 _ONE = rf"(?:{_FULL}|{_WEEK}|{_RELATIVE}|{_DAY})"
 _EXPRESSION = re.compile(_ONE)
 _RANGE_JOIN = re.compile(r"\s*(?:到|至|~|～|-|—|–)\s*")
 _TOMORROW_AND_NEXT = re.compile(r"明后(?:两|2)?天")
 
 _RELATIVE_DAYS = {"今天": 0, "今日": 0, "今儿": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2}
-_RELATIVE_DAYS["大后天"] = 3
+_RELATIVE_DAYS.update({"大后天": 3, "昨天": -1, "昨日": -1, "昨儿": -1, "前天": -2, "大前天": -3})
 
 
 class DateParseError(ValueError):
@@ -42,7 +45,7 @@ class DateParseError(ValueError):
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason  # "no_date", "invalid_date" or "too_long"
+        self.reason = reason  # "no_date", "invalid_date", "reversed" or "too_long"
         self.detail = detail
 
 
@@ -141,9 +144,12 @@ def parse_dates(text: str, today: date) -> list[date]:
                 groups["week"] = current.groups["week"]
             end = _resolve(groups, normalized[following.start : following.end], today, current.day)
             if end < current.day:
-                raise DateParseError("invalid_date", normalized[current.start : following.end])
+                raise DateParseError("reversed", normalized[current.start : following.end])
             if (end - current.day).days + 1 > MAX_DAYS:
-                raise DateParseError("too_long", normalized[current.start : following.end])
+                # "12月5日到12月3日" read its end in the next year; alone, it comes first.
+                alone = _resolve(groups, normalized[following.start : following.end], today, None)
+                reason = "reversed" if alone < current.day else "too_long"
+                raise DateParseError(reason, normalized[current.start : following.end])
             days += [current.day + timedelta(days=n) for n in range((end - current.day).days + 1)]
             index += 2
             continue

@@ -1,0 +1,139 @@
+"""Reading what people type, in one place for every flow: one script and one width
+(`normalize_chinese`), numbers however they are written (`to_digits`: full-width digits,
+Chinese numerals, "幺" for one, digits split by spaces or dashes), phone numbers, and the
+words that stop a form or correct an answer. Dates are in `bot.reading.dates`.
+
+Nothing here imports Rasa: actions, channels, the desk and the CLI read text the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import cn2an
+from opencc import OpenCC
+
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def normalize_chinese(text: str) -> str:
+    """Simplified characters, half-width letters, digits and punctuation."""
+    # Only runs of Chinese characters go through opencc: it mangles some digit runs
+    # ("8800012345" lost a zero), and account numbers must stay exactly as typed.
+    converter = _converter()
+    return _HAN_RUN.sub(
+        lambda match: str(converter.convert(match.group(0))),
+        unicodedata.normalize("NFKC", text or ""),
+    )
+
+
+# Digits said one by one, as phone numbers and account numbers are read out: "幺三九",
+# "二零一一". Three or more in a row are a number typed in words, never a quantity.
+_SPOKEN_DIGITS = {"零": "0", "〇": "0", "洞": "0", "幺": "1", "一": "1", "二": "2", "两": "2"}
+_SPOKEN_DIGITS.update(dict(zip("三四五六七八九", "3456789", strict=True)))
+_SPOKEN_RUN = re.compile(rf"[{''.join(_SPOKEN_DIGITS)}]{{3,}}")
+# A quantity in Chinese numerals with 十 or 百 ("十二", "二十三", "一百零五").
+_QUANTITY = re.compile(r"[零〇一二两三四五六七八九]?[十百][零〇一二两三四五六七八九十]*")
+# Digits grouped for readability: "139 0000 1111", "139-0000-1111", "8800 1234" (a date
+# such as "2026-12-03" is not grouped so, nor are two numbers side by side).
+_GROUPED_DIGITS = re.compile(r"(?<!\d)\d{3,4}(?:[ \-—·]\d{4}){1,2}(?!\d)")
+
+
+def to_digits(text: str) -> str:
+    """The text with every number written in digits: full width, Chinese numerals and
+    digit groups joined ("幺三九 0000 一一一一" -> "13900001111", "十二" -> "12")."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _SPOKEN_RUN.sub(lambda m: "".join(_SPOKEN_DIGITS[c] for c in m.group(0)), text)
+    text = _QUANTITY.sub(lambda m: _quantity(m.group(0)), text)
+    return _GROUPED_DIGITS.sub(lambda m: re.sub(r"\D", "", m.group(0)), text)
+
+
+def _quantity(words: str) -> str:
+    try:
+        return str(cn2an.cn2an(words, "smart"))
+    except ValueError:
+        return words
+
+
+_NUMBER = re.compile(r"(?<!\d)\d+(?!\d)")
+
+
+def numbers_in(text: str, *, min_length: int = 1, max_length: int = 32) -> list[str]:
+    """The numbers the text gives, read with `to_digits`, of the lengths asked for."""
+    found = _NUMBER.findall(to_digits(text))
+    return [number for number in found if min_length <= len(number) <= max_length]
+
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
+
+
+def find_mobile(text: str) -> str | None:
+    """The mainland mobile number the text gives, in 11 digits, or None."""
+    match = _MOBILE.search(to_digits(text))
+    return match.group(1) if match else None
+
+
+def find_phone(text: str) -> str | None:
+    """A mobile or landline number the text gives (landlines as typed, area code first)."""
+    mobile = find_mobile(text)
+    if mobile:
+        return mobile
+    match = _LANDLINE.search(unicodedata.normalize("NFKC", text or "").replace(" ", ""))
+    return match.group(1) if match else None
+
+
+def find_last_four(text: str) -> str | None:
+    """The four digits the text gives on their own ("尾号1111", "后四位是一一一一"), or the
+    last four of a whole mobile number."""
+    mobile = find_mobile(text)
+    if mobile:
+        return mobile[-4:]
+    four = numbers_in(text, min_length=4, max_length=4)
+    return four[0] if len(four) == 1 else None
+
+
+# A clear stop: the person no longer wants what the form is for. Words that only say "no"
+# ("不用了", "算了") stop a form unless it asked a yes/no question, where they answer it;
+# words that name what is stopped ("不预约了", "我没要投诉") stop any form. "不对" corrects.
+_NEVER_MIND = re.compile(
+    r"^(?:算了|不用了|不要了|不需要了|不用啦|取消|不弄了|先这样|停|停止|退出|结束|exit|quit|stop|cancel)"
+    r"(?:吧|了|呀|啊|谢谢|谢了)*$"
+    r"|算了吧|算了算了|那算了|还是算了|不用了谢谢|我不(?:办|弄)了|别(?:弄|办)了|不想(?:弄|办)了",
+    re.IGNORECASE,
+)
+_STOP_NAMED = re.compile(
+    r"先不(?:约|请|报|投诉|绑|预约|登记|申请|修)了?"
+    r"|不(?:想|要|用)?(?:预约|约|请假|请|投诉|报修|报|绑定|绑|登记|订|申请|修)了"
+    r"|(?:^|我)(?:没|不)(?:是|想|要|是要|打算)?投诉"
+    r"|^取消(?:预约|请假|投诉|报修|绑定|登记|办理|申请)(?:吧|了)?$"
+    r"|别(?:登记|约|预约|报|请)了"
+)
+# Words that take back an answer already given and give another: the form changes that
+# slot and keeps the rest.
+_CORRECTION = re.compile(
+    r"不对|错了|写错|输错|打错|搞错|说错|弄错|记错|改成|改为|改到|换成|换到|改一下|更正|纠正|应该是|其实是|重新填|不是.{1,12}是"
+)
+
+
+def says_stop(text: str, *, yes_no_question: bool = False) -> bool:
+    """Whether the message clearly asks to stop what is being filled in; after a yes/no
+    question only words naming what is stopped count ("不用了" answers it)."""
+    cleaned = re.sub(r"[\s,，、~～。.!！?？]+", "", normalize_chinese(text)).lower()
+    if not cleaned:
+        return False
+    return bool(_STOP_NAMED.search(cleaned)) or (
+        not yes_no_question and bool(_NEVER_MIND.search(cleaned))
+    )
+
+
+def says_correction(text: str) -> bool:
+    """Whether the message corrects something said before ("不对,是后天", "改成周四")."""
+    return bool(_CORRECTION.search(normalize_chinese(text)))

@@ -1,0 +1,131 @@
+"""The form engine (actions/forms.py) as people use every form: a stop in plain words ends
+any form and stores nothing, a correction changes the slot it names and keeps the rest, and
+no question is asked a third time after two answers the form could not use."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.complaints import ActionSubmitComplaint, ValidateComplaintForm
+from actions.school import ActionSubmitLeave, ValidateLeaveForm
+from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
+from bot import db
+from bot import settings as bot_settings
+from bot.models import Complaint, HomeVisitBooking, LeaveRequest
+from bot.seed import seed_demo, seed_policies
+from tests.formdriver import FormDriver
+
+FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory) -> Iterator[str]:
+    from bot.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('engine') / 'service.db'}"
+    upgrade(url)
+    engine = db.create_engine(url)
+    with db.session_scope(engine) as session:
+        seed_policies(session=session)
+        seed_demo(session=session)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture()
+def world(demo_database, monkeypatch) -> Iterator[str]:
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    monkeypatch.setenv("FROZEN_NOW", FROZEN_NOW)
+    bot_settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield demo_database
+    db.get_engine.cache_clear()
+    bot_settings.get_settings.cache_clear()
+
+
+def sender() -> str:
+    return f"web:{uuid.uuid4().hex[:12]}"
+
+
+def count(model: type, who: str, column) -> int:
+    with db.session_scope() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(column == who)))
+
+
+def complaint(who: str) -> FormDriver:
+    return FormDriver(
+        "complaint_form", ValidateComplaintForm(), ActionSubmitComplaint(), sender=who
+    )
+
+
+def leave(who: str) -> FormDriver:
+    return FormDriver("leave_form", ValidateLeaveForm(), ActionSubmitLeave(), sender=who)
+
+
+@pytest.mark.parametrize("stop", ["我没要投诉", "我不是投诉 我是员工", "算了", "不投诉了"])
+def test_a_stop_in_plain_words_ends_a_complaint_and_stores_nothing(world, stop):
+    who = sender()
+    form = complaint(who)
+    form.say("我要投诉", intent="file_complaint")
+    said = form.say(stop, intent="inform")
+    assert "utter_complaint_abandoned" in said
+    assert form.finished and form.slots["complaint_staff"] is None
+    assert count(Complaint, who, Complaint.sender_id) == 0
+
+
+def test_stop_words_are_never_stored_as_the_patients_name(world):
+    who = sender()
+    form = FormDriver("infusion_form", ValidateInfusionForm(), ActionSubmitInfusion(), sender=who)
+    form.say("我想预约上门输液", intent="book_home_visit")
+    said = form.say("不预约了", intent="inform")
+    assert "utter_visit_abandoned" in said and form.finished
+    assert form.slots["visit_patient_name"] is None
+    assert count(HomeVisitBooking, who, HomeVisitBooking.sender_id) == 0
+
+
+def bound_leave(who: str) -> FormDriver:
+    form = leave(who)
+    form.say("孩子明天请假", intent="request_leave")
+    form.say("2024010101")
+    said = form.say("19900001001")
+    assert "utter_student_bound" in said
+    return form
+
+
+def test_a_correction_changes_the_date_and_keeps_the_reason(world):
+    who = sender()
+    form = bound_leave(who)
+    assert form.slots["leave_dates"] == ["2026-11-26"]
+    form.say("发烧了")
+    assert form.slots["requested_slot"] == "leave_confirmed"
+    said = form.say("不对,是后天")
+    assert "utter_form_corrected" in said
+    assert form.slots["leave_dates"] == ["2026-11-27"]
+    assert form.slots["leave_reason"] == "发烧了"
+    assert said[-1] == "utter_ask_leave_confirmed"
+
+
+def test_a_correction_in_the_middle_is_not_taken_as_the_answer(world):
+    who = sender()
+    form = bound_leave(who)
+    assert form.slots["requested_slot"] == "leave_reason"
+    form.say("改成周五")
+    assert form.slots["leave_dates"] == ["2026-11-27"]
+    assert form.slots["leave_reason"] is None
+    assert form.slots["requested_slot"] == "leave_reason"
+
+
+def test_no_question_is_asked_a_third_time(world):
+    who = sender()
+    form = complaint(who)
+    form.say("我要投诉", intent="file_complaint")
+    asked = form.slots["requested_slot"]
+    form.say("嗯嗯嗯")
+    assert form.slots["requested_slot"] == asked and not form.finished
+    said = form.say("啊啊啊")
+    assert "utter_form_stuck" in said and form.finished
+    assert count(Complaint, who, Complaint.sender_id) == 0

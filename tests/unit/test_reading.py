@@ -1,0 +1,125 @@
+"""Reading what people type: numbers however written, phones, stops and corrections."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.reading import (
+    find_last_four,
+    find_mobile,
+    find_phone,
+    numbers_in,
+    says_correction,
+    says_stop,
+    to_digits,
+)
+from bot.reading.dates import DateParseError, parse_dates
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("１３９００００１１１１", "13900001111"),
+        ("幺三九 0000 一一一一", "13900001111"),
+        ("139-0000-1111", "13900001111"),
+        ("户号8800 1234", "户号88001234"),
+        ("学号是二零二四零一零三", "学号是20240103"),
+        ("十二点", "12点"),
+        ("二十三号", "23号"),
+    ],
+)
+def test_numbers_are_read_in_digits_however_they_are_written(text, digits):
+    assert to_digits(text) == digits
+
+
+def test_two_numbers_side_by_side_stay_two_numbers():
+    assert numbers_in("88001234 13900001111") == ["88001234", "13900001111"]
+
+
+def test_a_date_is_not_taken_for_one_grouped_number():
+    assert numbers_in("2026-12-03") == ["2026", "12", "03"]
+
+
+@pytest.mark.parametrize(
+    ("text", "mobile"),
+    [
+        ("我电话 139 0000 1111", "13900001111"),
+        ("+8613900001111", "13900001111"),
+        ("幺三九零零零零幺幺幺幺", "13900001111"),
+        ("12345", None),
+    ],
+)
+def test_mobile_numbers(text, mobile):
+    assert find_mobile(text) == mobile
+
+
+def test_a_landline_is_a_phone_but_not_a_mobile():
+    assert find_mobile("0571-88886666") is None
+    assert find_phone("座机0571-88886666") == "0571-88886666"
+
+
+@pytest.mark.parametrize(
+    ("text", "four"),
+    [("尾号1111", "1111"), ("后四位是一一一一", "1111"), ("13900001111", "1111"), ("12", None)],
+)
+def test_the_last_four_digits_of_a_phone(text, four):
+    assert find_last_four(text) == four
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "算了",
+        "不用了",
+        "取消",
+        "不预约了",
+        "我没要投诉",
+        "我不是投诉 我是员工",
+        "先不请了",
+        "算了吧 谢谢",
+    ],
+)
+def test_clear_stops_in_any_wording(text):
+    assert says_stop(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不对,是后天",
+        "改成周四",
+        "取消周三的 改成周四",
+        "没有",
+        "孩子不去了",
+        "我之前投诉过没有结果",
+    ],
+)
+def test_corrections_and_answers_are_not_stops(text):
+    assert not says_stop(text)
+
+
+def test_after_a_yes_no_question_only_a_named_stop_counts():
+    assert not says_stop("不用了", yes_no_question=True)
+    assert says_stop("不预约了", yes_no_question=True)
+
+
+@pytest.mark.parametrize(
+    "text", ["不对,是后天", "改成周四", "输错了 是2011", "学号写错了", "不是周三是周四"]
+)
+def test_corrections(text):
+    assert says_correction(text)
+
+
+@pytest.mark.parametrize(("text", "day"), [("昨天", "2026-11-24"), ("前天", "2026-11-23")])
+def test_past_days_are_read_as_past_days(text, day):
+    assert [d.isoformat() for d in parse_dates(text, TODAY)] == [day]
+
+
+def test_a_range_ending_before_it_starts_is_reversed():
+    with pytest.raises(DateParseError) as error:
+        parse_dates("12月5日到12月3日", TODAY)
+    assert error.value.reason == "reversed"
