@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.contact import ActionContact
 from actions.forms import latest_intent
-from actions.gas import ActionGasBusinessHalls, ActionGasMeterSchedule
+from actions.gas import ActionGasBusinessHalls, ActionGasLeak, ActionGasMeterSchedule
 from actions.policies import ActionListPolicies
 from actions.school import ActionCareTimes
 
@@ -27,7 +27,7 @@ ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "ask_contact": ActionContact,
     "list_policies": ActionListPolicies,
     "bot_challenge": "utter_iamabot",
-    "gas_leak": "utter_gas_leak",
+    "gas_leak": ActionGasLeak,
 }
 
 

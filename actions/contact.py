@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.db import session_scope
-from bot.directory import departments_for
+from bot.directory import asks_emergency_line, departments_for, emergency_line
 from bot.incidents import reports_incidents
 
 
@@ -24,6 +24,10 @@ class ActionContact(Action):
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         with session_scope() as session:
+            emergency = emergency_line(session=session) if asks_emergency_line(text) else ""
+            if emergency:
+                dispatcher.utter_message(response="utter_contact_emergency", phone=emergency)
+                return []
             departments = departments_for(text, session=session)
             if len(departments) == 1:
                 (department,) = departments

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from actions.forms import ASIDE_INTENTS, FORGOT, FormEngine
 from bot import clock
 from bot.db import session_scope
+from bot.directory import emergency_line
 from bot.gas.accounts import (
     BindOutcome,
     bind_account,
@@ -335,6 +336,7 @@ def _answer_fault(
         ticket_no=report.ticket_no,
         account_no=account.account_no,
         kind=KIND_LABELS[report.kind],
+        emergency_phone=emergency_line(session=session) or "119",
     )
 
 
@@ -417,6 +419,30 @@ class ActionGasUnbind(Action):
                 session=session, sender_id=tracker.sender_id, account_id=bindings[0].account_id
             )
         dispatcher.utter_message(response="utter_gas_unbound", account_no=account_no)
+        return []
+
+
+class ActionGasLeak(Action):
+    """A gas emergency: what to do now, with the 24-hour emergency number, inside a form
+    or outside it."""
+
+    def name(self) -> str:
+        return "action_gas_leak"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # The safety steps go out even when the directory cannot be read.
+        try:
+            with session_scope() as session:
+                phone = emergency_line(session=session)
+        except SQLAlchemyError:
+            logger.exception("emergency line unavailable")
+            phone = ""
+        dispatcher.utter_message(
+            response="utter_gas_leak" if phone else "utter_gas_leak_no_line", emergency_phone=phone
+        )
         return []
 
 

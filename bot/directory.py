@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,24 @@ _SERVICE_DESK_WORDS = ("投诉", "表扬", "建议", "意见", "回访", "满意
 
 def find_department(*, session: Session, code: str) -> Department | None:
     return session.scalars(select(Department).where(Department.code == code)).first()
+
+
+GAS = "gas"
+# A request for the line answered day and night: "抢修电话多少", "24小时抢修电话", "漏气打哪个电话".
+_EMERGENCY_WORDS = re.compile(
+    r"抢修|急修|漏气|燃气味|煤气味|24\s*小时|二十四小时|紧急|应急|值班电话"
+)
+
+
+def asks_emergency_line(text: str) -> bool:
+    """Whether a request for contact details asks for the emergency line."""
+    return bool(_EMERGENCY_WORDS.search(text))
+
+
+def emergency_line(*, session: Session) -> str:
+    """The gas utility's 24-hour emergency number, or "" when the directory has none."""
+    department = find_department(session=session, code=GAS)
+    return department.emergency_phone if department else ""
 
 
 def list_departments(*, session: Session) -> list[Department]:

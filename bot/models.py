@@ -126,6 +126,8 @@ class Department(Base):
     phone = Column(String(32), nullable=False, default="")
     address = Column(String(128), nullable=False, default="")
     opening_hours = Column(String(128), nullable=False, default="")
+    # A line answered day and night, for emergencies (the gas utility's 抢修电话).
+    emergency_phone = Column(String(32), nullable=False, default="", server_default="")
     is_demo = Column(Boolean, nullable=False, default=False)
 
     def __repr__(self) -> str:

@@ -84,7 +84,9 @@ def test_a_gas_leak_is_not_an_aside_to_a_gas_question():
 def test_an_aside_gets_the_answer_it_gets_outside_a_form(intent, response):
     dispatcher = CollectingDispatcher()
     asyncio.run(answer(dispatcher, _tracker("?", intent), {}))
-    assert [message["response"] for message in dispatcher.messages] == [response]
+    # The emergency number comes from the directory; without one the steps still go out.
+    said = [message["response"] for message in dispatcher.messages]
+    assert len(said) == 1 and said[0].startswith(response)
 
 
 def test_the_form_forgets_what_the_aside_filled_and_asks_again():

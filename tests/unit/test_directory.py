@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.db import session_scope
-from bot.directory import departments_for
+from bot.directory import asks_emergency_line, departments_for, emergency_line
 from bot.seed import seed_demo
 
 
@@ -43,3 +43,15 @@ def test_no_single_department_gives_all_of_them(seeded, message):
 def test_an_empty_directory_gives_nothing(engine):
     with session_scope(engine) as session:
         assert departments_for("燃气客服电话", session=session) == []
+
+
+@pytest.mark.parametrize("message", ["抢修电话多少", "24小时抢修电话", "家里漏气打哪个电话"])
+def test_a_request_for_the_emergency_line_gets_the_gas_24_hour_number(seeded, message):
+    assert asks_emergency_line(message)
+    with session_scope(seeded) as session:
+        assert emergency_line(session=session) == "0571-5555-0119"
+
+
+@pytest.mark.parametrize("message", ["燃气公司客服电话多少", "物业电话"])
+def test_an_ordinary_request_for_contact_details_is_not_an_emergency(message):
+    assert not asks_emergency_line(message)

@@ -15,7 +15,7 @@ from actions.school import ActionSubmitLeave, ValidateLeaveForm
 from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
 from bot import db
 from bot import settings as bot_settings
-from bot.models import Complaint, HomeVisitBooking, LeaveRequest
+from bot.models import Complaint, HomeVisitBooking
 from bot.seed import seed_demo, seed_policies
 from tests.formdriver import FormDriver
 
