@@ -39,7 +39,13 @@ from bot.school.leave import (
     load_student,
     request_leave,
 )
-from bot.school.wording import binding_locked_alert, format_day, format_days, guess_reason
+from bot.school.wording import (
+    binding_locked_alert,
+    format_day,
+    format_days,
+    guess_reason,
+    is_unwell,
+)
 from bot.staff import teacher_of
 
 logger = logging.getLogger(__name__)
@@ -417,7 +423,10 @@ class ActionSubmitLeave(Action):
         late = [r for r in results if r.decision is LeaveDecision.TOO_LATE]
         if recorded:
             dispatcher.utter_message(
-                response="utter_leave_recorded",
+                # A wish that fits the reason: 早日康复 only for a child who is unwell.
+                response="utter_leave_recorded_unwell"
+                if is_unwell(tracker.get_slot("leave_reason") or "")
+                else "utter_leave_recorded",
                 student_name=name,
                 days=format_days(recorded),
                 **contact,

@@ -24,6 +24,19 @@ def guess_reason(text: str) -> str | None:
     return None
 
 
+# Words saying a child is unwell (the leave's confirmation then wishes a quick recovery);
+# a piano exam or a family trip gets no such wish.
+_UNWELL = re.compile(
+    r"病|烧|发热|咳|感冒|着凉|不舒服|难受|疼|痛|吐|拉肚子|腹泻|过敏|住院|医院|看医生|看病|复查|打针|输液|"
+    r"受伤|摔|骨折|扭|流感|水痘|手足口|肺炎|鼻炎|牙"
+)
+
+
+def is_unwell(reason: str) -> bool:
+    """Whether a leave's reason says the child is unwell."""
+    return bool(_UNWELL.search(reason))
+
+
 def format_day(day: date) -> str:
     """E.g. 11月26日(周四)."""
     return f"{day.month}月{day.day}日(周{_WEEKDAYS[day.weekday()]})"
