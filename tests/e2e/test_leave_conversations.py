@@ -101,7 +101,7 @@ def test_a_question_asked_aside_is_answered_and_the_leave_goes_on(assistant):
     assert "验证成功" in texts(assistant.say("1003", sender))
     assistant.say("明天", sender)
     confirm = texts(assistant.say("发烧了", sender))
-    assert "原因:发烧了" in confirm
+    assert "原因：发烧了" in confirm
     assert "已为李浩然登记请假" in texts(assistant.say("/affirm", sender))
 
 

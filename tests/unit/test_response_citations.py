@@ -38,7 +38,7 @@ SETTING_RESPONSES = {
     "utter_gas_business_halls": "{halls}",
     "utter_contact_department": "{hours}",
 }
-_SENTENCE = re.compile(r"[^。;;!!?\n]+")
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 # Words that attribute a statement to the regulations.
 _ATTRIBUTION = re.compile(
     r"按《|根据《|按照《|依据《|按制度|按规定|制度规定|《[^》]*制度》|《[^》]*办法》"
@@ -85,7 +85,7 @@ def test_the_leave_cutoff_is_the_schools_and_the_advance_leave_the_regulations()
 def test_the_quarterly_recheck_is_cited_from_the_elderly_care_rules():
     (text,) = RESPONSES["utter_care_registered"]
     assert "《居家养老服务管理制度》第1条" in text and "{recheck}" in text
-    assert "本中心安排的回访时间:{follow_ups}" in text
+    assert "本中心安排的回访时间：{follow_ups}" in text
 
 
 def test_the_answer_time_is_the_organisations_promise():
@@ -117,7 +117,7 @@ def test_setting_slots_are_filled_only_in_responses_that_word_them_as_settings()
 
 def test_children_may_not_leave_care_on_their_own():
     (text,) = RESPONSES["utter_no_leaving_alone"]
-    assert "按《课后服务安全管理制度》第12条,看护期间学生不准私自离校" in text
+    assert "按《课后服务安全管理制度》第12条，看护期间学生不准私自离校" in text
     item12 = next(c.text for c in DOCUMENTS["课后服务安全管理制度"].clauses if c.number == "12")
     assert "在看护期间,学生不准私自离校" in item12
 
