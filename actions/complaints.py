@@ -38,6 +38,7 @@ from bot.complaints.workflow import answer_survey, is_overdue
 from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
 from bot.models import Complaint, ComplaintState, StaffRole
+from bot.reading import find_phone
 from bot.staff import staff_member
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ _GOODBYE = re.compile(
 GOODBYE_CONFIDENCE = 0.9
 _NOT_KNOWN = re.compile(r"不知道|不清楚|不记得|忘了|没注意|说不清|不确定|没有|无")
 _CHAT_CONTACT = re.compile(r"这里|聊天|本账号|这个账号|微信|电报|不用|不需要|就行|直接回复")
-_PHONE = re.compile(r"(?<!\d)(?:\+?86)?(1\d{10}|0\d{2,3}-?\d{7,8})(?!\d)")
 _SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)|([一二三四五])\s*(?:分|颗|星)")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 
@@ -103,9 +103,9 @@ def stops_complaint(text: str, intent: dict[str, Any] | None) -> bool:
 
 
 def find_contact(text: str) -> str | None:
-    phone = _PHONE.search(re.sub(r"[\s]", "", text))
+    phone = find_phone(text)
     if phone:
-        return phone.group(1)
+        return phone
     return CHAT_CONTACT if _CHAT_CONTACT.search(text) else None
 
 
@@ -121,6 +121,7 @@ class ValidateComplaintForm(FormEngine):
 
     stop_slot = "complaint_blocked"
     stopped_response = "utter_complaint_abandoned"
+    reads_every_message = True
     yes_no_slots = frozenset({"complaint_confirmed"})
 
     def name(self) -> str:
@@ -135,8 +136,7 @@ class ValidateComplaintForm(FormEngine):
             slots["complaint_department"] = catalog.guess_department(text)
             slots["complaint_category"] = catalog.guess_category(text)
             slots["complaint_staff"] = find_staff(text) or None
-        phone = _PHONE.search(text)
-        slots["complaint_contact"] = phone.group(1) if phone else None
+        slots["complaint_contact"] = find_phone(text)
         return slots
 
     async def required_slots(

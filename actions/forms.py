@@ -113,6 +113,10 @@ class FormEngine(FormValidationAction):
     stopped_response = ""
     # Questions answered by yes or no: "不用了" answers them and does not stop the form.
     yes_no_slots: frozenset[str] = frozenset()
+    # Whether every message, not only the first, fills the slots still empty that it gives
+    # ("31001006 尾号2006" answers the 户号 and the phone digits at once). Off for forms
+    # whose order matters more (the infusion form asks the regulation's facts first).
+    reads_every_message = False
 
     @abstractmethod
     def name(self) -> str:
@@ -137,10 +141,26 @@ class FormEngine(FormValidationAction):
             corrected = await self._correct(dispatcher, tracker, domain)
             if corrected is not None:
                 return corrected
-        prefill = self._changes(self._prefill(tracker), tracker) if requested is None else []
+        if requested is None:
+            prefill = self._changes(self._prefill(tracker), tracker)
+        elif self.reads_every_message:
+            prefill = self._also_given(tracker)
+        else:
+            prefill = []
         tracker.add_slots(prefill)
         events = [*prefill, *await self._validate(dispatcher, tracker, domain)]
         return self._limit_retries(dispatcher, tracker, domain, events)
+
+    def _also_given(self, tracker: Tracker) -> list[EventType]:
+        """Slots still empty that a message answering another question also gives."""
+        requested = tracker.get_slot("requested_slot")
+        return [
+            SlotSet(name, value)
+            for name, value in self._prefill(tracker).items()
+            if value is not None
+            and name not in {requested, self.stop_slot}
+            and tracker.get_slot(name) is None
+        ]
 
     async def _validate(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

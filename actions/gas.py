@@ -99,6 +99,7 @@ class ValidateGasAccountForm(FormEngine):
     aside_intents = ASIDE_INTENTS - {"gas_leak"}
     stop_slot = "gas_blocked"
     stopped_response = "utter_gas_abandoned"
+    reads_every_message = True
 
     def name(self) -> str:
         return "validate_gas_account_form"
@@ -117,7 +118,14 @@ class ValidateGasAccountForm(FormEngine):
         # no other account stands in for it, whatever the sender answers.
         verifying = intent == BIND or not held or (mentioned is not None and mentioned not in held)
         if verifying:
-            slots.update(gas_verifying=True, gas_account_no=mentioned, gas_account=None)
+            # "户号31001006 尾号2006": both verification answers in the first message.
+            last4 = find_phone_digits(text) if mentioned else None
+            slots.update(
+                gas_verifying=True,
+                gas_account_no=mentioned,
+                gas_phone_last4=last4,
+                gas_account=None,
+            )
         elif mentioned:
             slots["gas_account"] = str(held[mentioned])
         elif len(bindings) == 1:

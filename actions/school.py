@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from datetime import date
 from typing import Any
 
@@ -24,6 +23,7 @@ from bot.db import session_scope
 from bot.incidents import report_incident, reports_incidents
 from bot.models import Student
 from bot.notify import alert
+from bot.reading import find_last_four, find_mobile, to_digits
 from bot.reading.dates import DateParseError, parse_dates
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.leave import (
@@ -70,7 +70,6 @@ _STUDENT_NO = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
 _LOOKS_LIKE_NAME = re.compile(
     r"^(?!.*[了的吗吧呢啊不没好嗯哦要请])(?:我家)?(?:孩子|小孩|他|她)?(?:叫|是)?[\u4e00-\u9fff]{2,4}$"
 )
-_PHONE = re.compile(r"(?:\+?86)?1\d{10}|(?<!\d)\d{4}(?!\d)")
 DATE_ERRORS = {
     "no_date": "utter_leave_date_unclear",
     "invalid_date": "utter_leave_date_invalid",
@@ -191,7 +190,7 @@ class ValidateLeaveForm(FormEngine):
     def validate_student_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = unicodedata.normalize("NFKC", str(value or "")).strip()
+        text = to_digits(str(value or "")).strip()
         match = _STUDENT_NO.search(text)
         if not match and FORGOT.search(text):
             dispatcher.utter_message(response="utter_student_no_where")
@@ -209,10 +208,10 @@ class ValidateLeaveForm(FormEngine):
     def validate_guardian_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        match = _PHONE.search(re.sub(r"[\s-]", "", str(value or "")))
-        if not match and self._stopped(dispatcher, tracker):
+        phone = find_mobile(str(value or "")) or find_last_four(str(value or ""))
+        if not phone and self._stopped(dispatcher, tracker):
             return {"guardian_phone": None, "leave_blocked": True}
-        if not match:
+        if not phone:
             dispatcher.utter_message(response="utter_guardian_phone_invalid")
             return {"guardian_phone": None}
         with session_scope() as session:
@@ -220,7 +219,7 @@ class ValidateLeaveForm(FormEngine):
                 session=session,
                 sender_id=tracker.sender_id,
                 student_no=tracker.get_slot("student_no") or "",
-                phone=match.group(0),
+                phone=phone,
                 now=clock.now(),
             )
         logger.info("guardian binding: %s", result.outcome.value)

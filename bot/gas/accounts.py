@@ -25,11 +25,11 @@ from bot.identity import (
     target_failures,
 )
 from bot.models import GasAccount, GasAccountBinding
+from bot.reading import find_last_four, numbers_in, to_digits
 
 ATTEMPT_KIND = "gas_account"
 ACCOUNT_NO_LENGTH = 8
 ACCOUNT_NO = re.compile(rf"(?<!\d)\d{{{ACCOUNT_NO_LENGTH}}}(?!\d)")
-PHONE_DIGITS = re.compile(r"(?<!\d)(?:\+?86)?1\d{10}(?!\d)|(?<!\d)\d{4}(?!\d)")
 _NOT_DIGIT = re.compile(r"\D")
 
 
@@ -52,15 +52,18 @@ class BindResult:
 
 
 def find_account_no(text: str) -> str | None:
-    """The 8-digit 户号 in `text`, spaces and dashes inside it tolerated."""
-    match = ACCOUNT_NO.search(re.sub(r"(?<=\d)[\s-](?=\d)", "", text or ""))
-    return match.group(0) if match else None
+    """The 8-digit 户号 in `text`, however written ("3100 1006", full-width digits,
+    "三一零零一零零六"), beside other numbers or not."""
+    found = numbers_in(text, min_length=ACCOUNT_NO_LENGTH, max_length=ACCOUNT_NO_LENGTH)
+    return found[0] if found else None
 
 
 def find_phone_digits(text: str) -> str | None:
-    """The last 4 digits of a phone number, given alone or as the whole number."""
-    match = PHONE_DIGITS.search(re.sub(r"(?<=\d)[\s-](?=\d)", "", text or ""))
-    return match.group(0)[-4:] if match else None
+    """The last 4 digits of a phone number, given alone or as the whole number; the 户号
+    given in the same message ("31001006 尾号2006") is not taken for them."""
+    account_no = find_account_no(text)
+    rest = to_digits(text).replace(account_no, " ") if account_no else text
+    return find_last_four(rest)
 
 
 def _digits_match(on_file: str, last4: str) -> bool:

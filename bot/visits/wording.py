@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date
 from typing import TypeVar
 
+from bot import reading
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.school.wording import format_day
 from bot.text_safety import clean_text
@@ -315,9 +316,8 @@ def read_half_day(text: str) -> HalfDay | None:
 
 def find_phone(text: str) -> str | None:
     """An 11-digit mobile or a landline such as 0571-55550303."""
-    cleaned = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", text or ""))
-    match = re.search(r"(?<!\d)(?:1\d{10}|0\d{9,11})(?!\d)", cleaned)
-    return match.group(0) if match else None
+    phone = reading.find_phone(text)
+    return phone.replace("-", "") if phone else None
 
 
 def visit_flags(booking: HomeVisitBooking) -> str:

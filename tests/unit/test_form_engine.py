@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.complaints import ActionSubmitComplaint, ValidateComplaintForm
+from actions.gas import ActionGasAnswer, ValidateGasAccountForm
 from actions.school import ActionSubmitLeave, ValidateLeaveForm
 from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
 from bot import db
 from bot import settings as bot_settings
+from bot.gas.accounts import bindings_of
 from bot.models import Complaint, HomeVisitBooking
 from bot.seed import seed_demo, seed_policies
 from tests.formdriver import FormDriver
@@ -129,3 +131,38 @@ def test_no_question_is_asked_a_third_time(world):
     said = form.say("啊啊啊")
     assert "utter_form_stuck" in said and form.finished
     assert count(Complaint, who, Complaint.sender_id) == 0
+
+
+def gas(who: str) -> FormDriver:
+    return FormDriver("gas_account_form", ValidateGasAccountForm(), ActionGasAnswer(), sender=who)
+
+
+def bound_accounts(who: str) -> list[str]:
+    with db.session_scope() as session:
+        return [b.account.account_no for b in bindings_of(session=session, sender_id=who)]
+
+
+def test_the_account_and_the_phone_digits_in_the_first_message_verify_at_once(world):
+    who = sender()
+    form = gas(who)
+    said = form.say("查燃气费 户号31001006 尾号2006", intent="check_gas_bill")
+    assert "utter_gas_bound" in said and form.finished
+    assert bound_accounts(who) == ["31001006"]
+
+
+def test_both_answers_in_the_reply_to_the_first_question_are_taken(world):
+    who = sender()
+    form = gas(who)
+    form.say("查燃气费", intent="check_gas_bill")
+    assert form.slots["requested_slot"] == "gas_account_no"
+    said = form.say("3100 1005 手机后四位 二零零五")
+    assert "utter_gas_bound" in said
+    assert not any(name.startswith("utter_ask_gas_phone") for name in said)
+
+
+def test_full_width_digits_are_an_account_number(world):
+    who = sender()
+    form = gas(who)
+    form.say("查燃气费", intent="check_gas_bill")
+    form.say("３１００１００７")
+    assert form.slots["gas_account_no"] == "31001007"
