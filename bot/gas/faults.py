@@ -30,16 +30,18 @@ _KIND_WORDS: tuple[tuple[MeterFaultKind, tuple[str, ...]], ...] = (
             "不动",
             "停了",
             "停走",
-            "坏了",
             "不显示",
             "黑屏",
-            "没反应",
             "卡住",
         ),
     ),
     (MeterFaultKind.SLOW, ("慢", "少走", "偏低", "少计")),
     (MeterFaultKind.FAST, ("快", "飞转", "跑字", "跳字", "偏高", "多走", "多计", "虚高", "乱跳")),
+    # Only when nothing says how: "坏了 走得特别快" is fast, "坏了" alone has stopped.
+    (MeterFaultKind.STOPPED, ("坏了", "没反应")),
 )
+# Hurry, not a fast meter: "快来修", "尽快".
+_HURRY = re.compile(r"快来|快点|快些|尽快|赶快|赶紧|快帮|快过来|快派")
 
 KIND_LABELS = {
     MeterFaultKind.FAST: "走快",
@@ -55,6 +57,7 @@ STATE_LABELS = {
 
 
 def classify_fault(text: str) -> MeterFaultKind:
+    text = _HURRY.sub("", text or "")
     for kind, words in _KIND_WORDS:
         if any(word in text for word in words):
             return kind

@@ -411,6 +411,9 @@ def test_without_a_reading_the_residential_date_is_unknown():
         ("燃气表失灵", MeterFaultKind.STOPPED),
         ("表不走字 可是灶还能用 是不是坏了", MeterFaultKind.STOPPED),
         ("燃气表有异响", MeterFaultKind.OTHER),
+        ("燃气表是不是坏了 走得特别快 这个月多了好多", MeterFaultKind.FAST),
+        ("燃气表坏了", MeterFaultKind.STOPPED),
+        ("表不走了 快来修", MeterFaultKind.STOPPED),
     ],
 )
 def test_fault_descriptions_are_classified(text, kind):
