@@ -122,6 +122,9 @@ class ValidateComplaintForm(FormEngine):
     stop_slot = "complaint_blocked"
     stopped_response = "utter_complaint_abandoned"
     reads_every_message = True
+    correctable_slots = frozenset(
+        {"complaint_department", "complaint_category", "complaint_staff", "complaint_contact"}
+    )
     yes_no_slots = frozenset({"complaint_confirmed"})
 
     def name(self) -> str:

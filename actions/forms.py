@@ -117,6 +117,9 @@ class FormEngine(FormValidationAction):
     # ("31001006 尾号2006" answers the 户号 and the phone digits at once). Off for forms
     # whose order matters more (the infusion form asks the regulation's facts first).
     reads_every_message = False
+    # The slots a correction may change (None: every slot `_prefill` reads); a complaint's
+    # description is never replaced by the words of a correction.
+    correctable_slots: frozenset[str] | None = None
 
     @abstractmethod
     def name(self) -> str:
@@ -137,8 +140,9 @@ class FormEngine(FormValidationAction):
             return self._stop_events(tracker, domain)
         if asks_aside(tracker, self.aside_intents):
             return await answer_aside(dispatcher, tracker, domain)
-        if requested is not None and says_correction(message_text(tracker)):
-            corrected = await self._correct(dispatcher, tracker, domain)
+        if requested is not None:
+            explicit = says_correction(message_text(tracker))
+            corrected = await self._correct(dispatcher, tracker, domain, explicit=explicit)
             if corrected is not None:
                 return corrected
         if requested is None:
@@ -186,17 +190,30 @@ class FormEngine(FormValidationAction):
         ]
 
     async def _correct(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        explicit: bool,
     ) -> list[EventType] | None:
         """Change the slots a correction names, validated as their first answers were;
-        None when it names none of them (then the message answers the question asked)."""
+        None when it names none of them (then the message answers the question asked).
+
+        A correction in words ("不对,改成下周一上午") may also give a slot not asked yet; a
+        different value given in answer to a yes/no question ("不是 周五呢" when asked to
+        confirm Thursday) corrects only what was given before."""
         requested = tracker.get_slot("requested_slot")
+        if not explicit and requested not in self.yes_no_slots:
+            return None
         read = {
             name: value
             for name, value in self._prefill(tracker).items()
             if value is not None
             and name != requested
-            and tracker.get_slot(name) is not None
+            and name != self.stop_slot
+            and (self.correctable_slots is None or name in self.correctable_slots)
+            and (explicit or tracker.get_slot(name) is not None)
             and tracker.get_slot(name) != value
         }
         if not read:

@@ -166,3 +166,27 @@ def test_full_width_digits_are_an_account_number(world):
     form.say("查燃气费", intent="check_gas_bill")
     form.say("３１００１００７")
     assert form.slots["gas_account_no"] == "31001007"
+
+
+def test_another_day_given_at_the_confirmation_corrects_the_date(world):
+    who = sender()
+    form = bound_leave(who)
+    form.say("去奶奶家")
+    assert form.slots["requested_slot"] == "leave_confirmed"
+    said = form.say("不是 周五呢")
+    assert "utter_form_corrected" in said
+    assert form.slots["leave_dates"] == ["2026-11-27"] and not form.finished
+
+
+def test_a_correction_may_give_what_is_not_asked_yet_and_the_question_is_asked_again(world):
+    who = sender()
+    form = FormDriver("infusion_form", ValidateInfusionForm(), ActionSubmitInfusion(), sender=who)
+    form.say("婆婆行动不便 想约护士上门输液", intent="book_home_visit")
+    form.say("生理盐水")
+    form.say("本中心开的")
+    asked = form.slots["requested_slot"]
+    said = form.say("不对 改成下周一上午")
+    assert "utter_form_corrected" in said and not form.finished
+    assert form.slots["visit_date"] == "2026-11-30"
+    assert form.slots["requested_slot"] == asked
+    assert count(HomeVisitBooking, who, HomeVisitBooking.sender_id) == 0
