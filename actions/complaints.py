@@ -3,7 +3,8 @@
 `complaint_form` collects the department, the category, what happened, when and where,
 the staff member if known and how to reach the complainant, reading what the first
 message already says; it repeats the complaint and logs it only once confirmed. The rules
-are in `bot.complaints`; this module reads slots, calls them and utters responses.
+are in `bot.complaints`; this module reads slots, calls the use cases of
+`bot.complaints.service` and utters responses.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every request that shows account data goes through `gas_account_form`, which ver
 sender (户号 + the last 4 digits of the phone on file) unless they hold a binding already,
 and asks which account when they hold several. `action_gas_answer` then answers the
 request that started the form. The rules are in `bot.gas`; this module reads slots,
-calls them and utters responses from the domain.
+calls the use cases of `bot.gas.service` and utters responses from the domain.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """After-school care leave in chat: bind to a child, request, cancel and list leaves.
 
 The rules (cutoff, care days, binding) are in `bot.school`; this module reads slots,
-calls them and utters responses from the domain.
+calls the use cases of `bot.school.service` and utters responses from the domain.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import FORGOT, answer_aside, asks_aside
-from actions.message import STOP_INTENTS, input_channel
+from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
 from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
@@ -382,7 +382,7 @@ class ActionCancelLeave(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
+        text = latest_text(tracker)
         try:
             days = parse_dates(text, clock.today())
         except DateParseError:
@@ -470,7 +470,7 @@ class ActionTeacherLeaves(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
+        text = latest_text(tracker)
         try:
             days = parse_dates(text, clock.today())
         except DateParseError:

@@ -2,7 +2,8 @@
 (服务管理制度8); check and cancel a booking by its number; a nurse's list of visits.
 
 The rules (eligibility, the covering team, capacity, states) are in `bot.visits`; this
-module reads slots, calls them and utters responses from the domain.
+module reads slots, calls the use cases of `bot.visits.service` and utters responses
+from the domain.
 """
 
 from __future__ import annotations

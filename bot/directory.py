@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.complaints.catalog import get_catalog
+from bot.db import unit_of_work
 from bot.models import Department
 
 # The department that takes complaints and praise (服务流程管理制度 内容概述; 营业大厅管理制度
@@ -33,3 +36,24 @@ def departments_for(text: str, *, session: Session) -> list[Department]:
     )
     named = find_department(session=session, code=code) if code else None
     return [named] if named else list_departments(session=session)
+
+
+@dataclass(frozen=True)
+class DepartmentContact:
+    """How to reach a department."""
+
+    name: str
+    phone: str
+    opening_hours: str
+    address: str
+    services: str
+
+
+def contacts_for(text: str) -> list[DepartmentContact]:
+    """The contact details of the departments a request is about (`departments_for`), in
+    a unit of work of its own."""
+    with unit_of_work() as session:
+        return [
+            DepartmentContact(d.name, d.phone, d.opening_hours, d.address, d.services)
+            for d in departments_for(text, session=session)
+        ]
