@@ -3,7 +3,8 @@
 `complaint_form` collects the department, the category, what happened, when and where,
 the staff member if known and how to reach the complainant, reading what the first
 message already says; it repeats the complaint and logs it only once confirmed. The rules
-are in `bot.complaints`; this module reads slots, calls them and utters responses.
+are in `bot.complaints`; this module reads slots, calls the use cases of
+`bot.complaints.service` and utters responses.
 """
 
 from __future__ import annotations
@@ -16,30 +17,26 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.forms import FormEngine
+from actions.message import input_channel, latest_text
 from bot import clock
 from bot.clock import as_utc, local_zone
+from bot.complaints import service
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import (
     MIN_DESCRIPTION,
     ComplaintDraft,
     ComplaintError,
-    complaint_for_sender,
-    complaints_of,
-    file_complaint,
     find_staff,
     find_ticket_no,
-    record_praise,
 )
-from bot.complaints.queries import open_complaints
-from bot.complaints.workflow import answer_survey, is_overdue
-from bot.db import session_scope
+from bot.complaints.queries import OPEN, ComplaintFilter
+from bot.complaints.service import ComplaintView
+from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
-from bot.models import Complaint, ComplaintState, StaffRole
+from bot.models import ComplaintState
 from bot.reading import find_phone
-from bot.staff import staff_member
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +67,6 @@ _NOT_KNOWN = re.compile(r"不知道|不清楚|不记得|忘了|没注意|说不�
 _CHAT_CONTACT = re.compile(r"这里|聊天|本账号|这个账号|微信|电报|不用|不需要|就行|直接回复")
 _SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)|([一二三四五])\s*(?:分|颗|星)")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
-
-
-def _text(tracker: Tracker) -> str:
-    return str(tracker.latest_message.get("text") or "")
-
-
-def _channel(tracker: Tracker) -> str:
-    return str(tracker.get_latest_input_channel() or "")
 
 
 def says_what_happened(text: str) -> bool:
@@ -131,7 +120,7 @@ class ValidateComplaintForm(FormEngine):
         return "validate_complaint_form"
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
-        text = _text(tracker).strip()
+        text = latest_text(tracker).strip()
         catalog = get_catalog()
         slots: dict[str, Any] = dict.fromkeys(COMPLAINT_SLOTS)
         if says_what_happened(text):
@@ -154,7 +143,7 @@ class ValidateComplaintForm(FormEngine):
         return [slot for slot in domain_slots if slot != "complaint_blocked"]
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        stop = stops_complaint(_text(tracker), tracker.latest_message.get("intent"))
+        stop = stops_complaint(latest_text(tracker), tracker.latest_message.get("intent"))
         if stop:
             dispatcher.utter_message(response="utter_complaint_abandoned")
         return stop
@@ -317,23 +306,21 @@ class ActionSubmitComplaint(Action):
             contact=tracker.get_slot("complaint_contact") or "",
         )
         try:
-            with session_scope() as session:
-                complaint = file_complaint(
-                    session=session,
-                    draft=draft,
-                    sender_id=tracker.sender_id,
-                    channel=_channel(tracker),
-                    now=clock.now(),
-                    catalog=catalog,
-                )
-                ticket_no, due_at = complaint.ticket_no, complaint.due_at
+            filed = service.file_from_chat(
+                draft=draft,
+                sender_id=tracker.sender_id,
+                channel=input_channel(tracker),
+                now=clock.now(),
+                catalog=catalog,
+            )
         except ComplaintError:
             logger.warning("an incomplete complaint reached submission")
             dispatcher.utter_message(response="utter_complaint_description_too_short")
             return reset
-        except SQLAlchemyError:
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "filing a complaint failed")
             return reset
+        ticket_no, due_at = filed.ticket_no, filed.due_at
         logger.info("complaint %s filed (%s/%s)", ticket_no, draft.department, draft.category)
         category = catalog.categories[draft.category]
         dispatcher.utter_message(
@@ -345,7 +332,7 @@ class ActionSubmitComplaint(Action):
         return reset
 
 
-def _status_line(complaint: Complaint) -> dict[str, str]:
+def _status_line(complaint: ComplaintView) -> dict[str, str]:
     catalog = get_catalog()
     return {
         "ticket_no": complaint.ticket_no,
@@ -366,53 +353,52 @@ class ActionComplaintStatus(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        ticket = find_ticket_no(_text(tracker))
+        ticket = find_ticket_no(latest_text(tracker))
         try:
-            with session_scope() as session:
-                if ticket is None:
-                    own = complaints_of(session=session, sender_id=tracker.sender_id)
-                    if not own:
-                        dispatcher.utter_message(response="utter_complaint_status_none")
-                        return []
-                    dispatcher.utter_message(
-                        response="utter_complaint_status_list",
-                        complaints="\n".join(
-                            "· {ticket_no} {category}:{state}".format(**_status_line(c))
-                            for c in own
-                        ),
-                    )
-                    return []
-                complaint = complaint_for_sender(
-                    session=session, ticket_no=ticket, sender_id=tracker.sender_id
-                )
-                if complaint is None:  # not there, or someone else's: the same answer
-                    dispatcher.utter_message(
-                        response="utter_complaint_status_unknown", ticket_no=ticket
-                    )
-                    return []
-                member = staff_member(session=session, sender_id=tracker.sender_id)
-                if member is not None and member.role is StaffRole.SUPERVISOR:
-                    catalog = get_catalog()
-                    dispatcher.utter_message(
-                        response="utter_complaint_detail_for_supervisor",
-                        department=catalog.department_name(complaint.department),
-                        description=complaint.description,
-                        assignee=complaint.assignee or "—",
-                        **_status_line(complaint),
-                    )
-                elif complaint.state is ComplaintState.CLOSED:
-                    dispatcher.utter_message(
-                        response="utter_complaint_status_closed",
-                        resolution=complaint.resolution,
-                        **_status_line(complaint),
-                    )
-                else:
-                    dispatcher.utter_message(
-                        response="utter_complaint_status", **_status_line(complaint)
-                    )
-        except SQLAlchemyError:
+            if ticket is None:
+                self._list_own(dispatcher, tracker)
+            else:
+                self._show(ticket, dispatcher, tracker)
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "complaint status lookup failed")
         return []
+
+    @staticmethod
+    def _list_own(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        own = service.sender_complaints(sender_id=tracker.sender_id)
+        if not own:
+            dispatcher.utter_message(response="utter_complaint_status_none")
+            return
+        dispatcher.utter_message(
+            response="utter_complaint_status_list",
+            complaints="\n".join(
+                "· {ticket_no} {category}:{state}".format(**_status_line(c)) for c in own
+            ),
+        )
+
+    @staticmethod
+    def _show(ticket: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        status = service.complaint_status(sender_id=tracker.sender_id, ticket_no=ticket)
+        if status is None:  # not there, or someone else's: the same answer
+            dispatcher.utter_message(response="utter_complaint_status_unknown", ticket_no=ticket)
+            return
+        complaint = status.complaint
+        if status.for_supervisor:
+            dispatcher.utter_message(
+                response="utter_complaint_detail_for_supervisor",
+                department=get_catalog().department_name(complaint.department),
+                description=complaint.description,
+                assignee=complaint.assignee or "—",
+                **_status_line(complaint),
+            )
+        elif complaint.state is ComplaintState.CLOSED:
+            dispatcher.utter_message(
+                response="utter_complaint_status_closed",
+                resolution=complaint.resolution,
+                **_status_line(complaint),
+            )
+        else:
+            dispatcher.utter_message(response="utter_complaint_status", **_status_line(complaint))
 
 
 class ActionListOpenComplaints(Action):
@@ -425,26 +411,27 @@ class ActionListOpenComplaints(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        overdue_only = "超期" in _text(tracker) or "逾期" in _text(tracker)
+        overdue_only = "超期" in latest_text(tracker) or "逾期" in latest_text(tracker)
         now = clock.now()
-        with session_scope() as session:
-            member = staff_member(session=session, sender_id=tracker.sender_id)
-            if member is None or member.role is not StaffRole.SUPERVISOR:
-                dispatcher.utter_message(response="utter_supervisor_only")
-                return []
-            complaints = open_complaints(session=session, now=now, overdue_only=overdue_only)
-            overdue = sum(is_overdue(c, now) for c in complaints)
-            lines = [
-                "· {ticket_no} {category} {state},期限 {due}".format(**_status_line(c))
-                + (" ⚠" if is_overdue(c, now) else "")
-                for c in complaints[:10]
-            ]
+        if not service.is_supervisor(sender_id=tracker.sender_id):
+            dispatcher.utter_message(response="utter_supervisor_only")
+            return []
+        # The desk's list with its "open" and "overdue" filters.
+        rows = service.find_complaints(
+            filters=ComplaintFilter(state=OPEN, overdue=overdue_only), now=now
+        )
+        overdue = sum(row.overdue for row in rows)
+        lines = [
+            "· {ticket_no} {category} {state},期限 {due}".format(**_status_line(row.complaint))
+            + (" ⚠" if row.overdue else "")
+            for row in rows[:10]
+        ]
         if not lines:
             dispatcher.utter_message(response="utter_open_complaints_none")
             return []
         dispatcher.utter_message(
             response="utter_open_complaints",
-            count=len(complaints),
+            count=len(rows),
             overdue=overdue,
             complaints="\n".join(lines),
         )
@@ -462,17 +449,15 @@ class ActionRecordPraise(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            with session_scope() as session:
-                praise = record_praise(
-                    session=session,
-                    sender_id=tracker.sender_id,
-                    channel=_channel(tracker),
-                    text=_text(tracker),
-                    now=clock.now(),
-                    catalog=get_catalog(),
-                )
-                logger.info("praise %s logged (%s)", praise.id, praise.department or "-")
-        except SQLAlchemyError:
+            praise_id, department = service.praise_from_chat(
+                sender_id=tracker.sender_id,
+                channel=input_channel(tracker),
+                text=latest_text(tracker),
+                now=clock.now(),
+                catalog=get_catalog(),
+            )
+            logger.info("praise %s logged (%s)", praise_id, department or "-")
+        except DatabaseUnavailable:
             logger.exception("logging praise failed")
         dispatcher.utter_message(response="utter_praise_thanks")
         return []
@@ -488,17 +473,15 @@ class ActionRecordSurvey(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        score = find_score(_text(tracker))
+        score = find_score(latest_text(tracker))
         if score is None:
             dispatcher.utter_message(response="utter_survey_ask_score")
             return []
         try:
-            with session_scope() as session:
-                answer = answer_survey(
-                    session=session, sender_id=tracker.sender_id, score=score, now=clock.now()
-                )
-                ticket = answer.complaint.ticket_no if answer else ""
-        except SQLAlchemyError:
+            ticket = service.survey_answer(
+                sender_id=tracker.sender_id, score=score, now=clock.now()
+            )
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "storing a survey answer failed")
             return []
         if not ticket:

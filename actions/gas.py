@@ -4,7 +4,7 @@ Every request that shows account data goes through `gas_account_form`, which ver
 sender (户号 + the last 4 digits of the phone on file) unless they hold a binding already,
 and asks which account when they hold several. `action_gas_answer` then answers the
 request that started the form. The rules are in `bot.gas`; this module reads slots,
-calls them and utters responses from the domain.
+calls the use cases of `bot.gas.service` and utters responses from the domain.
 """
 
 from __future__ import annotations
@@ -16,45 +16,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from actions.forms import ASIDE_INTENTS, FORGOT, FormEngine
+from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
-from bot.db import session_scope
-from bot.directory import emergency_line
-from bot.gas.accounts import (
-    BindOutcome,
-    bind_account,
-    bindings_of,
-    bound_account,
-    find_account_no,
-    find_phone_digits,
-    unbind_accounts,
-)
-from bot.gas.billing import last_actual_reading, statement, usage_history
-from bot.gas.faults import (
-    KIND_LABELS,
-    STATE_LABELS,
-    classify_fault,
-    find_ticket_no,
-    report_fault,
-    reports_of,
-)
-from bot.gas.halls import list_halls
-from bot.gas.reminders import set_reminders
-from bot.gas.schedule import next_reading
-from bot.gas.wording import (
-    binding_locked_alert,
-    months_asked,
-    reading_line,
-    schedule_text,
-    statement_text,
-    usage_text,
-    wants_reminders_off,
-)
+from bot.db import DatabaseUnavailable
+from bot.directory import emergency_number
+from bot.gas import service
+from bot.gas.accounts import BindOutcome, find_account_no, find_phone_digits
+from bot.gas.faults import KIND_LABELS, STATE_LABELS, classify_fault, find_ticket_no
+from bot.gas.wording import binding_locked_alert, months_asked, schedule_text, wants_reminders_off
 from bot.incidents import report_incident, reports_incidents
-from bot.models import GasAccount, MeterFaultKind, MeterLocation
+from bot.models import MeterFaultKind
 from bot.notify import alert
 
 logger = logging.getLogger(__name__)
@@ -79,17 +52,12 @@ GAS_REQUESTS = {
     "set_arrears_reminder",
     BIND,
 }
-_STOP_INTENTS = {"deny", "goodbye"}
 BLOCKED = {"gas_blocked": True}
-
-
-def _text(tracker: Tracker) -> str:
-    return str(tracker.latest_message.get("text") or "")
 
 
 def _mentioned_account_no(tracker: Tracker) -> str | None:
     entity = next(tracker.get_latest_entity_values("gas_account_no"), None)
-    return find_account_no(str(entity)) if entity else find_account_no(_text(tracker))
+    return find_account_no(str(entity)) if entity else find_account_no(latest_text(tracker))
 
 
 class ValidateGasAccountForm(FormEngine):
@@ -106,14 +74,13 @@ class ValidateGasAccountForm(FormEngine):
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         intent = tracker.get_intent_of_latest_message()
-        text = _text(tracker)
+        text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(GAS_SLOTS)
         request = intent if intent in GAS_REQUESTS else None
         slots.update(gas_request=request, gas_request_text=text[:500])
         mentioned = _mentioned_account_no(tracker)
-        with session_scope() as session:
-            bindings = bindings_of(session=session, sender_id=tracker.sender_id)
-            held = {b.account.account_no: b.account_id for b in bindings}
+        bindings = service.held_accounts(sender_id=tracker.sender_id)
+        held = {b.account_no: b.account_id for b in bindings}
         # Verify when binding, when nothing is bound, or for an account not bound here; then
         # no other account stands in for it, whatever the sender answers.
         verifying = intent == BIND or not held or (mentioned is not None and mentioned not in held)
@@ -153,7 +120,7 @@ class ValidateGasAccountForm(FormEngine):
         return slots
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        if tracker.get_intent_of_latest_message() in _STOP_INTENTS:
+        if tracker.get_intent_of_latest_message() in STOP_INTENTS:
             dispatcher.utter_message(response="utter_gas_abandoned")
             return True
         return False
@@ -185,15 +152,13 @@ class ValidateGasAccountForm(FormEngine):
                 return {"gas_phone_last4": None, **BLOCKED}
             dispatcher.utter_message(response="utter_gas_phone_invalid")
             return {"gas_phone_last4": None}
-        with session_scope() as session:
-            result = bind_account(
-                session=session,
-                sender_id=tracker.sender_id,
-                account_no=tracker.get_slot("gas_account_no") or "",
-                phone_last4=digits,
-                now=clock.now(),
-                channel=str(tracker.get_latest_input_channel() or ""),
-            )
+        result = service.bind_account_by_phone(
+            sender_id=tracker.sender_id,
+            account_no=tracker.get_slot("gas_account_no") or "",
+            phone_last4=digits,
+            now=clock.now(),
+            channel=input_channel(tracker),
+        )
         logger.info("gas account binding: %s", result.outcome.value)
         if result.alert_senders:
             alert(result.alert_senders, binding_locked_alert(tracker.get_slot("gas_account_no")))
@@ -219,13 +184,11 @@ class ValidateGasAccountForm(FormEngine):
         if value is None:
             return {}
         text = str(value).strip()
-        with session_scope() as session:
-            bindings = bindings_of(session=session, sender_id=tracker.sender_id)
-            chosen = [
-                b
-                for b in bindings
-                if text == str(b.account_id) or b.account.account_no in text.replace(" ", "")
-            ]
+        chosen = [
+            b
+            for b in service.held_accounts(sender_id=tracker.sender_id)
+            if text == str(b.account_id) or b.account_no in text.replace(" ", "")
+        ]
         if len(chosen) == 1:
             return {"gas_account": str(chosen[0].account_id)}
         if self._stopped(dispatcher, tracker):
@@ -256,14 +219,10 @@ class ActionAskGasAccount(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        with session_scope() as session:
-            buttons = [
-                {
-                    "title": f"{b.account.account_no} {b.account.address}",
-                    "payload": b.account.account_no,
-                }
-                for b in bindings_of(session=session, sender_id=tracker.sender_id)
-            ]
+        buttons = [
+            {"title": f"{b.account_no} {b.address}", "payload": b.account_no}
+            for b in service.held_accounts(sender_id=tracker.sender_id)
+        ]
         dispatcher.utter_message(response="utter_ask_gas_account", buttons=buttons)
         return []
 
@@ -283,107 +242,114 @@ class ActionGasAnswer(Action):
         if tracker.get_slot("gas_blocked") or request not in GAS_REQUESTS:
             return reset
         try:
-            with session_scope() as session:
-                account = bound_account(
-                    session=session,
-                    sender_id=tracker.sender_id,
-                    account_id=tracker.get_slot("gas_account"),
-                )
-                if account is None:  # never another sender's account
-                    dispatcher.utter_message(response="utter_gas_need_binding")
-                    return reset
-                ANSWERS[request](session, account, dispatcher, tracker)
-        except SQLAlchemyError:
+            held = ANSWERS[request](dispatcher, tracker)
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "gas request %s failed", request)
+            return reset
+        if not held:  # never another sender's account
+            dispatcher.utter_message(response="utter_gas_need_binding")
         return reset
 
 
-def _answer_bill(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
-    state = statement(session=session, account=account)
-    dispatcher.utter_message(
-        response="utter_gas_statement", details=statement_text(state, clock.today())
+# Each answer calls its service for the chosen account; False when the sender does not
+# hold it.
+
+
+def _answer_bill(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    answer = service.bill(
+        sender_id=tracker.sender_id,
+        account_id=tracker.get_slot("gas_account"),
+        today=clock.today(),
     )
-    if state.arrears_fen:
+    if answer is None:
+        return False
+    dispatcher.utter_message(response="utter_gas_statement", details=answer.details)
+    if answer.has_arrears:
         dispatcher.utter_message(response="utter_gas_how_to_pay_short")
+    return True
 
 
-def _answer_usage(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
-    months = months_asked(tracker.get_slot("gas_request_text") or "")
-    bills = usage_history(session=session, account=account, months=months)
-    if not bills:
-        dispatcher.utter_message(response="utter_gas_no_usage", account_no=account.account_no)
-        return
-    state = statement(session=session, account=account)
+def _answer_usage(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    answer = service.usage(
+        sender_id=tracker.sender_id,
+        account_id=tracker.get_slot("gas_account"),
+        months=months_asked(tracker.get_slot("gas_request_text") or ""),
+    )
+    if answer is None:
+        return False
+    if not answer.months:
+        dispatcher.utter_message(response="utter_gas_no_usage", account_no=answer.account_no)
+        return True
     dispatcher.utter_message(
         response="utter_gas_usage",
-        account_no=account.account_no,
-        months=len(bills),
-        details=usage_text(bills),
-        last_reading=reading_line(state.last_reading),
+        account_no=answer.account_no,
+        months=answer.months,
+        details=answer.details,
+        last_reading=answer.last_reading,
     )
+    return True
 
 
-def _answer_fault(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
-    description = tracker.get_slot("gas_fault_description") or ""
-    report = report_fault(
-        session=session,
-        account=account,
+def _answer_fault(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    report = service.file_fault(
         sender_id=tracker.sender_id,
-        description=description,
+        account_id=tracker.get_slot("gas_account"),
+        description=tracker.get_slot("gas_fault_description") or "",
         now=clock.now(),
     )
+    if report is None:
+        return False
     logger.info("meter fault report %s (%s)", report.ticket_no, report.kind.value)
     dispatcher.utter_message(
         response="utter_gas_fault_recorded",
         ticket_no=report.ticket_no,
-        account_no=account.account_no,
+        account_no=report.account_no,
         kind=KIND_LABELS[report.kind],
-        emergency_phone=emergency_line(session=session) or "119",
+        emergency_phone=emergency_number() or "119",
     )
+    return True
 
 
-def _answer_fault_status(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
+def _answer_fault_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     ticket = find_ticket_no(tracker.get_slot("gas_request_text") or "")
-    reports = reports_of(session=session, sender_id=tracker.sender_id, ticket_no=ticket)
+    reports = service.fault_reports(
+        sender_id=tracker.sender_id, account_id=tracker.get_slot("gas_account"), ticket_no=ticket
+    )
+    if reports is None:
+        return False
     if not reports:
         response = "utter_gas_fault_unknown_ticket" if ticket else "utter_gas_fault_none"
         dispatcher.utter_message(response=response, ticket_no=ticket or "")
-        return
+        return True
     lines = [
-        f"· {r.ticket_no} 户号 {r.account.account_no} {KIND_LABELS[r.kind]}:{STATE_LABELS[r.state]}"
+        f"· {r.ticket_no} 户号 {r.account_no} {KIND_LABELS[r.kind]}:{STATE_LABELS[r.state]}"
         + (f"({r.resolution})" if r.resolution else "")
         for r in reports[:5]
     ]
     dispatcher.utter_message(response="utter_gas_fault_status", reports="\n".join(lines))
+    return True
 
 
-def _answer_reminders(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
+def _answer_reminders(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     enabled = not wants_reminders_off(tracker.get_slot("gas_request_text") or "")
-    set_reminders(
-        session=session, sender_id=tracker.sender_id, enabled=enabled, account_id=account.id
+    account_no = service.switch_reminders(
+        sender_id=tracker.sender_id, account_id=tracker.get_slot("gas_account"), enabled=enabled
     )
+    if account_no is None:
+        return False
     response = "utter_gas_reminders_on" if enabled else "utter_gas_reminders_off"
-    dispatcher.utter_message(response=response, account_no=account.account_no)
+    dispatcher.utter_message(response=response, account_no=account_no)
+    return True
 
 
-def _answer_bind(
-    session: Session, account: GasAccount, dispatcher: CollectingDispatcher, tracker: Tracker
-) -> None:
-    held = bindings_of(session=session, sender_id=tracker.sender_id)
-    dispatcher.utter_message(
-        response="utter_gas_accounts_held",
-        accounts="、".join(b.account.account_no for b in held),
+def _answer_bind(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    held = service.held_account_numbers(
+        sender_id=tracker.sender_id, account_id=tracker.get_slot("gas_account")
     )
+    if held is None:
+        return False
+    dispatcher.utter_message(response="utter_gas_accounts_held", accounts="、".join(held))
+    return True
 
 
 ANSWERS = {
@@ -407,26 +373,18 @@ class ActionGasUnbind(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         named = _mentioned_account_no(tracker)
-        with session_scope() as session:
-            bindings = bindings_of(session=session, sender_id=tracker.sender_id)
-            if named:
-                bindings = [b for b in bindings if b.account.account_no == named]
-            if not bindings:
-                response = "utter_gas_unbind_not_bound" if named else "utter_gas_unbind_none"
-                dispatcher.utter_message(response=response)
-                return []
-            if len(bindings) > 1:
-                buttons = [
-                    {"title": b.account.account_no, "payload": f"解绑 {b.account.account_no}"}
-                    for b in bindings
-                ]
-                dispatcher.utter_message(response="utter_gas_unbind_which", buttons=buttons)
-                return []
-            account_no = bindings[0].account.account_no
-            unbind_accounts(
-                session=session, sender_id=tracker.sender_id, account_id=bindings[0].account_id
-            )
-        dispatcher.utter_message(response="utter_gas_unbound", account_no=account_no)
+        unbinding = service.unbind(sender_id=tracker.sender_id, account_no=named)
+        if unbinding.unbound:
+            dispatcher.utter_message(response="utter_gas_unbound", account_no=unbinding.unbound)
+        elif unbinding.choices:
+            buttons = [
+                {"title": account_no, "payload": f"解绑 {account_no}"}
+                for account_no in unbinding.choices
+            ]
+            dispatcher.utter_message(response="utter_gas_unbind_which", buttons=buttons)
+        else:
+            response = "utter_gas_unbind_not_bound" if named else "utter_gas_unbind_none"
+            dispatcher.utter_message(response=response)
         return []
 
 
@@ -442,12 +400,7 @@ class ActionGasLeak(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         # The safety steps go out even when the directory cannot be read.
-        try:
-            with session_scope() as session:
-                phone = emergency_line(session=session)
-        except SQLAlchemyError:
-            logger.exception("emergency line unavailable")
-            phone = ""
+        phone = emergency_number()
         dispatcher.utter_message(
             response="utter_gas_leak" if phone else "utter_gas_leak_no_line", emergency_phone=phone
         )
@@ -464,18 +417,12 @@ class ActionGasBusinessHalls(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        with session_scope() as session:
-            own = {
-                b.account.business_hall_id
-                for b in bindings_of(session=session, sender_id=tracker.sender_id)
-            }
-            halls = sorted(list_halls(session=session), key=lambda h: (h.id not in own, h.id))
-            lines = [
-                f"· {hall.name}{'(您的户号所属)' if hall.id in own else ''}\n"
-                f"  地址:{hall.address};电话:{hall.phone}\n"
-                f"  营业时间:{hall.opening_hours}\n  可办理:{hall.services}"
-                for hall in halls
-            ]
+        lines = [
+            f"· {hall.name}{'(您的户号所属)' if hall.own else ''}\n"
+            f"  地址:{hall.address};电话:{hall.phone}\n"
+            f"  营业时间:{hall.opening_hours}\n  可办理:{hall.services}"
+            for hall in service.business_halls(sender_id=tracker.sender_id)
+        ]
         if not lines:
             dispatcher.utter_message(response="utter_service_unavailable")
             return []
@@ -493,21 +440,12 @@ class ActionGasMeterSchedule(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        today = clock.today()
-        with session_scope() as session:
-            bindings = bindings_of(session=session, sender_id=tracker.sender_id)
-            lines = []
-            for binding in bindings:
-                account = binding.account
-                meter = account.meters[0] if account.meters else None
-                last = last_actual_reading(session=session, account=account)
-                upcoming = next_reading(
-                    kind=account.kind,
-                    location=meter.location if meter else MeterLocation.OUTDOOR,
-                    last_read_on=last.read_on if last else None,
-                    today=today,
-                )
-                lines.append(f"· 户号 {account.account_no}:{schedule_text(upcoming)}")
+        lines = [
+            f"· 户号 {schedule.account_no}:{schedule_text(schedule.upcoming)}"
+            for schedule in service.reading_schedules(
+                sender_id=tracker.sender_id, today=clock.today()
+            )
+        ]
         if lines:
             dispatcher.utter_message(response="utter_gas_schedule_bound", accounts="\n".join(lines))
         else:

@@ -7,13 +7,11 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import session_scope
+from actions.message import latest_text
+from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
-from bot.policies.answer import answer_question, audiences_for
-from bot.policies.store import list_documents
-from bot.settings import get_settings
+from bot.policies.service import answer_policy, policy_titles
 
 logger = logging.getLogger(__name__)
 
@@ -28,32 +26,21 @@ class ActionAnswerPolicy(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        question = tracker.latest_message.get("text") or ""
         try:
-            with session_scope() as session:
-                answer = answer_question(
-                    session=session,
-                    question=question,
-                    sender_id=tracker.sender_id,
-                    settings=get_settings(),
-                )
-                referral = (
-                    {
-                        "department_name": answer.referral.name,
-                        "department_phone": answer.referral.phone,
-                    }
-                    if answer.referral
-                    else None
-                )
-        except SQLAlchemyError:
+            answer = answer_policy(question=latest_text(tracker), sender_id=tracker.sender_id)
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "policy search failed")
             return []
         if answer.best is None and answer.staff_only:
             dispatcher.utter_message(response="utter_policy_staff_only")
             return []
         if answer.best is None:
-            if referral:
-                dispatcher.utter_message(response="utter_policy_no_answer", **referral)
+            if answer.referral:
+                dispatcher.utter_message(
+                    response="utter_policy_no_answer",
+                    department_name=answer.referral.name,
+                    department_phone=answer.referral.phone,
+                )
             else:
                 dispatcher.utter_message(response="utter_policy_no_answer_no_contact")
             return []
@@ -79,12 +66,8 @@ class ActionListPolicies(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            with session_scope() as session:
-                audiences = audiences_for(session=session, sender_id=tracker.sender_id)
-                titles = [
-                    f"《{d.title}》" for d in list_documents(session=session, audiences=audiences)
-                ]
-        except SQLAlchemyError:
+            titles = [f"《{title}》" for title in policy_titles(sender_id=tracker.sender_id)]
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "policy listing failed")
             return []
         if not titles:

@@ -1,13 +1,14 @@
 """After-school care leave in chat: bind to a child, request, cancel and list leaves.
 
 The rules (cutoff, care days, binding) are in `bot.school`; this module reads slots,
-calls them and utters responses from the domain.
+calls the use cases of `bot.school.service` and utters responses from the domain.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -15,30 +16,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
 from actions.forms import FORGOT, FormEngine
+from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
-from bot.db import session_scope
+from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
-from bot.models import Student
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
 from bot.reading.dates import DateParseError, parse_dates
-from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
-from bot.school.leave import (
-    CancelOutcome,
-    LeaveAssessment,
-    LeaveDecision,
-    assess_leave,
-    cancel_leave,
-    leave_cutoff_time,
-    leaves_of,
-    leaves_on,
-    list_schools,
-    load_student,
-    request_leave,
-)
+from bot.school import service
+from bot.school.binding import StudentBindOutcome
+from bot.school.leave import LeaveAssessment, LeaveDecision
+from bot.school.service import TeacherContact
 from bot.school.wording import (
     binding_locked_alert,
     format_day,
@@ -46,7 +36,6 @@ from bot.school.wording import (
     guess_reason,
     is_unwell,
 )
-from bot.staff import teacher_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +50,7 @@ LEAVE_SLOTS = (
     "leave_blocked",
 )
 # "不请了" in the middle of a leave is read as cancel_leave: it stops this one too.
-_STOP_INTENTS = {"deny", "goodbye", "cancel_leave"}
+_STOP_INTENTS = STOP_INTENTS | {"cancel_leave"}
 # Slots the leave form sets besides those it asks for.
 _SIDE_SLOTS = {"leave_dates_hint", "leave_blocked"}
 _STUDENT_NO = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
@@ -74,6 +63,7 @@ DATE_ERRORS = {
     "no_date": "utter_leave_date_unclear",
     "invalid_date": "utter_leave_date_invalid",
     "too_long": "utter_leave_date_too_long",
+    "reversed": "utter_leave_date_reversed",
 }
 NO_CARE_RESPONSES = {
     LeaveDecision.WEEKEND: "utter_leave_no_care_weekend",
@@ -81,21 +71,6 @@ NO_CARE_RESPONSES = {
     LeaveDecision.NOT_ENROLLED: "utter_leave_not_enrolled",
     LeaveDecision.PAST: "utter_leave_past",
 }
-
-
-def _channel(tracker: Tracker) -> str:
-    return str(tracker.get_latest_input_channel() or "")
-
-
-def _teacher_contact(student: Student) -> dict[str, str]:
-    school_class = student.school_class
-    head = school_class.head_teacher
-    care = school_class.care_teacher
-    return {
-        "head_teacher": head.name if head else "班主任",
-        "head_teacher_phone": (head.phone if head else "") or school_class.school.office_phone,
-        "care_teacher": care.name if care else "看护老师",
-    }
 
 
 class ValidateLeaveForm(FormEngine):
@@ -137,8 +112,7 @@ class ValidateLeaveForm(FormEngine):
     ) -> list[str]:
         if tracker.get_slot("leave_blocked"):
             return []
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
+        children = service.children(sender_id=tracker.sender_id)
         slots = [] if children else ["student_no", "guardian_phone"]
         if len(children) > 1:
             slots.append("leave_student")
@@ -169,8 +143,7 @@ class ValidateLeaveForm(FormEngine):
             if requested == "leave_dates":
                 dispatcher.utter_message(response=DATE_ERRORS[error.reason])
             return {}
-        with session_scope() as session:
-            bound = bool(children_of(session=session, sender_id=tracker.sender_id))
+        bound = bool(service.children(sender_id=tracker.sender_id))
         # Before the parent is verified the dates cannot be checked: keep them for later.
         return {"leave_dates": days} if bound else {"leave_dates_hint": days}
 
@@ -214,14 +187,12 @@ class ValidateLeaveForm(FormEngine):
         if not phone:
             dispatcher.utter_message(response="utter_guardian_phone_invalid")
             return {"guardian_phone": None}
-        with session_scope() as session:
-            result = bind_guardian(
-                session=session,
-                sender_id=tracker.sender_id,
-                student_no=tracker.get_slot("student_no") or "",
-                phone=phone,
-                now=clock.now(),
-            )
+        result = service.bind_guardian_by_phone(
+            sender_id=tracker.sender_id,
+            student_no=tracker.get_slot("student_no") or "",
+            phone=phone,
+            now=clock.now(),
+        )
         logger.info("guardian binding: %s", result.outcome.value)
         if result.alert_senders:
             alert(result.alert_senders, binding_locked_alert())
@@ -262,15 +233,13 @@ class ValidateLeaveForm(FormEngine):
         if self._stopped(dispatcher, tracker):
             return {"leave_student": None, "leave_blocked": True}
         text = str(value or "").strip()
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
-            chosen = [c for c in children if str(c.id) == text or c.name in text]
-            if len(chosen) != 1:
-                names = "、".join(child.name for child in children)
-                dispatcher.utter_message(response="utter_leave_which_child", names=names)
-                return {"leave_student": None}
-            student_id = str(chosen[0].id)
-        return self._child_chosen(student_id, dispatcher, tracker, domain)
+        children = service.children(sender_id=tracker.sender_id)
+        chosen = [c for c in children if str(c.id) == text or c.name in text]
+        if len(chosen) != 1:
+            names = "、".join(child.name for child in children)
+            dispatcher.utter_message(response="utter_leave_which_child", names=names)
+            return {"leave_student": None}
+        return self._child_chosen(str(chosen[0].id), dispatcher, tracker, domain)
 
     def validate_leave_dates(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -279,18 +248,16 @@ class ValidateLeaveForm(FormEngine):
         if not value:
             return {"leave_dates": None}
         days = [date.fromisoformat(day) for day in value]
-        with session_scope() as session:
-            student = _chosen_student(session, tracker)
-            if student is None:
-                # Which child is not known yet: check the dates once it is.
-                return {"leave_dates": None, "leave_dates_hint": value}
-            school = student.school_class.school
-            now = clock.now()
-            assessments = [
-                assess_leave(school=school, student=student, day=day, now=now) for day in days
-            ]
-            contact = _teacher_contact(student)
-            name = student.name
+        check = service.check_leave_days(
+            sender_id=tracker.sender_id,
+            chosen=tracker.get_slot("leave_student"),
+            days=days,
+            now=clock.now(),
+        )
+        if check is None:
+            # Which child is not known yet: check the dates once it is.
+            return {"leave_dates": None, "leave_dates_hint": value}
+        assessments, contact, name = check.assessments, check.contact, check.student_name
         open_days = [a.day for a in assessments if a.decision is LeaveDecision.ACCEPTED]
         late = [a for a in assessments if a.decision is LeaveDecision.TOO_LATE]
         if late:
@@ -303,6 +270,7 @@ class ValidateLeaveForm(FormEngine):
                     days=format_days([a.day for a in skipped]),
                     holiday=skipped[0].holiday,
                     student_name=name,
+                    **asdict(contact),
                 )
         if not open_days:
             return {"leave_dates": None, "leave_blocked": True}
@@ -317,7 +285,7 @@ class ValidateLeaveForm(FormEngine):
 
 
 def _utter_too_late(
-    dispatcher: CollectingDispatcher, late: list[LeaveAssessment], contact: dict[str, str]
+    dispatcher: CollectingDispatcher, late: list[LeaveAssessment], contact: TeacherContact
 ) -> None:
     """Refuse a leave asked after its cutoff, with the head teacher's number."""
     cutoff = late[0].cutoff
@@ -325,19 +293,8 @@ def _utter_too_late(
         response="utter_leave_too_late",
         days=format_days([assessment.day for assessment in late]),
         cutoff=cutoff.strftime("%H:%M") if cutoff else "",
-        **contact,
+        **asdict(contact),
     )
-
-
-def _chosen_student(session: Any, tracker: Tracker) -> Student | None:
-    """The child this leave is for: the chosen one, or the only bound one."""
-    children = children_of(session=session, sender_id=tracker.sender_id)
-    chosen = tracker.get_slot("leave_student")
-    if chosen:
-        match = [child for child in children if str(child.id) == str(chosen)]
-    else:
-        match = children if len(children) == 1 else []
-    return load_student(session=session, student_id=match[0].id) if match else None
 
 
 class ActionAskLeaveStudent(Action):
@@ -350,9 +307,8 @@ class ActionAskLeaveStudent(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
-            buttons = [{"title": child.name, "payload": child.name} for child in children]
+        children = service.children(sender_id=tracker.sender_id)
+        buttons = [{"title": child.name, "payload": child.name} for child in children]
         dispatcher.utter_message(response="utter_ask_leave_student", buttons=buttons)
         return []
 
@@ -368,9 +324,9 @@ class ActionAskLeaveConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         days = [date.fromisoformat(day) for day in tracker.get_slot("leave_dates") or []]
-        with session_scope() as session:
-            student = _chosen_student(session, tracker)
-            name = student.name if student else ""
+        name = service.chosen_child_name(
+            sender_id=tracker.sender_id, chosen=tracker.get_slot("leave_student")
+        )
         dispatcher.utter_message(
             response="utter_ask_leave_confirmed",
             student_name=name,
@@ -398,25 +354,21 @@ class ActionSubmitLeave(Action):
             return reset
         days = [date.fromisoformat(day) for day in tracker.get_slot("leave_dates") or []]
         try:
-            with session_scope() as session:
-                student = _chosen_student(session, tracker)
-                if student is None:
-                    dispatcher.utter_message(response="utter_service_unavailable")
-                    return reset
-                results = request_leave(
-                    session=session,
-                    student=student,
-                    days=days,
-                    reason=tracker.get_slot("leave_reason") or "",
-                    sender_id=tracker.sender_id,
-                    channel=_channel(tracker),
-                    now=clock.now(),
-                )
-                contact = _teacher_contact(student)
-                name = student.name
-        except SQLAlchemyError:
+            submitted = service.submit_leave(
+                sender_id=tracker.sender_id,
+                chosen=tracker.get_slot("leave_student"),
+                days=days,
+                reason=tracker.get_slot("leave_reason") or "",
+                channel=input_channel(tracker),
+                now=clock.now(),
+            )
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "recording a leave failed")
             return reset
+        if submitted is None:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return reset
+        results, contact, name = submitted.assessments, submitted.contact, submitted.student_name
         recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
         already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
         late = [r for r in results if r.decision is LeaveDecision.TOO_LATE]
@@ -428,7 +380,7 @@ class ActionSubmitLeave(Action):
                 else "utter_leave_recorded",
                 student_name=name,
                 days=format_days(recorded),
-                **contact,
+                **asdict(contact),
             )
         if already:
             dispatcher.utter_message(
@@ -449,38 +401,25 @@ class ActionCancelLeave(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
+        text = latest_text(tracker)
         try:
             days = parse_dates(text, clock.today())
         except DateParseError:
             dispatcher.utter_message(response="utter_cancel_leave_which_day")
             return []
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
-            if not children:
-                dispatcher.utter_message(response="utter_leave_need_binding")
-                return []
-            now = clock.now()
-            for child in children:
-                student = load_student(session=session, student_id=child.id)
-                if student is None:
-                    continue
-                for day in days:
-                    outcome = cancel_leave(
-                        session=session,
-                        student=student,
-                        day=day,
-                        sender_id=tracker.sender_id,
-                        now=now,
-                    )
-                    if outcome is CancelOutcome.NOT_FOUND and len(children) > 1:
-                        continue
-                    dispatcher.utter_message(
-                        response=f"utter_cancel_leave_{outcome.value}",
-                        student_name=student.name,
-                        days=format_day(day),
-                        **_teacher_contact(student),
-                    )
+        cancellations = service.cancel_leaves(
+            sender_id=tracker.sender_id, days=days, now=clock.now()
+        )
+        if cancellations is None:
+            dispatcher.utter_message(response="utter_leave_need_binding")
+            return []
+        for cancellation in cancellations:
+            dispatcher.utter_message(
+                response=f"utter_cancel_leave_{cancellation.outcome.value}",
+                student_name=cancellation.student_name,
+                days=format_day(cancellation.day),
+                **asdict(cancellation.contact),
+            )
         return []
 
 
@@ -494,20 +433,14 @@ class ActionListLeaves(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
-            if not children:
-                dispatcher.utter_message(response="utter_leave_need_binding")
-                return []
-            leaves = leaves_of(
-                session=session,
-                student_ids=[child.id for child in children],
-                from_day=clock.today(),
-            )
-            lines = [
-                f"· {leave.student.name} {format_day(leave.care_date)} {leave.reason}".rstrip()
-                for leave in leaves
-            ]
+        leaves = service.upcoming_leaves(sender_id=tracker.sender_id, from_day=clock.today())
+        if leaves is None:
+            dispatcher.utter_message(response="utter_leave_need_binding")
+            return []
+        lines = [
+            f"· {leave.student_name} {format_day(leave.day)} {leave.reason}".rstrip()
+            for leave in leaves
+        ]
         if lines:
             dispatcher.utter_message(response="utter_leave_list", leaves="\n".join(lines))
         else:
@@ -559,22 +492,20 @@ class ActionTeacherLeaves(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
+        text = latest_text(tracker)
         try:
             days = parse_dates(text, clock.today())
         except DateParseError:
             days = [clock.today()]
-        with session_scope() as session:
-            teacher = teacher_of(session=session, sender_id=tracker.sender_id)
-            if teacher is None:
-                dispatcher.utter_message(response="utter_teacher_only")
-                return []
-            lines = [
-                f"· {format_day(day)} {leave.student.school_class.name} {leave.student.name}"
-                f" {leave.reason}".rstrip()
-                for day in days
-                for leave in leaves_on(session=session, day=day, teacher_id=teacher.id)
-            ]
+        leaves = service.teacher_leaves(sender_id=tracker.sender_id, days=days)
+        if leaves is None:
+            dispatcher.utter_message(response="utter_teacher_only")
+            return []
+        lines = [
+            f"· {format_day(leave.day)} {leave.class_name} {leave.student_name}"
+            f" {leave.reason}".rstrip()
+            for leave in leaves
+        ]
         if lines:
             dispatcher.utter_message(response="utter_teacher_leaves", leaves="\n".join(lines))
         else:
@@ -593,18 +524,11 @@ class ActionCareTimes(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        with session_scope() as session:
-            children = children_of(session=session, sender_id=tracker.sender_id)
-            schools = (
-                {child.school_class.school.id: child.school_class.school for child in children}
-                if children
-                else {school.id: school for school in list_schools(session=session)}
-            )
-            lines = [
-                f"· {school.name}:{school.care_start:%H:%M}-{school.care_end:%H:%M},"
-                f"当天请假请在 {leave_cutoff_time(school):%H:%M} 前提出"
-                for school in schools.values()
-            ]
+        lines = [
+            f"· {times.school_name}:{times.care_start:%H:%M}-{times.care_end:%H:%M},"
+            f"当天请假请在 {times.leave_cutoff:%H:%M} 前提出"
+            for times in service.care_times(sender_id=tracker.sender_id)
+        ]
         if lines:
             dispatcher.utter_message(response="utter_care_times", schools="\n".join(lines))
         else:

@@ -7,11 +7,11 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import session_scope
+from actions.message import latest_text
+from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
-from bot.staff import ROLE_NAMES, BindOutcome, find_code, redeem_invite
+from bot.staff import BindOutcome, find_code, redeem_invite_code
 
 logger = logging.getLogger(__name__)
 
@@ -33,21 +33,20 @@ class ActionBindStaff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        code = find_code(tracker.latest_message.get("text") or "")
+        code = find_code(latest_text(tracker))
         if code is None:
             dispatcher.utter_message(response="utter_ask_staff_code")
             return []
         try:
-            with session_scope() as session:
-                result = redeem_invite(session=session, sender_id=tracker.sender_id, code=code)
-                member = result.member
-                bound = (member.name, ROLE_NAMES[member.role]) if member else None
-        except SQLAlchemyError:
+            result = redeem_invite_code(sender_id=tracker.sender_id, code=code)
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "staff binding failed")
             return []
         logger.info("staff binding for a sender: %s", result.outcome.value)
-        if bound:
-            dispatcher.utter_message(response="utter_staff_bound", name=bound[0], role=bound[1])
+        if result.outcome is BindOutcome.BOUND:
+            dispatcher.utter_message(
+                response="utter_staff_bound", name=result.name, role=result.role_name
+            )
         else:
             dispatcher.utter_message(response=OUTCOME_RESPONSES[result.outcome])
         return []

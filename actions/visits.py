@@ -2,7 +2,8 @@
 (服务管理制度8); check and cancel a booking by its number; a nurse's list of visits.
 
 The rules (eligibility, the covering team, capacity, states) are in `bot.visits`; this
-module reads slots, calls them and utters responses from the domain.
+module reads slots, calls the use cases of `bot.visits.service` and utters responses
+from the domain.
 """
 
 from __future__ import annotations
@@ -18,45 +19,29 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from actions.forms import FormEngine, asks_aside
+from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
-from bot.db import session_scope
-from bot.directory import find_department
-from bot.idempotency import retry_on_conflict
+from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
-from bot.models import Community, HalfDay, HomeVisitBooking
+from bot.models import HalfDay
 from bot.reading.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
+from bot.visits import service
 from bot.visits.booking import (
     BookingOutcome,
-    BookingResult,
     ChangeOutcome,
     PatientDetails,
     SlotOffer,
     VisitTimeProblem,
     advance_days,
-    bookings_of,
-    cancel_booking,
     check_visit_time,
-    find_booking,
     find_booking_no,
-    find_community,
-    has_free_place,
-    is_open,
-    list_communities,
-    may_see,
-    next_free_slots,
-    nurse_of,
-    request_infusion,
-    reschedule_booking,
-    visits_on,
     without_booking_no,
 )
 from bot.visits.drugs import default_catalogue
-from bot.visits.elderly import care_visits_of, read_service_items, register_care
+from bot.visits.elderly import read_service_items
 from bot.visits.eligibility import (
     DrugSource,
     ExplanationCode,
@@ -78,7 +63,6 @@ from bot.visits.wording import (
     clean_note,
     find_phone,
     format_slot,
-    patient_name,
     read_condition,
     read_drug_source,
     read_drug_source_in_passing,
@@ -88,7 +72,6 @@ from bot.visits.wording import (
     read_medical_record,
     read_reaction,
     read_yes_no,
-    visit_flags,
     without_allergies,
 )
 
@@ -117,7 +100,6 @@ VISIT_SLOTS = (
     "visit_blocked",
 )
 YES, NO = "yes", "no"
-_STOP_INTENTS = {"deny", "goodbye"}
 # Words that leave the form whatever it asked ("不预约了" is not a patient's name).
 _STOP_WORDS = re.compile(
     r"不约了|不预约了|不用约了|不要约了|先不约|不约|不预约|不办了|不弄了|算了|取消预约|不需要了"
@@ -126,7 +108,6 @@ _CONDITIONS = {condition.value for condition in PatientCondition}
 _SOURCES = {source.value for source in DrugSource}
 _FIRST_DOSES = {answer.value for answer in FirstDose}
 _HEALTH = {answer.value for answer in Health}
-HEALTH_DEPARTMENT = "health"
 # Slots whose answer may be a plain "no" (or "不知道" for the drug): a denial there is an
 # answer, not a wish to stop; stop words still stop.
 _YES_NO_SLOTS = {
@@ -150,10 +131,6 @@ CHANGE_RESPONSES = {
     ChangeOutcome.FINAL: "utter_visit_cancel_final",
     ChangeOutcome.PAST: "utter_visit_cancel_past",
 }
-
-
-def _text(tracker: Tracker) -> str:
-    return str(tracker.latest_message.get("text") or "")
 
 
 # The infusion form's slots for each fact of 服务管理制度6, in asking order (the facts that
@@ -269,11 +246,6 @@ def _offer_buttons(offers: tuple[SlotOffer, ...]) -> list[dict[str, str]]:
     ]
 
 
-def _community(session: Session, tracker: Tracker) -> Community | None:
-    community_id = tracker.get_slot("visit_community")
-    return session.get(Community, int(community_id)) if community_id else None
-
-
 class _VisitFormValidation(FormEngine):
     """What both visit forms collect: who, where, which day and half-day."""
 
@@ -286,7 +258,7 @@ class _VisitFormValidation(FormEngine):
         """The form's validation action."""
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
-        text = _text(tracker)
+        text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(VISIT_SLOTS)
         try:
             days = parse_dates(text, clock.today())
@@ -303,8 +275,8 @@ class _VisitFormValidation(FormEngine):
         return {}
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        said_stop = bool(_STOP_WORDS.search(_text(tracker)))
-        denied = tracker.get_intent_of_latest_message() in _STOP_INTENTS
+        said_stop = bool(_STOP_WORDS.search(latest_text(tracker)))
+        denied = tracker.get_intent_of_latest_message() in STOP_INTENTS
         if said_stop or (denied and tracker.get_slot("requested_slot") not in _YES_NO_SLOTS):
             dispatcher.utter_message(response="utter_visit_abandoned")
             return True
@@ -338,13 +310,12 @@ class _VisitFormValidation(FormEngine):
         if self._stopped(dispatcher, tracker):
             return {"visit_address": None, "visit_blocked": True}
         address = str(value or "").strip()[:200]
-        with session_scope() as session:
-            community = find_community(session=session, address=address)
-            if community is None:
-                names = "、".join(c.name for c in list_communities(session=session))
-                dispatcher.utter_message(response="utter_visit_address_outside", communities=names)
-                return {"visit_address": None}
-            return {"visit_address": address, "visit_community": str(community.id)}
+        check = service.check_address(address=address)
+        if check.community_id is None:
+            names = "、".join(check.served)
+            dispatcher.utter_message(response="utter_visit_address_outside", communities=names)
+            return {"visit_address": None}
+        return {"visit_address": address, "visit_community": str(check.community_id)}
 
     def validate_visit_date(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -429,7 +400,7 @@ class ValidateInfusionForm(_VisitFormValidation):
             return []
         if asks_aside(tracker, self.aside_intents):
             return []
-        text, allergy = without_allergies(_text(tracker))
+        text, allergy = without_allergies(latest_text(tracker))
         events: list[EventType] = []
         known = default_catalogue().read(text).known
         later = str(tracker.get_slot("visit_drugs_later") or "")
@@ -496,7 +467,10 @@ class ValidateInfusionForm(_VisitFormValidation):
             dispatcher.utter_message(response=UNCLEAR_RESPONSES[slot])
             return {slot: None, "visit_unclear": " ".join(sorted(unclear | {slot}))}
         if slot == "visit_drug":
-            return {slot: _text(tracker).strip()[:100] or "?", "visit_drug_more": NOTHING_MORE}
+            return {
+                slot: latest_text(tracker).strip()[:100] or "?",
+                "visit_drug_more": NOTHING_MORE,
+            }
         dispatcher.utter_message(response="utter_visit_unclear_twice")
         return {slot: UNSAFE_ANSWERS[slot]}
 
@@ -656,16 +630,14 @@ class ValidateInfusionForm(_VisitFormValidation):
         """For a booking that can be made, check that a nurse is free that half-day."""
         if _decision(tracker).outcome is not Outcome.ELIGIBLE:
             return {"visit_half_day": half_day.value}
-        with session_scope() as session:
-            community = _community(session, tracker)
-            if community is None:
-                return {"visit_half_day": half_day.value}
-            team = community.team
-            if has_free_place(session=session, team=team, day=day, half_day=half_day):
-                return {"visit_half_day": half_day.value}
-            offers = next_free_slots(
-                session=session, team=team, now=clock.now(), after=SlotOffer(day, half_day)
-            )
+        offers = service.offers_instead(
+            community_id=tracker.get_slot("visit_community"),
+            day=day,
+            half_day=half_day,
+            now=clock.now(),
+        )
+        if offers is None:
+            return {"visit_half_day": half_day.value}
         dispatcher.utter_message(
             response="utter_visit_slot_full" if offers else "utter_visit_no_free_slot",
             slot=format_slot(day, half_day),
@@ -739,72 +711,60 @@ class ActionSubmitInfusion(Action):
         if decision.outcome is not Outcome.REFUSED and (day is None or half_day is None):
             return reset
 
-        def record() -> tuple[BookingResult, dict[str, str]] | None:
-            with session_scope() as session:
-                community = _community(session, tracker)
-                refused = decision.outcome is Outcome.REFUSED
-                if community is None and not refused:
-                    return None
-                result = request_infusion(
-                    session=session,
-                    sender_id=tracker.sender_id,
-                    channel=str(tracker.get_latest_input_channel() or ""),
-                    patient=None
-                    if refused
-                    else PatientDetails(
-                        name=get("visit_patient_name") or "",
-                        phone=get("visit_phone") or "",
-                        address=get("visit_address") or "",
-                    ),
-                    community=community,
-                    request=request,
-                    decision=decision,
-                    day=day,
-                    half_day=half_day,
-                    now=clock.now(),
-                    family_notes=_family_notes(tracker, request),
-                )
-                booking = result.booking
-                team_name, team_phone = _team_contact(session, community)
-                details = {
-                    "booking_no": booking.booking_no if booking else "",
-                    "patient_name": booking.patient.name if booking and booking.patient else "",
-                    "slot": format_slot(day, half_day) if day and half_day else "",
-                    "team": team_name,
-                    "team_phone": team_phone,
-                    "nurse": booking.nurse.name if booking and booking.nurse else "",
-                    "drug": _drug_text(tracker) or "",
-                }
-                return result, details
-
+        refused = decision.outcome is Outcome.REFUSED
         try:
-            # A repeated confirmation that races the first loses on the request key; the
-            # second try finds the first one's booking (bot.visits.booking).
-            recorded = retry_on_conflict(record)
-        except SQLAlchemyError:
+            submitted = service.submit_infusion(
+                sender_id=tracker.sender_id,
+                channel=input_channel(tracker),
+                patient=None
+                if refused
+                else PatientDetails(
+                    name=get("visit_patient_name") or "",
+                    phone=get("visit_phone") or "",
+                    address=get("visit_address") or "",
+                ),
+                community_id=get("visit_community"),
+                request=request,
+                decision=decision,
+                day=day,
+                half_day=half_day,
+                now=clock.now(),
+                family_notes=_family_notes(tracker, request),
+            )
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "recording a home-infusion request failed")
             return reset
-        if recorded is None:
+        if submitted is None:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
-        result, details = recorded
-        logger.info("home infusion request: %s %s", result.outcome.value, ",".join(decision.codes))
-        if result.outcome is BookingOutcome.REFUSED:
+        details = {
+            "booking_no": submitted.booking_no,
+            "patient_name": submitted.patient_name,
+            "slot": format_slot(day, half_day) if day and half_day else "",
+            "team": submitted.team,
+            "team_phone": submitted.team_phone,
+            "nurse": submitted.nurse,
+            "drug": _drug_text(tracker) or "",
+        }
+        logger.info(
+            "home infusion request: %s %s", submitted.outcome.value, ",".join(decision.codes)
+        )
+        if submitted.outcome is BookingOutcome.REFUSED:
             reasons = "\n".join(
                 f"· {reason.message}(依据:{reason.rule.citation})" for reason in decision.reasons
             )
             dispatcher.utter_message(response="utter_visit_refused", reasons=reasons)
             dispatcher.utter_message(response="utter_visit_come_to_centre", **details)
-        elif result.outcome is BookingOutcome.REVIEW:
+        elif submitted.outcome is BookingOutcome.REVIEW:
             if ExplanationCode.UNKNOWN_DRUG in decision.codes:
                 dispatcher.utter_message(response="utter_visit_review", **details)
             if ExplanationCode.HEALTH_REVIEW in decision.codes:
                 dispatcher.utter_message(response="utter_visit_health_review", **details)
-        elif result.outcome is BookingOutcome.FULL:
+        elif submitted.outcome is BookingOutcome.FULL:
             dispatcher.utter_message(
                 response="utter_visit_full_at_submit",
                 buttons=[{"title": "重新预约", "payload": "/book_home_visit"}],
-                offers="、".join(format_slot(o.day, o.half_day) for o in result.offers) or "无",
+                offers="、".join(format_slot(o.day, o.half_day) for o in submitted.offers) or "无",
                 **details,
             )
         else:
@@ -812,15 +772,6 @@ class ActionSubmitInfusion(Action):
             notices = "\n".join(f"· {notice.message}" for notice in decision.notices)
             dispatcher.utter_message(response="utter_visit_consent_required", notices=notices)
         return reset
-
-
-def _team_contact(session: Session, community: Community | None) -> tuple[str, str]:
-    """Who the family can call: the covering team, or the health centre when the request
-    was refused before the address was asked."""
-    if community is not None:
-        return community.team.name, community.team.phone
-    centre = find_department(session=session, code=HEALTH_DEPARTMENT)
-    return (centre.name, centre.phone) if centre else ("社区卫生服务中心", "")
 
 
 class ActionSubmitCare(Action):
@@ -839,50 +790,44 @@ class ActionSubmitCare(Action):
             return reset
         day, half_day = date.fromisoformat(get("visit_date")), HalfDay(get("visit_half_day"))
         try:
-            with session_scope() as session:
-                community = _community(session, tracker)
-                if community is None:
-                    dispatcher.utter_message(response="utter_service_unavailable")
-                    return reset
-                registration = register_care(
-                    session=session,
-                    name=get("visit_patient_name") or "",
-                    phone=get("visit_phone") or "",
-                    address=get("visit_address") or "",
-                    community=community,
-                    items=str(get("care_items") or "").split("、"),
-                    day=day,
-                    half_day=half_day,
-                    sender_id=tracker.sender_id,
-                    now=clock.now(),
-                )
-                details = {
-                    "client_no": registration.client.client_no,
-                    "name": registration.client.name,
-                    "items": get("care_items") or "",
-                    "slot": format_slot(day, half_day),
-                    "team": community.team.name,
-                    "team_phone": community.team.phone,
-                    "follow_ups": format_days([v.visit_date for v in registration.follow_ups])
-                    or "已有安排",
-                    "recheck": format_day(registration.recheck.visit_date)
-                    if registration.recheck
-                    else "",
-                }
-        except SQLAlchemyError:
+            registered = service.register_care(
+                sender_id=tracker.sender_id,
+                name=get("visit_patient_name") or "",
+                phone=get("visit_phone") or "",
+                address=get("visit_address") or "",
+                community_id=get("visit_community"),
+                items=str(get("care_items") or "").split("、"),
+                day=day,
+                half_day=half_day,
+                now=clock.now(),
+            )
+        except DatabaseUnavailable:
             report_incident(dispatcher, domain, "registering an elderly-care client failed")
             return reset
-        dispatcher.utter_message(response="utter_care_registered", **details)
+        if registered is None:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return reset
+        dispatcher.utter_message(
+            response="utter_care_registered",
+            client_no=registered.client_no,
+            name=registered.name,
+            items=get("care_items") or "",
+            slot=format_slot(day, half_day),
+            team=registered.team,
+            team_phone=registered.team_phone,
+            follow_ups=format_days(list(registered.follow_ups)) or "已有安排",
+            recheck=format_day(registered.recheck) if registered.recheck else "",
+        )
         return reset
 
 
-def _booking_line(booking: Any) -> str:
+def _booking_line(booking: service.BookingSummary) -> str:
     slot = (
         format_slot(booking.visit_date, booking.half_day)
         if booking.visit_date and booking.half_day
         else "未定"
     )
-    return f"· {booking.booking_no} {patient_name(booking)} {slot}:{STATE_LABELS[booking.state]}"
+    return f"· {booking.booking_no} {booking.patient_name} {slot}:{STATE_LABELS[booking.state]}"
 
 
 class ActionCheckBooking(Action):
@@ -896,40 +841,29 @@ class ActionCheckBooking(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        booking_no = find_booking_no(_text(tracker))
-        with session_scope() as session:
-            if booking_no is None:
-                lines = [
-                    _booking_line(b)
-                    for b in bookings_of(session=session, sender_id=tracker.sender_id)
-                ]
-                care = [
-                    f"· {v.client.name} {format_slot(v.visit_date, v.half_day)} "
-                    + CARE_VISIT_LABELS.get(v.kind, v.service_items)
-                    for v in care_visits_of(
-                        session=session, sender_id=tracker.sender_id, now=clock.now()
-                    )
-                ]
-                if lines:
-                    dispatcher.utter_message(
-                        response="utter_visit_bookings", bookings="\n".join(lines)
-                    )
-                if care:
-                    dispatcher.utter_message(response="utter_care_visits", visits="\n".join(care))
-                if not lines and not care:
-                    dispatcher.utter_message(response="utter_visit_no_bookings")
-                return []
-            booking = find_booking(session=session, booking_no=booking_no)
-            if booking is None or not may_see(
-                session=session, booking=booking, sender_id=tracker.sender_id
-            ):
-                dispatcher.utter_message(
-                    response="utter_visit_booking_not_found", booking_no=booking_no
-                )
-                return []
+        booking_no = find_booking_no(latest_text(tracker))
+        if booking_no is None:
+            own = service.sender_bookings(sender_id=tracker.sender_id, now=clock.now())
+            lines = [_booking_line(b) for b in own.bookings]
+            care = [
+                f"· {v.client_name} {format_slot(v.visit_date, v.half_day)} "
+                + CARE_VISIT_LABELS.get(v.kind, v.service_items)
+                for v in own.care_visits
+            ]
+            if lines:
+                dispatcher.utter_message(response="utter_visit_bookings", bookings="\n".join(lines))
+            if care:
+                dispatcher.utter_message(response="utter_care_visits", visits="\n".join(care))
+            if not lines and not care:
+                dispatcher.utter_message(response="utter_visit_no_bookings")
+            return []
+        booking = service.booking_for_sender(sender_id=tracker.sender_id, booking_no=booking_no)
+        if booking is None:
             dispatcher.utter_message(
-                response="utter_visit_bookings", bookings=_booking_line(booking)
+                response="utter_visit_booking_not_found", booking_no=booking_no
             )
+            return []
+        dispatcher.utter_message(response="utter_visit_bookings", bookings=_booking_line(booking))
         return []
 
 
@@ -943,21 +877,17 @@ class ActionCancelBooking(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        booking_no = find_booking_no(_text(tracker))
-        with session_scope() as session:
-            booking = _sender_booking(session, tracker, booking_no)
-            if booking is None:
-                response = (
-                    "utter_visit_booking_not_found" if booking_no else "utter_visit_cancel_which"
-                )
-                dispatcher.utter_message(response=response, booking_no=booking_no or "")
-                return []
-            outcome = cancel_booking(
-                session=session, booking=booking, actor=tracker.sender_id, now=clock.now()
-            )
-            number = booking.booking_no
+        booking_no = find_booking_no(latest_text(tracker))
+        change = service.cancel_for_sender(
+            sender_id=tracker.sender_id, booking_no=booking_no, now=clock.now()
+        )
+        if change is None or change.outcome is None:
+            response = "utter_visit_booking_not_found" if booking_no else "utter_visit_cancel_which"
+            dispatcher.utter_message(response=response, booking_no=booking_no or "")
+            return []
         dispatcher.utter_message(
-            response=CHANGE_RESPONSES.get(outcome, "utter_visit_cancel_final"), booking_no=number
+            response=CHANGE_RESPONSES.get(change.outcome, "utter_visit_cancel_final"),
+            booking_no=change.booking_no,
         )
         return []
 
@@ -973,44 +903,25 @@ class ActionNurseVisits(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         try:
-            days = parse_dates(_text(tracker), clock.today())
+            days = parse_dates(latest_text(tracker), clock.today())
         except DateParseError:
             days = [clock.today()]
-        with session_scope() as session:
-            nurse = nurse_of(session=session, sender_id=tracker.sender_id)
-            if nurse is None:
-                dispatcher.utter_message(response="utter_nurse_only")
-                return []
-            lines = [
-                f"· {format_day(day)}{HALF_DAY_LABELS[b.half_day]} {b.booking_no} {b.patient.name}"
-                f" {b.patient.phone} {b.patient.address} {b.drug_names or b.drug_text}"
-                f"({CONDITION_LABELS[PatientCondition(b.condition)]}):{STATE_LABELS[b.state]}"
-                f"{visit_flags(b)}"
-                for day in days
-                for b in visits_on(session=session, day=day, nurse_id=nurse.id)
-            ]
+        visits = service.nurse_visits(sender_id=tracker.sender_id, days=days)
+        if visits is None:
+            dispatcher.utter_message(response="utter_nurse_only")
+            return []
+        lines = [
+            f"· {format_day(v.day)}{HALF_DAY_LABELS[v.half_day]} {v.booking_no} {v.patient_name}"
+            f" {v.patient_phone} {v.patient_address} {v.drugs}"
+            f"({CONDITION_LABELS[PatientCondition(v.condition)]}):{STATE_LABELS[v.state]}"
+            f"{v.flags}"
+            for v in visits
+        ]
         if lines:
             dispatcher.utter_message(response="utter_nurse_visits", visits="\n".join(lines))
         else:
             dispatcher.utter_message(response="utter_nurse_visits_none", days=format_days(days))
         return []
-
-
-def _sender_booking(
-    session: Session, tracker: Tracker, booking_no: str | None
-) -> HomeVisitBooking | None:
-    """The booking named (if the sender may see it), or the sender's only open booking."""
-    if booking_no is None:
-        open_ones = [
-            b for b in bookings_of(session=session, sender_id=tracker.sender_id) if is_open(b)
-        ]
-        return open_ones[0] if len(open_ones) == 1 else None
-    booking = find_booking(session=session, booking_no=booking_no)
-    if booking is None or not may_see(
-        session=session, booking=booking, sender_id=tracker.sender_id
-    ):
-        return None
-    return booking
 
 
 class ActionRescheduleBooking(Action):
@@ -1023,52 +934,39 @@ class ActionRescheduleBooking(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = _text(tracker)
+        text = latest_text(tracker)
         booking_no = find_booking_no(text)
         try:
             day = parse_dates(without_booking_no(text), clock.today())[0]
         except DateParseError:
             day = None
         half_day = read_half_day(without_booking_no(text))
-        with session_scope() as session:
-            booking = _sender_booking(session, tracker, booking_no)
-            if booking is None:
-                response = (
-                    "utter_visit_booking_not_found" if booking_no else "utter_visit_reschedule_how"
-                )
-                dispatcher.utter_message(response=response, booking_no=booking_no or "")
-                return []
-            number = booking.booking_no
-            if day is None or half_day is None:
-                dispatcher.utter_message(response="utter_visit_reschedule_how", booking_no=number)
-                return []
-            outcome = reschedule_booking(
-                session=session,
-                booking=booking,
-                day=day,
-                half_day=half_day,
-                actor=tracker.sender_id,
-                now=clock.now(),
+        change = service.reschedule_for_sender(
+            sender_id=tracker.sender_id,
+            booking_no=booking_no,
+            day=day,
+            half_day=half_day,
+            now=clock.now(),
+        )
+        if change is None:
+            response = (
+                "utter_visit_booking_not_found" if booking_no else "utter_visit_reschedule_how"
             )
-            offers = (
-                next_free_slots(
-                    session=session,
-                    team=booking.community.team,
-                    now=clock.now(),
-                    after=SlotOffer(day, half_day),
-                )
-                if outcome is ChangeOutcome.FULL
-                else ()
-            )
+            dispatcher.utter_message(response=response, booking_no=booking_no or "")
+            return []
+        number = change.booking_no
+        if change.outcome is None or day is None or half_day is None:
+            dispatcher.utter_message(response="utter_visit_reschedule_how", booking_no=number)
+            return []
         buttons = [
             {
                 "title": format_slot(o.day, o.half_day),
                 "payload": f"把{number}改到{format_slot(o.day, o.half_day)}",
             }
-            for o in offers
+            for o in change.offers
         ]
         dispatcher.utter_message(
-            response=RESCHEDULE_RESPONSES[outcome],
+            response=RESCHEDULE_RESPONSES[change.outcome],
             booking_no=number,
             slot=format_slot(day, half_day),
             days=advance_days(),

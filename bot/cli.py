@@ -214,23 +214,22 @@ def _staff_revoke(args: argparse.Namespace) -> int:
 def _school_leaves(args: argparse.Namespace) -> int:
     from bot.clock import today
     from bot.reading.dates import DateParseError, parse_dates
-    from bot.school.leave import leaves_on
+    from bot.school.service import school_leaves
 
     try:
         days = parse_dates(args.date, today()) if args.date else [today()]
     except DateParseError as exc:
         print(f"cannot read the date {args.date!r} ({exc.reason})", file=sys.stderr)
         return 2
-    with session_scope() as session:
-        for day in days:
-            leaves = leaves_on(session=session, day=day, school_code=args.school)
-            print(f"{day.isoformat()}: {len(leaves)} leave(s)")
-            for leave in leaves:
-                student = leave.student
-                print(
-                    f"  {student.school_class.name}  {student.name}  {leave.reason or '-'}"
-                    f"  (requested {leave.requested_at:%m-%d %H:%M} via {leave.channel or '?'})"
-                )
+    entries = school_leaves(days=days, school_code=args.school)
+    for day in days:
+        leaves = [leave for leave in entries if leave.day == day]
+        print(f"{day.isoformat()}: {len(leaves)} leave(s)")
+        for leave in leaves:
+            print(
+                f"  {leave.class_name}  {leave.student_name}  {leave.reason or '-'}"
+                f"  (requested {leave.requested_at:%m-%d %H:%M} via {leave.channel or '?'})"
+            )
     return 0
 
 

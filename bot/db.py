@@ -5,7 +5,10 @@ One engine per database URL; one session per unit of work:
     with session_scope() as session:
         session.add(...)
 
-commits when the block ends and rolls back if it raises.
+commits when the block ends and rolls back if it raises. The service layer
+(`bot/<flow>/service.py`) opens its units of work with `unit_of_work()`, which does the same
+and turns SQLAlchemy's errors into `DatabaseUnavailable`, so that its callers (the actions,
+the desk, the CLI) need not import SQLAlchemy to tell a failed database from a bug.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine import create_engine as sa_create_engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.keys import private_database_file
@@ -70,3 +74,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             yield session
     finally:
         session.close()
+
+
+class DatabaseUnavailable(RuntimeError):
+    """A unit of work failed in the database (unreachable, a statement refused); the
+    SQLAlchemy error it came from is its `__cause__`."""
+
+
+@contextmanager
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """`session_scope` for a service function: committed on success, rolled back on error,
+    and a SQLAlchemy error leaves as `DatabaseUnavailable`."""
+    try:
+        with session_scope(engine) as session:
+            yield session
+    except SQLAlchemyError as error:
+        raise DatabaseUnavailable(type(error).__name__) from error

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.complaints.catalog import get_catalog
+from bot.db import DatabaseUnavailable, unit_of_work
 from bot.models import Department
+
+logger = logging.getLogger(__name__)
 
 # The department that takes complaints and praise (服务流程管理制度 内容概述; 营业大厅管理制度
 # 三、7 and 12; 服务管理制度7 item 7 and 10), whatever service they are about.
@@ -53,3 +58,44 @@ def departments_for(text: str, *, session: Session) -> list[Department]:
     )
     named = find_department(session=session, code=code) if code else None
     return [named] if named else list_departments(session=session)
+
+
+@dataclass(frozen=True)
+class DepartmentContact:
+    """How to reach a department."""
+
+    name: str
+    phone: str
+    opening_hours: str
+    address: str
+    services: str
+
+
+def contacts_for(text: str) -> list[DepartmentContact]:
+    """The contact details of the departments a request is about (`departments_for`), in
+    a unit of work of its own."""
+    with unit_of_work() as session:
+        return [
+            DepartmentContact(d.name, d.phone, d.opening_hours, d.address, d.services)
+            for d in departments_for(text, session=session)
+        ]
+
+
+def emergency_contact(text: str) -> str:
+    """The 24-hour emergency number when a request for contact details asks for it ("抢修电话
+    多少"), else "" (then `contacts_for` answers), in a unit of work of its own."""
+    if not asks_emergency_line(text):
+        return ""
+    with unit_of_work() as session:
+        return emergency_line(session=session)
+
+
+def emergency_number() -> str:
+    """The gas utility's 24-hour emergency number ("" when the directory has none or cannot
+    be read: the safety steps go out all the same)."""
+    try:
+        with unit_of_work() as session:
+            return emergency_line(session=session)
+    except DatabaseUnavailable:
+        logger.exception("emergency line unavailable")
+        return ""

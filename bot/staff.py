@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.clock import as_utc
+from bot.db import unit_of_work
 from bot.identity import is_locked_out, record_attempt
 from bot.models import StaffInvite, StaffMember, StaffRole, Teacher
 
@@ -195,3 +196,23 @@ def revoke_staff(*, session: Session, sender_id: str) -> bool:
     session.delete(member)
     session.flush()
     return True
+
+
+@dataclass(frozen=True)
+class StaffBinding:
+    """What redeeming an invite code did; the member's name and role name once bound."""
+
+    outcome: BindOutcome
+    name: str = ""
+    role_name: str = ""
+
+
+def redeem_invite_code(*, sender_id: str, code: str) -> StaffBinding:
+    """Bind `sender_id` with an invite code, in a unit of work of its own (the chat's
+    staff binding; `redeem_invite` records the attempt whatever happens)."""
+    with unit_of_work() as session:
+        result = redeem_invite(session=session, sender_id=sender_id, code=code)
+        member = result.member
+        if member is None:
+            return StaffBinding(result.outcome)
+        return StaffBinding(result.outcome, member.name, ROLE_NAMES[member.role])

@@ -54,6 +54,7 @@ from bot.complaints.queries import (
     list_complaints,
     statistics,
 )
+from bot.complaints.service import DeskStep, find_complaints, take_desk_step
 from bot.complaints.transcript import read_transcript
 from bot.db import session_scope
 from bot.keys import local_secret
@@ -252,18 +253,15 @@ def create_app(
     async def complaint_list(request: Request) -> Response:
         filters = filters_from(request)
         now = clock.now()
-        with session_scope(engine) as session:
-            complaints = list_complaints(session=session, filters=filters, now=now)
-            rows = [{"complaint": c, "overdue": workflow.is_overdue(c, now)} for c in complaints]
-            return render(
-                request,
-                "list.html",
-                rows=rows,
-                filters=filters,
-                query=urlencode(
-                    {k: v for k, v in request.query_params.items() if k != "csrf_token"}
-                ),
-            )
+        # The same list a supervisor gets in the chat (bot.complaints.service).
+        rows = find_complaints(filters=filters, now=now, engine=engine)
+        return render(
+            request,
+            "list.html",
+            rows=rows,
+            filters=filters,
+            query=urlencode({k: v for k, v in request.query_params.items() if k != "csrf_token"}),
+        )
 
     async def complaint_detail(request: Request) -> Response:
         ticket = request.path_params["ticket"]
@@ -297,39 +295,27 @@ def create_app(
         version = int(version_text)
         now = clock.now()
 
+        step = DeskStep(
+            action=action,
+            assignee=str(form.get("assignee") or ""),
+            finding=str(form.get("finding") or ""),
+            responsible_staff=str(form.get("responsible_staff") or ""),
+            resolution=str(form.get("resolution") or ""),
+        )
+
         def apply() -> str | None:
-            """Make the change; the flash message's key, or None if there is no such
+            """Take the step; the flash message's key, or None if there is no such
             complaint. Runs in a worker thread: delivery may run an event loop of its own."""
-            with session_scope(engine) as session:
-                complaint = find_complaint(session=session, ticket_no=ticket)
-                if complaint is None:
-                    return None
-                common: dict[str, Any] = {
-                    "session": session,
-                    "complaint": complaint,
-                    "actor": actor,
-                    "expected_version": version,
-                    "now": now,
-                }
-                if action == "assign":
-                    workflow.assign(assignee=str(form.get("assignee") or ""), **common)
-                elif action == "start":
-                    workflow.start(**common)
-                elif action == "finding":
-                    finding_value = str(form.get("finding") or "")
-                    if finding_value not in {f.value for f in ComplaintFinding}:
-                        raise workflow.TransitionError("finding")
-                    workflow.record_finding(
-                        finding=ComplaintFinding(finding_value),
-                        responsible_staff=str(form.get("responsible_staff") or ""),
-                        **common,
-                    )
-                elif action == "resolve":
-                    workflow.resolve(resolution=str(form.get("resolution") or ""), **common)
-                elif action == "close":
-                    result = workflow.close(catalog=catalog, deliver=send, **common)
-                    return f"closed_{result.notification.status}"
-            return f"done_{action}"
+            return take_desk_step(
+                ticket_no=ticket,
+                step=step,
+                actor=actor,
+                expected_version=version,
+                now=now,
+                catalog=catalog,
+                deliver=send,
+                engine=engine,
+            )
 
         if action not in ACTIONS:
             return PlainTextResponse("unknown action", status_code=404)

@@ -16,37 +16,32 @@ def _staff_name(args: argparse.Namespace) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from bot.visits.booking import visits_on
-    from bot.visits.elderly import care_visits_between, ensure_care_schedules
-    from bot.visits.wording import CARE_VISIT_LABELS, HALF_DAY_LABELS, STATE_LABELS, visit_flags
+    from bot.visits.service import day_lists
+    from bot.visits.wording import CARE_VISIT_LABELS, HALF_DAY_LABELS, STATE_LABELS
 
     try:
         days = parse_dates(args.date, clock.today()) if args.date else [clock.today()]
     except DateParseError as exc:
         print(f"cannot read the date {args.date!r} ({exc.reason})", file=sys.stderr)
         return 2
-    with session_scope() as session:
-        # A list of visits always shows each person's next quarterly re-check.
-        ensure_care_schedules(session=session, now=clock.now())
-        for day in days:
-            bookings = visits_on(session=session, day=day)
-            care = care_visits_between(session=session, first=day, last=day)
+    # The same listing as a nurse's in the chat (bot.visits.service), for every nurse.
+    for listed in day_lists(days=days, now=clock.now()):
+        print(
+            f"{listed.day.isoformat()}: {len(listed.infusions)} infusion visit(s),"
+            f" {len(listed.care_visits)} care visit(s)"
+        )
+        for v in listed.infusions:
             print(
-                f"{day.isoformat()}: {len(bookings)} infusion visit(s), {len(care)} care visit(s)"
+                f"  {v.booking_no}  {HALF_DAY_LABELS[v.half_day]}  {v.nurse or '-'}"
+                f"  {v.patient_name}  {v.patient_address}  {v.drugs}"
+                f"  [{STATE_LABELS[v.state]}]{v.flags}"
             )
-            for b in bookings:
-                assert b.half_day is not None
-                print(
-                    f"  {b.booking_no}  {HALF_DAY_LABELS[b.half_day]}  "
-                    f"{b.nurse.name if b.nurse else '-'}  {b.patient.name}  {b.patient.address}"
-                    f"  {b.drug_names or b.drug_text}  [{STATE_LABELS[b.state]}]{visit_flags(b)}"
-                )
-            for visit in care:
-                kind = CARE_VISIT_LABELS.get(visit.kind, "上门服务")
-                print(
-                    f"  #{visit.id}  {visit.client.client_no}  {HALF_DAY_LABELS[visit.half_day]}"
-                    f"  {kind}  {visit.client.name}  {visit.client.address}  {visit.service_items}"
-                )
+        for visit in listed.care_visits:
+            kind = CARE_VISIT_LABELS.get(visit.kind, "上门服务")
+            print(
+                f"  #{visit.id}  {visit.client_no}  {HALF_DAY_LABELS[visit.half_day]}"
+                f"  {kind}  {visit.client_name}  {visit.client_address}  {visit.service_items}"
+            )
     return 0
 
 

@@ -1,0 +1,55 @@
+"""Regulation use cases, one function each: answering a question with the clause that
+answers it, and listing the regulations a sender may ask about.
+
+Each function opens its own unit of work (`bot.db.unit_of_work`) and returns plain data
+that stays valid after the session is closed; a failed database leaves as
+`bot.db.DatabaseUnavailable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.db import unit_of_work
+from bot.policies.answer import answer_question, audiences_for
+from bot.policies.search import PolicyHit
+from bot.policies.store import list_documents
+from bot.settings import get_settings
+
+
+@dataclass(frozen=True)
+class Referral:
+    """The department to ask when no clause answers."""
+
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class PolicyReply:
+    """The clause that answers a question and up to two related ones; or, when none
+    does, whom to ask, or (`staff_only`) that the answer is for verified staff."""
+
+    best: PolicyHit | None
+    related: tuple[PolicyHit, ...]
+    referral: Referral | None
+    staff_only: bool
+
+
+def answer_policy(*, question: str, sender_id: str | None) -> PolicyReply:
+    """Answer `question` from the regulations this sender may read (`answer_question`)."""
+    with unit_of_work() as session:
+        answer = answer_question(
+            session=session, question=question, sender_id=sender_id, settings=get_settings()
+        )
+        referral = (
+            Referral(answer.referral.name, answer.referral.phone) if answer.referral else None
+        )
+        return PolicyReply(answer.best, answer.related, referral, answer.staff_only)
+
+
+def policy_titles(*, sender_id: str | None) -> list[str]:
+    """The titles of the regulations this sender may ask about, in source order."""
+    with unit_of_work() as session:
+        audiences = audiences_for(session=session, sender_id=sender_id)
+        return [d.title for d in list_documents(session=session, audiences=audiences)]

@@ -1,0 +1,277 @@
+"""After-school care use cases, one function each: what the chat, and the staff's command
+line, ask of the school records.
+
+Each function opens its own unit of work (`bot.db.unit_of_work`), applies the rules of
+`bot.school` and returns plain data that stays valid after the session is closed; a
+failed database leaves as `bot.db.DatabaseUnavailable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy.orm import Session
+
+from bot.db import unit_of_work
+from bot.models import LeaveRequest, Student
+from bot.school.binding import StudentBindResult, bind_guardian, children_of
+from bot.school.leave import (
+    CancelOutcome,
+    LeaveAssessment,
+    assess_leave,
+    cancel_leave,
+    leave_cutoff_time,
+    leaves_of,
+    leaves_on,
+    list_schools,
+    load_student,
+    request_leave,
+)
+from bot.staff import teacher_of
+
+
+@dataclass(frozen=True)
+class Child:
+    """A child the sender is a verified guardian of."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TeacherContact:
+    """Whom a parent calls about a leave: the head teacher (or the school office) and the
+    care teacher; the fields are the leave responses' slots."""
+
+    head_teacher: str
+    head_teacher_phone: str
+    care_teacher: str
+
+
+@dataclass(frozen=True)
+class LeaveCheck:
+    """What the rules say about each day of a leave for one child."""
+
+    student_name: str
+    assessments: tuple[LeaveAssessment, ...]
+    contact: TeacherContact
+
+
+@dataclass(frozen=True)
+class LeaveCancellation:
+    """The outcome of cancelling one child's leave on one day."""
+
+    student_name: str
+    day: date
+    outcome: CancelOutcome
+    contact: TeacherContact
+
+
+@dataclass(frozen=True)
+class LeaveEntry:
+    """A leave on record, as the parent, the teacher and the staff list it."""
+
+    day: date
+    student_name: str
+    class_name: str
+    reason: str
+    requested_at: datetime
+    channel: str
+
+
+@dataclass(frozen=True)
+class CareTimes:
+    """When a school's care starts and ends, and the time a same-day leave must beat."""
+
+    school_name: str
+    care_start: time
+    care_end: time
+    leave_cutoff: time
+
+
+def children(*, sender_id: str | None) -> list[Child]:
+    """The children this sender is a verified guardian of, by name."""
+    with unit_of_work() as session:
+        return [Child(c.id, c.name) for c in children_of(session=session, sender_id=sender_id)]
+
+
+def bind_guardian_by_phone(
+    *, sender_id: str, student_no: str, phone: str, now: datetime
+) -> StudentBindResult:
+    """Bind the sender to the student whose guardian has this phone (`bind_guardian`)."""
+    with unit_of_work() as session:
+        return bind_guardian(
+            session=session, sender_id=sender_id, student_no=student_no, phone=phone, now=now
+        )
+
+
+def check_leave_days(
+    *, sender_id: str, chosen: str | None, days: list[date], now: datetime
+) -> LeaveCheck | None:
+    """What the rules say about a leave on `days` for the chosen child (or the only one);
+    None while which child is not known."""
+    with unit_of_work() as session:
+        student = _chosen_student(session, sender_id, chosen)
+        if student is None:
+            return None
+        school = student.school_class.school
+        assessments = tuple(
+            assess_leave(school=school, student=student, day=day, now=now) for day in days
+        )
+        return LeaveCheck(student.name, assessments, _teacher_contact(student))
+
+
+def chosen_child_name(*, sender_id: str, chosen: str | None) -> str:
+    """The name of the chosen child (or the only one); "" while not known."""
+    with unit_of_work() as session:
+        student = _chosen_student(session, sender_id, chosen)
+        return student.name if student else ""
+
+
+def submit_leave(
+    *,
+    sender_id: str,
+    chosen: str | None,
+    days: list[date],
+    reason: str,
+    channel: str,
+    now: datetime,
+) -> LeaveCheck | None:
+    """Record a leave for the chosen child on every day the rules accept (`request_leave`);
+    None when the child is not one of the sender's."""
+    with unit_of_work() as session:
+        student = _chosen_student(session, sender_id, chosen)
+        if student is None:
+            return None
+        results = request_leave(
+            session=session,
+            student=student,
+            days=days,
+            reason=reason,
+            sender_id=sender_id,
+            channel=channel,
+            now=now,
+        )
+        return LeaveCheck(student.name, tuple(results), _teacher_contact(student))
+
+
+def cancel_leaves(
+    *, sender_id: str, days: list[date], now: datetime
+) -> list[LeaveCancellation] | None:
+    """Cancel the leaves on `days` of every child of the sender; None when no child is
+    bound. With several children, a day without a leave for one of them is left out: the
+    leave was for another child."""
+    with unit_of_work() as session:
+        bound = children_of(session=session, sender_id=sender_id)
+        if not bound:
+            return None
+        cancellations = []
+        for child in bound:
+            student = load_student(session=session, student_id=child.id)
+            if student is None:
+                continue
+            for day in days:
+                outcome = cancel_leave(
+                    session=session, student=student, day=day, sender_id=sender_id, now=now
+                )
+                if outcome is CancelOutcome.NOT_FOUND and len(bound) > 1:
+                    continue
+                cancellations.append(
+                    LeaveCancellation(student.name, day, outcome, _teacher_contact(student))
+                )
+        return cancellations
+
+
+def upcoming_leaves(*, sender_id: str, from_day: date) -> list[LeaveEntry] | None:
+    """The leaves on record for the sender's children from `from_day` on; None when no
+    child is bound."""
+    with unit_of_work() as session:
+        bound = children_of(session=session, sender_id=sender_id)
+        if not bound:
+            return None
+        leaves = leaves_of(
+            session=session, student_ids=[child.id for child in bound], from_day=from_day
+        )
+        return [_entry(leave) for leave in leaves]
+
+
+def teacher_leaves(*, sender_id: str, days: list[date]) -> list[LeaveEntry] | None:
+    """The leaves on `days` in the classes the sender heads or minds; None when the sender
+    is not a bound teacher."""
+    with unit_of_work() as session:
+        teacher = teacher_of(session=session, sender_id=sender_id)
+        if teacher is None:
+            return None
+        return _leaves_on_days(session, days, teacher_id=teacher.id)
+
+
+def school_leaves(*, days: list[date], school_code: str | None = None) -> list[LeaveEntry]:
+    """The leaves on `days`, in one school or in all, for the staff's list."""
+    with unit_of_work() as session:
+        return _leaves_on_days(session, days, school_code=school_code)
+
+
+def care_times(*, sender_id: str) -> list[CareTimes]:
+    """Care hours and the leave cutoff of the schools of the sender's children, or of every
+    school when the sender has bound no child."""
+    with unit_of_work() as session:
+        bound = children_of(session=session, sender_id=sender_id)
+        schools = (
+            {child.school_class.school.id: child.school_class.school for child in bound}
+            if bound
+            else {school.id: school for school in list_schools(session=session)}
+        )
+        return [
+            CareTimes(school.name, school.care_start, school.care_end, leave_cutoff_time(school))
+            for school in schools.values()
+        ]
+
+
+def _chosen_student(session: Session, sender_id: str, chosen: str | None) -> Student | None:
+    """The child a leave is for: the chosen one, or the only bound one."""
+    bound = children_of(session=session, sender_id=sender_id)
+    if chosen:
+        match = [child for child in bound if str(child.id) == str(chosen)]
+    else:
+        match = bound if len(bound) == 1 else []
+    return load_student(session=session, student_id=match[0].id) if match else None
+
+
+def _teacher_contact(student: Student) -> TeacherContact:
+    school_class = student.school_class
+    head = school_class.head_teacher
+    care = school_class.care_teacher
+    return TeacherContact(
+        head_teacher=head.name if head else "班主任",
+        head_teacher_phone=(head.phone if head else "") or school_class.school.office_phone,
+        care_teacher=care.name if care else "看护老师",
+    )
+
+
+def _leaves_on_days(
+    session: Session,
+    days: list[date],
+    *,
+    school_code: str | None = None,
+    teacher_id: int | None = None,
+) -> list[LeaveEntry]:
+    return [
+        _entry(leave)
+        for day in days
+        for leave in leaves_on(
+            session=session, day=day, school_code=school_code, teacher_id=teacher_id
+        )
+    ]
+
+
+def _entry(leave: LeaveRequest) -> LeaveEntry:
+    student = leave.student
+    return LeaveEntry(
+        day=leave.care_date,
+        student_name=student.name,
+        class_name=student.school_class.name,
+        reason=leave.reason,
+        requested_at=leave.requested_at,
+        channel=leave.channel,
+    )
