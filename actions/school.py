@@ -73,6 +73,21 @@ NO_CARE_RESPONSES = {
 }
 
 
+def _identity_given(text: str) -> dict[str, Any]:
+    """The 学号 and the guardian's phone (whole, or its last 4 digits) a message gives; a
+    lone number counts as the 学号 only when the message says so (it may be a date)."""
+    mobile = find_mobile(text)
+    digits = to_digits(text)
+    rest = digits.replace(mobile, " ") if mobile else digits
+    student_nos = _STUDENT_NO.findall(rest)
+    if len(student_nos) != 1:
+        return {}
+    phone = mobile or find_last_four(rest.replace(student_nos[0], " "))
+    if phone:
+        return {"student_no": student_nos[0], "guardian_phone": phone}
+    return {"student_no": student_nos[0]} if "学号" in text else {}
+
+
 class ValidateLeaveForm(FormEngine):
     """Collects child, dates, reason and a confirmation; binds the parent first if needed."""
 
@@ -84,12 +99,14 @@ class ValidateLeaveForm(FormEngine):
         return "validate_leave_form"
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
-        """The dates a message names (for a correction: "不对,是后天")."""
+        """The 学号, the guardian's phone and the dates a message gives ("学号2024010101
+        手机19900001001 明天请假"; for a correction: "不对,是后天")."""
+        slots = _identity_given(latest_text(tracker))
         try:
-            days = parse_dates(tracker.latest_message.get("text") or "", clock.today())
+            days = parse_dates(latest_text(tracker), clock.today())
         except DateParseError:
-            return {}
-        return {"leave_dates": [day.isoformat() for day in days]}
+            return slots
+        return {**slots, "leave_dates": [day.isoformat() for day in days]}
 
     async def _validate(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -455,7 +472,7 @@ class ValidateBindStudentForm(ValidateLeaveForm):
         return "validate_bind_student_form"
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
-        return {}  # binding a child reads no dates
+        return _identity_given(latest_text(tracker))  # binding a child reads no dates
 
     async def required_slots(
         self,

@@ -190,3 +190,13 @@ def test_a_correction_may_give_what_is_not_asked_yet_and_the_question_is_asked_a
     assert form.slots["visit_date"] == "2026-11-30"
     assert form.slots["requested_slot"] == asked
     assert count(HomeVisitBooking, who, HomeVisitBooking.sender_id) == 0
+
+
+def test_the_student_number_phone_and_date_in_the_first_message_are_not_asked_again(world):
+    who = sender()
+    form = leave(who)
+    said = form.say("学号2024010102 家长电话19900001003 明天请假 发烧了", intent="request_leave")
+    assert "utter_student_bound" in said
+    assert not any(name in said for name in ("utter_ask_student_no", "utter_ask_guardian_phone"))
+    assert form.slots["leave_dates"] == ["2026-11-26"]
+    assert said[-1] == "utter_ask_leave_confirmed"
