@@ -422,7 +422,7 @@ class ActionListOpenComplaints(Action):
         )
         overdue = sum(row.overdue for row in rows)
         lines = [
-            "· {ticket_no} {category} {state},期限 {due}".format(**_status_line(row.complaint))
+            "· {ticket_no} {category} {state}，期限 {due}".format(**_status_line(row.complaint))
             + (" ⚠" if row.overdue else "")
             for row in rows[:10]
         ]

@@ -40,7 +40,7 @@ class ActionContact(Action):
             )
         elif departments:
             lines = [
-                f"· {department.name}:{department.phone},{department.opening_hours}"
+                f"· {department.name}：{department.phone}，{department.opening_hours}"
                 for department in departments
             ]
             dispatcher.utter_message(

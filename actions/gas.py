@@ -418,9 +418,9 @@ class ActionGasBusinessHalls(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lines = [
-            f"· {hall.name}{'(您的户号所属)' if hall.own else ''}\n"
-            f"  地址:{hall.address};电话:{hall.phone}\n"
-            f"  营业时间:{hall.opening_hours}\n  可办理:{hall.services}"
+            f"· {hall.name}{'（您的户号所属）' if hall.own else ''}\n"
+            f"  地址：{hall.address}；电话：{hall.phone}\n"
+            f"  营业时间：{hall.opening_hours}\n  可办理：{hall.services}"
             for hall in service.business_halls(sender_id=tracker.sender_id)
         ]
         if not lines:

@@ -542,7 +542,7 @@ class ActionCareTimes(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lines = [
-            f"· {times.school_name}:{times.care_start:%H:%M}-{times.care_end:%H:%M},"
+            f"· {times.school_name}：{times.care_start:%H:%M}-{times.care_end:%H:%M}，"
             f"当天请假请在 {times.leave_cutoff:%H:%M} 前提出"
             for times in service.care_times(sender_id=tracker.sender_id)
         ]

@@ -228,14 +228,14 @@ def _family_notes(tracker: Tracker, request: InfusionRequest) -> str:
     notes = []
     if request.drug_source is DrugSource.EXTERNAL:  # flagged on its own (visit_flags)
         if request.first_dose is FirstDose.NO_REACTION:
-            notes.append("首诊医院已用过一次,家属称无不良反应")
+            notes.append("首诊医院已用过一次，家属称无不良反应")
         if request.medical_record:
             notes.append("有首诊医院病历")
     health_note = tracker.get_slot("visit_health_note")
     if request.health is Health.NONE:
         notes.append("家属称无过敏史、无禁忌症")
     elif health_note:
-        notes.append(f"家属告知:{health_note}")
+        notes.append(f"家属告知：{health_note}")
     return ";".join(notes)[:300]
 
 
@@ -751,7 +751,7 @@ class ActionSubmitInfusion(Action):
         )
         if submitted.outcome is BookingOutcome.REFUSED:
             reasons = "\n".join(
-                f"· {reason.message}(依据:{reason.rule.citation})" for reason in decision.reasons
+                f"· {reason.message}（依据：{reason.rule.citation}）" for reason in decision.reasons
             )
             dispatcher.utter_message(response="utter_visit_refused", reasons=reasons)
             dispatcher.utter_message(response="utter_visit_come_to_centre", **details)

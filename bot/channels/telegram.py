@@ -42,8 +42,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 FLOOD_ATTEMPTS = 3
-TEXT_ONLY = "对不起,我暂时只能看懂文字消息。请用文字告诉我您要办的事,例如“查燃气费”。"
-UNAVAILABLE = "对不起,系统暂时无法处理您的请求,请稍后再试。给您带来不便,敬请谅解。"
+TEXT_ONLY = "对不起，我暂时只能看懂文字消息。请用文字告诉我您要办的事，例如“查燃气费”。"
+UNAVAILABLE = "对不起，系统暂时无法处理您的请求，请稍后再试。给您带来不便，敬请谅解。"
 # Slash commands and the intents they stand for.
 COMMANDS = {"start": "/greet", "help": "/help", "cancel": "/deny"}
 
@@ -154,7 +154,7 @@ class TelegramBridge:
         await with_flood_control(query.answer)
         payload = self.payloads.payload(query.data or "")
         if payload is None:
-            await self.reply(update, context, [{"text": "这个按钮已过期,请重新发送您的问题。"}])
+            await self.reply(update, context, [{"text": "这个按钮已过期，请重新发送您的问题。"}])
             return
         await self.forward(update, context, payload)
 

@@ -122,7 +122,7 @@ class WebChatInput(InputChannel):
                 if not self.rate_limit.allow(address):
                     logger.warning("web chat: new sessions refused for a busy client address")
                     return response.text(
-                        "访问过于频繁,请稍后再试。", status=429, headers={"Retry-After": "600"}
+                        "访问过于频繁，请稍后再试。", status=429, headers={"Retry-After": "600"}
                     )
                 reply = self._page()
                 self._set_session(request, reply, issue_session(self.secret))
@@ -144,7 +144,7 @@ class WebChatInput(InputChannel):
             replies: list[dict[str, Any]] = []
             if len(text) > MAX_MESSAGE:
                 text = text[:MAX_MESSAGE]
-                replies.append({"text": f"您的消息较长,我只读取了前 {MAX_MESSAGE} 个字。"})
+                replies.append({"text": f"您的消息较长，我只读取了前 {MAX_MESSAGE} 个字。"})
             collector = CollectingOutputChannel()
             await on_new_message(
                 UserMessage(

@@ -47,8 +47,8 @@ TIMESTAMP_WINDOW = 300  # seconds a signed request stays valid
 ANSWER_KEEP = 120  # seconds an answer is kept for WeChat's retries
 TOKEN_LOCK_SECONDS = 30  # the longest one caller may hold the access-token renewal
 POLL_SECONDS = 0.05  # how often a retry handled elsewhere looks for the answer
-NON_TEXT = "对不起,我暂时只能看懂文字消息。请用文字告诉我您要办的事,例如“查燃气费”。"
-UNAVAILABLE = "对不起,系统暂时无法处理您的请求,请稍后再试。"
+NON_TEXT = "对不起，我暂时只能看懂文字消息。请用文字告诉我您要办的事，例如“查燃气费”。"
+UNAVAILABLE = "对不起，系统暂时无法处理您的请求，请稍后再试。"
 EXPIRED_TOKEN_CODES = {40001, 40014, 42001}
 
 
@@ -155,7 +155,7 @@ def render(replies: list[dict[str, Any]]) -> str:
         text = str(reply.get("text") or "")
         titles = [str(b.get("title")) for b in reply.get("buttons") or [] if b.get("title")]
         if titles:
-            text += "\n您可以回复:" + " / ".join(titles)
+            text += "\n您可以回复：" + " / ".join(titles)
         if text:
             parts.append(text)
     return "\n\n".join(parts) or UNAVAILABLE

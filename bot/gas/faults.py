@@ -46,11 +46,11 @@ _HURRY = re.compile(r"快来|快点|快些|尽快|赶快|赶紧|快帮|快过来
 KIND_LABELS = {
     MeterFaultKind.FAST: "走快",
     MeterFaultKind.SLOW: "走慢",
-    MeterFaultKind.STOPPED: "失灵(不走字)",
+    MeterFaultKind.STOPPED: "失灵（不走字）",
     MeterFaultKind.OTHER: "其他异常",
 }
 STATE_LABELS = {
-    FaultState.OPEN: "已受理,等待安排上门检查",
+    FaultState.OPEN: "已受理，等待安排上门检查",
     FaultState.IN_PROGRESS: "处理中",
     FaultState.RESOLVED: "已处理完毕",
 }

@@ -47,11 +47,11 @@ def set_reminders(
 
 def reminder_text(state: Statement, oldest: GasBill) -> str:
     return (
-        f"您好,燃气客服提醒您:户号 {state.account.account_no} 目前欠缴燃气费 "
+        f"您好，燃气客服提醒您：户号 {state.account.account_no} 目前欠缴燃气费 "
         f"{yuan(state.arrears_fen)} 元"
-        f"(最早一期 {oldest.period},缴费截止 {oldest.due_on:%Y-%m-%d})。"
-        "请您方便时通过微信、支付宝、银行代扣或到营业厅缴纳,以免影响用气。"
-        "如已缴费请忽略本消息。回复“关闭欠费提醒”可不再接收。谢谢!"
+        f"（最早一期 {oldest.period}，缴费截止 {oldest.due_on:%Y-%m-%d}）。"
+        "请您方便时通过微信、支付宝、银行代扣或到营业厅缴纳，以免影响用气。"
+        "如已缴费请忽略本消息。回复“关闭欠费提醒”可不再接收。谢谢！"
     )
 
 

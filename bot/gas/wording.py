@@ -87,13 +87,13 @@ def bill_line(status: BillStatus, today: date) -> str:
     bill = status.bill
     state = BILL_STATE_TEXT[status.state]
     if status.state is not BillState.PAID:
-        state += f",尚欠 {yuan(status.owed_fen)} 元"
+        state += f"，尚欠 {yuan(status.owed_fen)} 元"
         if status.overdue(today):
-            state += ",已过缴费期"
+            state += "，已过缴费期"
     tiers = charges_text(status)
     return (
-        f"{bill.period} 用气 {bill.usage_m3} 方,金额 {yuan(bill.amount_fen)} 元"
-        f"{f'({tiers})' if tiers else ''},缴费截止 {bill.due_on:%Y-%m-%d},{state}"
+        f"{bill.period} 用气 {bill.usage_m3} 方，金额 {yuan(bill.amount_fen)} 元"
+        f"{f'（{tiers}）' if tiers else ''}，缴费截止 {bill.due_on:%Y-%m-%d}，{state}"
     )
 
 
@@ -102,34 +102,34 @@ def statement_text(state: Statement, today: date) -> str:
     lines = [f"户号 {account.account_no}({account.address})"]
     if state.arrears_fen:
         unpaid = len(state.unpaid)
-        lines.append(f"· 当前欠费:{yuan(state.arrears_fen)} 元(共 {unpaid} 期未缴清)")
+        lines.append(f"· 当前欠费：{yuan(state.arrears_fen)} 元（共 {unpaid} 期未缴清）")
     else:
-        lines.append(f"· 没有欠费,账户余额 {yuan(state.balance_fen)} 元")
+        lines.append(f"· 没有欠费，账户余额 {yuan(state.balance_fen)} 元")
     if state.latest is not None:
-        lines.append(f"· 最新账单:{bill_line(state.latest, today)}")
+        lines.append(f"· 最新账单：{bill_line(state.latest, today)}")
     older = [status for status in state.unpaid if status is not state.latest]
-    lines.extend(f"· 未缴账单:{bill_line(status, today)}" for status in older)
-    lines.append(f"· 最近一次抄表:{reading_line(state.last_reading)}")
+    lines.extend(f"· 未缴账单：{bill_line(status, today)}" for status in older)
+    lines.append(f"· 最近一次抄表：{reading_line(state.last_reading)}")
     return "\n".join(lines)
 
 
 def usage_text(bills: list[GasBill]) -> str:
-    lines = [f"· {bill.period}:{bill.usage_m3} 方,{yuan(bill.amount_fen)} 元" for bill in bills]
+    lines = [f"· {bill.period}：{bill.usage_m3} 方，{yuan(bill.amount_fen)} 元" for bill in bills]
     total = sum(bill.usage_m3 for bill in bills)
     average = total / len(bills) if bills else 0
-    lines.append(f"合计 {total} 方,月均 {average:.1f} 方")
+    lines.append(f"合计 {total} 方，月均 {average:.1f} 方")
     return "\n".join(lines)
 
 
 def schedule_text(upcoming: NextReading) -> str:
     rule = CYCLE_TEXT[upcoming.cycle]
     if upcoming.earliest is None or upcoming.latest is None:
-        return f"{rule};暂无上次抄表记录,下次抄表日期请以抄表员通知为准"
+        return f"{rule}；暂无上次抄表记录，下次抄表日期请以抄表员通知为准"
     if upcoming.earliest == upcoming.latest:
         when = f"{upcoming.earliest:%Y-%m-%d} 前后"
     else:
         when = f"{upcoming.earliest:%Y-%m-%d} 至 {upcoming.latest:%m-%d}"
-    return f"{rule};预计下次抄表:{when}"
+    return f"{rule}；预计下次抄表：{when}"
 
 
 def binding_locked_alert(account_no: str) -> str:
@@ -137,7 +137,7 @@ def binding_locked_alert(account_no: str) -> str:
     from bot.gas.accounts import mask_account_no
 
     return (
-        f"安全提醒:您绑定的燃气户号 {mask_account_no(account_no)} 在 24 小时内有多次"
-        "验证失败的绑定尝试,为保护您的信息,该户号的线上绑定已暂停。您的绑定不受影响。"
-        "如非本人操作,请留意个人信息安全;如需恢复线上绑定,请携带身份证件到营业厅办理。"
+        f"安全提醒：您绑定的燃气户号 {mask_account_no(account_no)} 在 24 小时内有多次"
+        "验证失败的绑定尝试，为保护您的信息，该户号的线上绑定已暂停。您的绑定不受影响。"
+        "如非本人操作，请留意个人信息安全；如需恢复线上绑定，请携带身份证件到营业厅办理。"
     )

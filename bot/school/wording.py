@@ -39,7 +39,7 @@ def is_unwell(reason: str) -> bool:
 
 def format_day(day: date) -> str:
     """E.g. 11月26日(周四)."""
-    return f"{day.month}月{day.day}日(周{_WEEKDAYS[day.weekday()]})"
+    return f"{day.month}月{day.day}日（周{_WEEKDAYS[day.weekday()]}）"
 
 
 def format_days(days: list[date]) -> str:
@@ -49,6 +49,6 @@ def format_days(days: list[date]) -> str:
 def binding_locked_alert() -> str:
     """Told to the parents bound to a child when online binding for the child gets locked."""
     return (
-        "安全提醒:您孩子的学号在 24 小时内有多次验证失败的家长绑定尝试,为保护孩子的信息,"
-        "该学号的线上绑定已暂停。您的绑定不受影响。如非家人操作,请告知班主任。"
+        "安全提醒：您孩子的学号在 24 小时内有多次验证失败的家长绑定尝试，为保护孩子的信息，"
+        "该学号的线上绑定已暂停。您的绑定不受影响。如非家人操作，请告知班主任。"
     )

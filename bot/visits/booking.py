@@ -450,9 +450,9 @@ def _review_note(decision: InfusionDecision, request: InfusionRequest) -> str:
     if ExplanationCode.UNKNOWN_DRUG in decision.codes:
         words = "、".join(decision.unknown_drugs) or "未写明药名"
         said = (request.drug_text or "")[:80]
-        notes.append(f"药剂人员审核:未能在药品表中确认「{words[:60]}」(家属所写:{said})")
+        notes.append(f"药剂人员审核：未能在药品表中确认「{words[:60]}」（家属所写：{said}）")
     if ExplanationCode.HEALTH_REVIEW in decision.codes:
-        notes.append("医生核实:家属提到患者的健康情况,须确认无禁忌症")
+        notes.append("医生核实：家属提到患者的健康情况，须确认无禁忌症")
     return ";".join(notes)[:300]
 
 

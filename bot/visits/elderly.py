@@ -228,7 +228,7 @@ def ensure_next_recheck(
     if ahead:
         for extra in ahead[1:]:  # two made at once by racing callers: keep the first
             extra.state = CareVisitState.CANCELLED
-            extra.notes = "重复的季度核实,已取消"
+            extra.notes = "重复的季度核实，已取消"
         return ahead[0]
     latest = max(
         (v.visit_date for v in rechecks if v.state is not CareVisitState.CANCELLED), default=None
@@ -263,7 +263,7 @@ def _cancel_after(session: Session, client: ElderlyCareClient) -> int:
     ).all()
     for visit in visits:
         visit.state = CareVisitState.CANCELLED
-        visit.notes = f"{visit.notes}(服务已结束)"[:300]
+        visit.notes = f"{visit.notes}（服务已结束）"[:300]
     session.flush()
     return len(visits)
 

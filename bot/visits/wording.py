@@ -116,13 +116,13 @@ SOURCE_LABELS = {
     DrugSource.UNKNOWN: "不清楚",
 }
 STATE_LABELS = {
-    BookingState.REQUESTED: "已登记,等待本中心药剂人员审核",
+    BookingState.REQUESTED: "已登记，等待本中心药剂人员审核",
     BookingState.BOOKED: "已预约",
-    BookingState.AWAITING_CONSENT: "已预约,待签《家庭输液治疗知情同意书》",
-    BookingState.CONSENT_RECORDED: "已签知情同意书,等待护士上门",
+    BookingState.AWAITING_CONSENT: "已预约，待签《家庭输液治疗知情同意书》",
+    BookingState.CONSENT_RECORDED: "已签知情同意书，等待护士上门",
     BookingState.DONE: "已完成",
     BookingState.CANCELLED: "已取消",
-    BookingState.REFUSED: "不符合出诊条件,未预约",
+    BookingState.REFUSED: "不符合出诊条件，未预约",
 }
 
 
@@ -325,17 +325,17 @@ def visit_flags(booking: HomeVisitBooking) -> str:
     a request that went through the centre's review, and what the family reported."""
     flags = []
     if booking.drug_source == DrugSource.EXTERNAL.value:
-        flags.append("【外院药品:核对首诊医院医嘱和病历】")
+        flags.append("【外院药品：核对首诊医院医嘱和病历】")
     if booking.review_note:
-        flags.append(f"【经审核:{booking.review_note}】")
+        flags.append(f"【经审核：{booking.review_note}】")
     if booking.family_notes:
-        flags.append(f"【家属告知:{clean_note(booking.family_notes)}】")
+        flags.append(f"【家属告知：{clean_note(booking.family_notes)}】")
     return "".join(flags)
 
 
 def patient_name(booking: HomeVisitBooking) -> str:
     """The patient's name, or a note that none was asked (a request refused at once)."""
-    return booking.patient.name if booking.patient else "(未登记患者)"
+    return booking.patient.name if booking.patient else "（未登记患者）"
 
 
 def format_slot(day: date, half_day: HalfDay) -> str:

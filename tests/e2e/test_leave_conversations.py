@@ -40,7 +40,7 @@ def test_a_good_leave_is_confirmed_and_recorded(assistant):
     confirm = texts(assistant.say("1003", sender))
     assert "验证成功" in confirm
     assert "李浩然" in confirm
-    assert "11月26日(周四)" in confirm
+    assert "11月26日（周四）" in confirm
     assert "发烧了" in confirm
     assert leaves(assistant, "2024010102") == []  # nothing before the confirmation
 
@@ -56,7 +56,7 @@ def test_a_good_leave_is_confirmed_and_recorded(assistant):
     assert len(leaves(assistant, "2024010102")) == 1
     assert "11月26日" in texts(assistant.say("孩子请了哪几天假", sender))
     cancelled = texts(assistant.say("取消明天的请假", sender))
-    assert "已取消李浩然11月26日(周四)的请假" in cancelled
+    assert "已取消李浩然11月26日（周四）的请假" in cancelled
     assert leaves(assistant, "2024010102")[0][1] is LeaveState.CANCELLED
 
 
@@ -130,7 +130,7 @@ def test_a_parent_of_two_chooses_the_child(assistant):
     assert buttons == {"张子涵", "张子轩"}
     confirm = texts(assistant.say("张子轩", sender))
     assert "张子轩" in confirm
-    assert "11月27日(周五)" in confirm
+    assert "11月27日（周五）" in confirm
     assert "已为张子轩登记请假" in texts(assistant.say("/affirm", sender))
     assert leaves(assistant, "2023010301")[0][:2] == (date(2026, 11, 27), LeaveState.REQUESTED)
     assert leaves(assistant, "2024010101") == []
@@ -168,6 +168,6 @@ def test_a_child_may_not_go_home_alone(assistant):
 
 def test_care_times_are_given_from_the_schools_settings(assistant):
     answer = texts(assistant.say("课后看护几点结束 我好安排去接"))
-    assert "实验小学(演示):16:30-18:00" in answer
+    assert "实验小学(演示)：16:30-18:00" in answer
     assert "15:30 前" in answer
-    assert "星河小学(演示):15:50-17:30" in answer
+    assert "星河小学(演示)：15:50-17:30" in answer

@@ -95,7 +95,7 @@ def test_an_eligible_infusion_is_booked_and_the_consent_form_is_asked_for(assist
     assert booking.nurse_id is not None
     assert booking.booking_no.startswith("SY20261125-")
     assert booking.booking_no in done
-    assert "11月26日(周四)上午" in done
+    assert "11月26日（周四）上午" in done
     assert "《家庭输液治疗知情同意书》" in done
 
     checked = texts(assistant.say(f"查询预约 {booking.booking_no}", sender))
@@ -273,7 +273,7 @@ def test_a_full_half_day_offers_the_next_free_ones(assistant):
     said = texts(replies)
     assert "约满" in said
     buttons = [b["title"] for r in replies for b in r.get("buttons", [])]
-    assert buttons[0] == "11月27日(周五)下午"
+    assert buttons[0] == "11月27日（周五）下午"
     assert bookings(assistant, sender) == []
     done = texts(assistant.say(buttons[0], sender))
     [booking] = bookings(assistant, sender)
@@ -333,7 +333,7 @@ def test_a_booking_is_moved_to_another_half_day(assistant):
     too_far = texts(assistant.say(f"把{number}改到12月25日上午", sender))
     assert "没有改动" in too_far
     moved = texts(assistant.say(f"把{number}改到后天下午", sender))
-    assert "11月27日(周五)下午" in moved
+    assert "11月27日（周五）下午" in moved
     [after] = bookings(assistant, sender)
     assert (after.visit_date, after.half_day) == (date(2026, 11, 27), HalfDay.AFTERNOON)
     assert after.state is BookingState.AWAITING_CONSENT

@@ -98,7 +98,7 @@ def test_a_text_message_gets_a_passive_reply(assistant):
     assert status == 200
     reply = parse_message(body)
     assert reply.target == openid and "您好" in reply.content
-    assert "您可以回复:燃气缴费与账单" in reply.content
+    assert "您可以回复：燃气缴费与账单" in reply.content
 
 
 def test_bad_signatures_stale_timestamps_and_replayed_nonces_are_refused(assistant):

@@ -212,7 +212,7 @@ def tracker_events(path: Path, sender: str, ticket: str) -> None:
             ("user", "我要投诉抄表员"),
             ("bot", "请留下联系方式"),
             ("user", "电话13900001111"),
-            ("bot", f"已受理,受理编号 {ticket}"),
+            ("bot", f"已受理，受理编号 {ticket}"),
             ("user", "再查一下户号31001007的账单"),
             ("bot", "户号 31001007 欠费 88 元"),
         ]

@@ -147,7 +147,7 @@ def test_an_account_in_arrears_shows_what_is_owed_and_what_is_overdue(gas_engine
         assert state.arrears_fen == sum(s.bill.amount_fen for s in state.unpaid)
         assert state.unpaid[0].overdue(TODAY) and not state.unpaid[1].overdue(TODAY)
         text = statement_text(state, TODAY)
-    assert f"当前欠费:{yuan(state.arrears_fen)} 元" in text
+    assert f"当前欠费：{yuan(state.arrears_fen)} 元" in text
     assert "已过缴费期" in text
 
 

@@ -4,6 +4,7 @@ build. Times (16:30), decimals (1,000) and template slots ({days}) are left as t
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,4 +54,50 @@ def test_the_demo_departments_read_as_replies_too():
     )["departments"]
     fields = ("name", "services", "opening_hours")
     mixed = [f"{d['code']}.{f}" for d in departments for f in fields if ascii_marks(d[f])]
+    assert mixed == []
+
+
+# The modules that word replies in Python (from data the domain cannot hold): the actions,
+# each flow's wording module and the channels' own messages.
+REPLY_MODULES = [
+    *sorted((PROJECT_ROOT / "actions").glob("*.py")),
+    *sorted(PROJECT_ROOT.glob("bot/*/wording.py")),
+    PROJECT_ROOT / "bot" / "gas" / "reminders.py",
+    PROJECT_ROOT / "bot" / "gas" / "faults.py",
+    *sorted((PROJECT_ROOT / "bot" / "channels").glob("*.py")),
+]
+
+
+def reply_literals(path: Path) -> Iterator[tuple[int, str]]:
+    """The string constants of a module that may reach a user: not docstrings, not regular
+    expressions (the arguments of `re` calls)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skipped.add(id(body[0].value))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "re"
+        ):
+            skipped.update(id(inner) for arg in node.args for inner in ast.walk(arg))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in skipped
+        ):
+            yield node.lineno, node.value
+
+
+def test_every_reply_worded_in_python_uses_chinese_punctuation():
+    mixed = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line}: {text[:30]}"
+        for path in REPLY_MODULES
+        for line, text in reply_literals(path)
+        if ascii_marks(text)
+    ]
     assert mixed == []

@@ -97,4 +97,7 @@ def test_reason_is_the_clause_that_gives_one(text, reason):
 
 
 def test_days_are_written_with_their_weekday():
-    assert format_days([date(2026, 11, 26), date(2026, 11, 30)]) == "11月26日(周四)、11月30日(周一)"
+    assert (
+        format_days([date(2026, 11, 26), date(2026, 11, 30)])
+        == "11月26日（周四）、11月30日（周一）"
+    )
