@@ -306,7 +306,7 @@ class Person:
 
     def choose_button(self, turn: BotTurn) -> Button | None:
         """The button whose title fits the person: a yes or no to a confirmation, then
-        their chosen words, then a button naming one of their facts."""
+        one naming the fact asked for, then their chosen words, then one naming any fact."""
         if not turn.buttons:
             return None
         if is_confirmation(turn):
@@ -316,19 +316,41 @@ class Person:
             for button in turn.buttons:
                 if pattern.search(button.title) and not other.search(button.title):
                     return button
+        asked = [key for key in asked_facts(turn.question) if key in self.facts]
+        button = self.button_naming(turn.buttons, [self.facts[key] for key in asked])
+        if button is not None:
+            return button
         for word in self.conversation.choose:
             for button in turn.buttons:
                 if re.search(word, button.title):
                     return button
-        for value in self.facts.values():
+        # Any fact: only a title of two characters or more (是 is in too many answers).
+        return self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
+
+    @staticmethod
+    def button_naming(
+        buttons: tuple[Button, ...], values: list[str], min_length: int = 1
+    ) -> Button | None:
+        """The button whose title the person's words say best: the longest title found in
+        one of `values` (没有过敏 over 有过敏 for "没有过敏"), or a title holding a value."""
+        best: tuple[int, Button] | None = None
+        for value in values:
             wanted = normalize(value)
-            if len(wanted) < 2:
+            if len(wanted) < 1:
                 continue
-            for button in turn.buttons:
+            for button in buttons:
                 title = normalize(button.title)
-                if title and (wanted in title or (len(title) >= 2 and title in wanted)):
-                    return button
-        return None
+                if not title:
+                    continue
+                if title in wanted:
+                    score = len(title)
+                elif len(wanted) >= 2 and wanted in title:
+                    score = len(wanted)
+                else:
+                    continue
+                if best is None or score > best[0]:
+                    best = (score, button)
+        return best[1] if best and best[0] >= min_length else None
 
 
 def fill(text: str, facts: dict[str, str]) -> str:

@@ -211,3 +211,10 @@ def test_the_suite_has_at_least_80_conversations_covering_every_flow() -> None:
         "gas_emergency",
     ]:
         assert flow in flows, flow
+
+
+def test_the_button_saying_the_persons_answer_best_wins_over_one_inside_it() -> None:
+    person = Person.of(conversation(facts={"health": "没有过敏 也没有别的禁忌"}))
+    person.opening()
+    turn = bot("病人有没有过敏或禁忌?", buttons=[("有过敏", "/allergic"), ("没有过敏", "/none")])
+    assert person.next_message(turn).text == "/none"  # type: ignore[union-attr]
