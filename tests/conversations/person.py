@@ -20,6 +20,8 @@ from typing import Any
 # A question may ask for several facts at once ("户号和手机后四位"); every key whose
 # pattern matches is answered, in the order the question names them.
 PROMPT_FACTS: tuple[tuple[str, str], ...] = (
+    (r"还有别的|还有其他|别的药|其他药|还有吗|还有什么", "more"),
+    (r"联系方式|怎么联系|如何联系|怎么告诉您|联系您|回复您|通知您", "contact"),
     (r"绑定码|邀请码|员工码", "staff_code"),
     (r"户号|燃气账号|用户号|客户编号", "account_no"),
     (r"后\s*(四|4)\s*位|尾号", "phone_last4"),
@@ -31,16 +33,16 @@ PROMPT_FACTS: tuple[tuple[str, str], ...] = (
     (r"哪一?天|日期|几号|几月几日|哪个日子|什么时候(?!发生)|改到|改期到", "date"),
     (r"原因|理由|为什么|事由|因为什么", "reason"),
     (r"卧床|行动不便|行动|身体情况|身体状况|病情|年老体弱|能不能走|下床|自理", "condition"),
-    (r"来源|哪里开|哪儿开|哪家医院|在哪开|外院|本中心开|哪里配", "drug_source"),
+    (r"来源|哪里开|哪儿开|哪家医院|在哪开|外院|本中心开|哪里配|哪里来|从哪|哪来", "drug_source"),
     (r"第一次|首次|第一针|首剂|打过|不良反应", "first_dose"),
     (r"病历|出院小结|门诊记录", "medical_record"),
+    (r"什么药|哪些药|哪种药|药名|药品|用药|输什么|打什么", "drug"),
     (r"医嘱|处方|医生开|医生的", "doctor_order"),
     (r"过敏|禁忌|基础病|慢性病", "health"),
-    (r"什么药|哪些药|哪种药|药名|药品|用药|输什么|打什么", "drug"),
     (r"服务项目|哪些服务|什么服务|哪项服务|需要什么帮助|需要哪些|哪方面", "services"),
     (r"工作人员|哪位员工|哪位师傅|哪位老师|哪位护士|员工姓名|工号|当事人|涉及的人", "staff"),
     (
-        r"发生在|什么时候发生|何时发生|发生的时间|哪天发生|在哪里发生|时间和地点|时间、地点",
+        r"发生在|什么时候发生|何时发生|发生的|哪天发生|在哪里发生|时间和地点|时间、|什么地点",
         "occurred",
     ),
     (r"经过|发生了什么|具体情况|详细|描述|说说|什么问题|什么事", "description"),
@@ -59,10 +61,45 @@ CONFIRM_PROMPT = re.compile(
 YES_BUTTON = re.compile(r"确认|^是|对|没问题|提交|好的|可以|正确|继续|要")
 NO_BUTTON = re.compile(r"取消|^不|否|修改|不用|算了|重新|有误|不对|不要")
 # How a question ends or starts in the bot's replies.
-QUESTION = re.compile(r"[?？]|请(输入|告诉|提供|发送|回复|选择|说|问)|麻烦|是多少")
+# A sentence that asks the person for something (请随时找我 does not).
+ASKING = re.compile(
+    r"[?？]|请(再|您)?(问|告诉|输入|发送|选择|点选|回复|提供|补充|描述|填写|留|把|写|确认)|麻烦"
+)
+# More than one fact asked at once: 户号和手机后四位.
+JOINED = re.compile(r"和|以及|及|、|与|还有|并")
+# A way out the bot offers in its own words: 不知道可以回复“不知道”, 或回复“不查了”结束.
+OFFERED_REPLY = re.compile(r"回复[“\"]([^”\"]{1,8})[”\"]")
 
 DEFAULT_ANSWERS = {"confirm": "对,确认", "deny": "不对"}
+# What anyone says to these, unless their facts say otherwise.
+DEFAULT_FACTS = {"more": "没有了"}
+# The words of the service each flow's person wants, for the bot's "which one?" buttons.
+FLOW_CHOICES: dict[str, tuple[str, ...]] = {
+    "gas_bill": ("账单|查询燃气|燃气费|缴费",),
+    "gas_usage": ("用气|账单",),
+    "gas_binding": ("绑定",),
+    "gas_reminders": ("提醒",),
+    "meter_fault": ("报修|故障",),
+    "leave": ("请假",),
+    "leave_cancel": ("取消请假|取消",),
+    "leave_list": ("请假记录|查询请假|请假",),
+    "student_binding": ("绑定",),
+    "infusion": ("输液|上门护理",),
+    "elderly_care": ("居家养老|养老",),
+    "booking_check": ("查询.*预约|预约查询",),
+    "booking_change": ("改期|修改|调整|取消预约",),
+    "complaint": ("投诉",),
+    "complaint_status": ("投诉.*(进度|查询)|查询.*投诉",),
+    "praise": ("表扬",),
+    "policy": ("制度",),
+    "staff_binding": ("员工|绑定",),
+    "directory": ("电话|联系",),
+    "out_of_scope": ("都不是",),
+}
 UNKNOWN_ANSWER = "这个我不清楚"
+NOT_KNOWING = "does not know"
+# Words that turn an answer round: 没有过敏 is not 有药物过敏.
+NEGATION = re.compile(r"没|无|不|否|未")
 
 
 def normalize(text: str) -> str:
@@ -167,24 +204,27 @@ class BotTurn:
 
     @property
     def question(self) -> str:
-        """The part that asks something: the last message's last sentence that does,
-        else the last message (a form's question comes after any answer to an aside)."""
+        """The sentences of the last message that ask something (a form's question comes
+        after any answer to an aside); empty when it asks nothing."""
         if not self.texts:
             return ""
         last = self.texts[-1]
         sentences = [s for s in re.split(r"(?<=[。!！?？\n])", last) if s.strip()]
-        asking = [s for s in sentences if QUESTION.search(s)]
-        return asking[-1] if asking else last
+        return "".join(s for s in sentences if ASKING.search(s))
 
     def asks(self) -> bool:
-        return bool(self.buttons) or bool(QUESTION.search(self.texts[-1] if self.texts else ""))
+        return bool(self.question)
+
+
+# A clause saying what the bot received (已收到户号 3100****, 验证成功).
+RECEIVED = re.compile(r"\d{4,}|\*|已(收到|记录|登记|绑定)|收到|验证成功|好的")
 
 
 def asking_part(question: str) -> str:
     """The clauses of a question that ask (请输入手机后四位 in 已收到户号 3100****,请输入
     手机后四位), so that a fact the bot repeats back does not count as asked."""
     clauses = [c for c in re.split(r"[,\uff0c;\uff1b:\uff1a]", question) if c.strip()]
-    asking = [c for c in clauses if QUESTION.search(c)]
+    asking = [c for c in clauses if not RECEIVED.search(c)]
     return "".join(asking) if asking else question
 
 
@@ -201,7 +241,13 @@ def asked_facts(question: str) -> list[str]:
                 question[: match.start()] + "□" * len(match.group()) + question[match.end() :]
             )
     keys = [key for _, key in sorted(found)]
-    return [key for key in keys if not EXCLUDES.get(key, set()) & set(keys)]
+    keys = [key for key in keys if not EXCLUDES.get(key, set()) & set(keys)]
+    if len(keys) > 1 and not JOINED.search(question):
+        # One fact asked, others named in passing (请把医嘱上的药名写上): the first in
+        # PROMPT_FACTS, the most specific.
+        order = [key for _, key in PROMPT_FACTS]
+        keys = [min(keys, key=order.index)]
+    return keys
 
 
 def is_confirmation(turn: BotTurn) -> bool:
@@ -233,7 +279,7 @@ class Person:
 
     @classmethod
     def of(cls, conversation: Conversation, extra_facts: dict[str, str] | None = None) -> Person:
-        facts = {**conversation.facts, **(extra_facts or {})}
+        facts = {**DEFAULT_FACTS, **conversation.facts, **(extra_facts or {})}
         planned = [
             Turn(say=fill(t.say, facts), after=t.after, gives=t.gives) for t in conversation.turns
         ]
@@ -268,11 +314,10 @@ class Person:
             if head.after is None or re.search(head.after, turn.text):
                 return self._send_planned()
         reply = self.answer(turn)
-        if reply is not None:
-            return reply
-        if self.planned:  # nothing to answer: they say what they meant to say anyway
+        if self.planned and (reply is None or reply.why == NOT_KNOWING):
+            # Nothing they can answer: they say what they meant to say anyway.
             return self._send_planned()
-        return None
+        return reply
 
     def _send_planned(self) -> Reply:
         turn = self.planned.pop(0)
@@ -300,9 +345,11 @@ class Person:
         if keys:
             self.given |= set(keys)
             return Reply(" ".join(self.facts[key] for key in keys), "facts", tuple(keys))
-        if asked_facts(question):
-            return Reply(UNKNOWN_ANSWER, "does not know")
-        return None
+        # Not something they know: the way out the bot offers (回复“不知道”), if any.
+        offered = OFFERED_REPLY.search(turn.texts[-1])
+        if offered:
+            return Reply(offered.group(1), "takes the reply offered")
+        return Reply(self.facts.get("fallback", UNKNOWN_ANSWER), NOT_KNOWING)
 
     def choose_button(self, turn: BotTurn) -> Button | None:
         """The button whose title fits the person: a yes or no to a confirmation, then
@@ -320,10 +367,12 @@ class Person:
         button = self.button_naming(turn.buttons, [self.facts[key] for key in asked])
         if button is not None:
             return button
-        for word in self.conversation.choose:
+        for word in (*self.conversation.choose, *FLOW_CHOICES.get(self.conversation.flow, ())):
             for button in turn.buttons:
                 if re.search(word, button.title):
                     return button
+        if asked:  # the question is about a fact they know: they type it
+            return None
         # Any fact: only a title of two characters or more (是 is in too many answers).
         return self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
 
@@ -333,24 +382,31 @@ class Person:
     ) -> Button | None:
         """The button whose title the person's words say best: the longest title found in
         one of `values` (没有过敏 over 有过敏 for "没有过敏"), or a title holding a value."""
-        best: tuple[int, Button] | None = None
+        best: tuple[float, Button] | None = None
         for value in values:
             wanted = normalize(value)
             if len(wanted) < 1:
                 continue
             for button in buttons:
                 title = normalize(button.title)
-                if not title:
+                if len(title) < max(1, min_length):
+                    continue
+                if bool(NEGATION.search(title)) != bool(NEGATION.search(wanted)):
                     continue
                 if title in wanted:
-                    score = len(title)
+                    score = 10.0 + len(title)
                 elif len(wanted) >= 2 and wanted in title:
-                    score = len(wanted)
+                    score = 10.0 + len(wanted)
                 else:
-                    continue
+                    # Most of the title's characters in the person's words: 本中心开的
+                    # for "中心医生开的".
+                    shared = sum(1 for char in set(title) if char in wanted) / len(set(title))
+                    if shared < 0.6 or len(title) < 2:
+                        continue
+                    score = shared * len(title)
                 if best is None or score > best[0]:
                     best = (score, button)
-        return best[1] if best and best[0] >= min_length else None
+        return best[1] if best else None
 
 
 def fill(text: str, facts: dict[str, str]) -> str:
