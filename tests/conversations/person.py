@@ -144,6 +144,8 @@ class Conversation:
     setup: tuple[dict[str, Any], ...] = ()
     closing: str | None = None
     max_turns: int = 20
+    # Facts given wrong on purpose (a neighbour's digits): asking them again is right.
+    allow_reask: tuple[str, ...] = ()
     source: str = ""
 
     @classmethod
@@ -171,6 +173,7 @@ class Conversation:
             setup=tuple(raw.get("setup") or ()),
             closing=raw.get("closing"),
             max_turns=int(raw.get("max_turns", 20)),
+            allow_reask=tuple(raw.get("allow_reask") or ()),
             source=source,
         )
 
@@ -421,6 +424,7 @@ class Watch:
     given, and the same prompt again and again."""
 
     loop_after: int = 3
+    allow_reask: tuple[str, ...] = ()
     reasks: list[dict[str, Any]] = field(default_factory=list)
     last_prompts: list[str] = field(default_factory=list)
     loop: bool = False
@@ -429,7 +433,7 @@ class Watch:
         """Record `turn`, answered to a person who had given `given_before`."""
         if not is_confirmation(turn):
             for key in asked_facts(turn.question):
-                if key in given_before:
+                if key in given_before and key not in self.allow_reask:
                     self.reasks.append({"turn": turn_no, "fact": key, "prompt": turn.question[:80]})
         prompt = normalize(turn.texts[-1]) if turn.texts else ""
         if self.last_prompts and self.last_prompts[-1] == prompt:

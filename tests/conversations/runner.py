@@ -129,7 +129,12 @@ def play(conversation: Conversation, talk: Talk, engine: Engine, now: datetime) 
     with session_scope(engine) as session:
         for step in conversation.setup:
             extra.update(setup(session, sender, step, now))
-    state = Play(conversation, sender, Person.of(conversation, extra))
+    state = Play(
+        conversation,
+        sender,
+        Person.of(conversation, extra),
+        watch=Watch(allow_reask=conversation.allow_reask),
+    )
     error = ""
     positive = [e for e in conversation.expect if _positive(e)]
     message: Reply | None = state.person.opening()

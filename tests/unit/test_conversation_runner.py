@@ -253,3 +253,9 @@ def test_the_bots_which_service_buttons_are_answered_by_the_persons_flow() -> No
 
 def test_a_fact_named_in_passing_is_not_answered_with_the_one_asked() -> None:
     assert asked_facts("请问要输的是什么药?请把医嘱上的药名都写上。") == ["drug"]
+
+
+def test_a_fact_given_wrong_on_purpose_may_be_asked_again() -> None:
+    watch = Watch(allow_reask=("phone_last4",))
+    watch.see(bot("请再告诉我手机号码后 4 位。"), {"phone_last4"}, 2)
+    assert watch.reasks == []
