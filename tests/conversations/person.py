@@ -98,6 +98,7 @@ FLOW_CHOICES: dict[str, tuple[str, ...]] = {
 }
 UNKNOWN_ANSWER = "这个我不清楚"
 NOT_KNOWING = "does not know"
+NONE_OF_THESE = re.compile(r"^(都不是|以上都不是|都不对)$")
 # Words that turn an answer round: 没有过敏 is not 有药物过敏.
 NEGATION = re.compile(r"没|无|不|否|未")
 
@@ -279,6 +280,7 @@ class Person:
     planned: list[Turn] = field(default_factory=list)
     given: set[str] = field(default_factory=set)
     answered: dict[str, int] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)  # what they said, in order
 
     @classmethod
     def of(cls, conversation: Conversation, extra_facts: dict[str, str] | None = None) -> Person:
@@ -320,6 +322,8 @@ class Person:
         if self.planned and (reply is None or reply.why == NOT_KNOWING):
             # Nothing they can answer: they say what they meant to say anyway.
             return self._send_planned()
+        if reply is not None and self.sent[-2:] == [reply.text, reply.text]:
+            return None  # nobody types the same thing a third time: they give up
         return reply
 
     def _send_planned(self) -> Reply:
@@ -345,11 +349,13 @@ class Person:
         if not turn.asks():
             return None
         keys = [key for key in asked_facts(question) if key in self.facts]
+        if keys == ["more"] and "more" in self.given:
+            return None  # "没有了" said once; asked again, they leave
         if keys:
             self.given |= set(keys)
             return Reply(" ".join(self.facts[key] for key in keys), "facts", tuple(keys))
         # Not something they know: the way out the bot offers (回复“不知道”), if any.
-        offered = OFFERED_REPLY.search(turn.texts[-1])
+        offered = OFFERED_REPLY.search(turn.text)
         if offered:
             return Reply(offered.group(1), "takes the reply offered")
         return Reply(self.facts.get("fallback", UNKNOWN_ANSWER), NOT_KNOWING)
@@ -377,7 +383,11 @@ class Person:
         if asked:  # the question is about a fact they know: they type it
             return None
         # Any fact: only a title of two characters or more (是 is in too many answers).
-        return self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
+        button = self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
+        if button is None and "fallback" not in self.facts:
+            # None of the services offered is what they want: they say so.
+            button = next((b for b in turn.buttons if NONE_OF_THESE.search(b.title)), None)
+        return button
 
     @staticmethod
     def button_naming(

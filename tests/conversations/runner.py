@@ -142,6 +142,7 @@ def play(conversation: Conversation, talk: Talk, engine: Engine, now: datetime) 
     closing_sent = False
     try:
         while message is not None:
+            state.person.sent.append(message.text)
             replies = talk(sender, message.text)
             turns += 1
             bot = BotTurn.from_replies(replies)

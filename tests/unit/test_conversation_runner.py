@@ -259,3 +259,21 @@ def test_a_fact_given_wrong_on_purpose_may_be_asked_again() -> None:
     watch = Watch(allow_reask=("phone_last4",))
     watch.see(bot("请再告诉我手机号码后 4 位。"), {"phone_last4"}, 2)
     assert watch.reasks == []
+
+
+def test_nobody_types_the_same_answer_a_third_time() -> None:
+    person = Person.of(conversation())
+    person.sent.append(person.opening().text)
+    question = bot("请问孩子的学号?")
+    for _ in range(2):
+        reply = person.next_message(question)
+        assert reply is not None and reply.text == "2024010102"
+        person.sent.append(reply.text)
+    assert person.next_message(question) is None
+
+
+def test_nothing_more_is_said_once_then_the_person_leaves() -> None:
+    person = Person.of(conversation())
+    person.opening()
+    assert person.next_message(bot("好的。请问还有什么可以帮您?")).text == "没有了"  # type: ignore[union-attr]
+    assert person.next_message(bot("好的。请问还有什么可以帮您?")) is None
