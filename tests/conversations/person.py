@@ -361,8 +361,9 @@ class Person:
         return Reply(self.facts.get("fallback", UNKNOWN_ANSWER), NOT_KNOWING)
 
     def choose_button(self, turn: BotTurn) -> Button | None:
-        """The button whose title fits the person: a yes or no to a confirmation, then
-        one naming the fact asked for, then their chosen words, then one naming any fact."""
+        """The button whose title fits the person: a yes or no to a confirmation, one
+        naming the fact asked for, one with their own words; unless the question asks a
+        fact they can type, the service they came for, one naming any fact, 都不是."""
         if not turn.buttons:
             return None
         if is_confirmation(turn):
@@ -376,12 +377,16 @@ class Person:
         button = self.button_naming(turn.buttons, [self.facts[key] for key in asked])
         if button is not None:
             return button
-        for word in (*self.conversation.choose, *FLOW_CHOICES.get(self.conversation.flow, ())):
+        for word in self.conversation.choose:  # the words they recognise on a button
             for button in turn.buttons:
                 if re.search(word, button.title):
                     return button
         if asked:  # the question is about a fact they know: they type it
             return None
+        for word in FLOW_CHOICES.get(self.conversation.flow, ()):
+            for button in turn.buttons:
+                if re.search(word, button.title):
+                    return button
         # Any fact: only a title of two characters or more (是 is in too many answers).
         button = self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
         if button is None and "fallback" not in self.facts:
