@@ -30,5 +30,7 @@ def test_the_person_reaches_their_goal(conversation, servers) -> None:  # type: 
         result = play(conversation, talk, engine, datetime.fromisoformat(FROZEN_NOW))
     finally:
         engine.dispose()
-    assert not result.unsafe, result.why
-    assert result.passed, result.why
+    if result.unsafe:
+        pytest.fail(f"unsafe outcome: {result.why}")
+    if not result.passed:
+        pytest.fail(result.why)
