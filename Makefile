@@ -20,12 +20,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu bench lock clean
+.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu eval-dialogue bench lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | unit | security | browser | train | db | eval-policy | eval-nlu | bench | lock | clean"
+	@echo "make lint | format | unit | security | browser | train | db | eval-policy | eval-nlu | eval-dialogue | bench | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -106,6 +106,16 @@ eval-policy: install
 # sweep, 5-fold cross-validation (trains 5 models) and PNG plots under reports/.
 eval-nlu: train
 	$(PY) -m bot.nlu.evaluate
+
+# The conversation suite (tests/conversations/*.yml): whole conversations written from
+# users' points of view, played through the REST channel against the real servers (their
+# own demo database, the clock frozen) by a runner that answers as the person would.
+# Prints each conversation and task completion, turns per task, re-asks, loops and unsafe
+# outcomes; the report and the failing conversations go to results/eval_dialogue*.json.
+# Fails on any unsafe outcome or loop, or below EVAL_DIALOGUE_MIN_COMPLETION.
+EVAL_DIALOGUE_MIN_COMPLETION ?= 0.95
+eval-dialogue: train
+	$(PY) -m tests.conversations --min-completion $(EVAL_DIALOGUE_MIN_COMPLETION) $(EVAL_DIALOGUE_ARGS)
 
 # Turns/s, latency percentiles, errors and memory through the real servers at concurrency
 # 1, 8 and 32 (a benchmark with printed figures, not a test); BENCH_ARGS=--postgres runs
