@@ -470,8 +470,11 @@ def resolve(ctx: Context, text: str) -> str | None:
 
 
 def emergency_number(session: Session) -> str:
-    """The 24-hour gas emergency line (抢修) in the department directory."""
+    """The 24-hour gas emergency line (抢修) in the department directory: the emergency
+    line a department lists, else a 燃气 department open day and night."""
     for department in session.scalars(select(Department)):
+        if department.emergency_phone:
+            return str(department.emergency_phone)
         words = f"{department.name} {department.services} {department.opening_hours}"
         if "抢修" in words or ("24" in department.opening_hours and "燃气" in department.name):
             return str(department.phone)
