@@ -105,6 +105,16 @@ def find_score(text: str) -> int | None:
     return int(match.group(1)) if match.group(1) else _CN_DIGITS[match.group(2)]
 
 
+def hazard_told_before(tracker: Tracker) -> str:
+    """The message before the latest one when it described a gas emergency, else ""."""
+    users = [event for event in reversed(tracker.events) if event.get("event") == "user"]
+    if len(users) < 2:
+        return ""
+    before = users[1]
+    intent = ((before.get("parse_data") or {}).get("intent") or {}).get("name")
+    return str(before.get("text") or "").strip() if intent == "gas_leak" else ""
+
+
 class ValidateComplaintForm(FormEngine):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
 
@@ -121,6 +131,10 @@ class ValidateComplaintForm(FormEngine):
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker).strip()
+        if tracker.get_slot("requested_slot") is None:
+            # "管道接口漏气 师傅看了一眼就走了" was answered as an emergency first; the
+            # complaint that follows keeps what it described.
+            text = f"{hazard_told_before(tracker)} {text}".strip()
         catalog = get_catalog()
         slots: dict[str, Any] = dict.fromkeys(COMPLAINT_SLOTS)
         if says_what_happened(text):

@@ -59,6 +59,8 @@ class FormDriver:
     active: bool = False
     finished: bool = False
     said: list[str] = field(default_factory=list)  # response names and texts, in order
+    # Events before the form's first message (what the person said earlier).
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.slots = {name: None for name in domain()["slots"]} | self.slots
@@ -99,7 +101,7 @@ class FormDriver:
             self.sender,
             dict(self.slots),
             message,
-            events,
+            [*self.history, *events],
             False,
             None,
             {"name": self.form} if self.active else {},

@@ -200,3 +200,13 @@ def test_the_student_number_phone_and_date_in_the_first_message_are_not_asked_ag
     assert not any(name in said for name in ("utter_ask_student_no", "utter_ask_guardian_phone"))
     assert form.slots["leave_dates"] == ["2026-11-26"]
     assert said[-1] == "utter_ask_leave_confirmed"
+
+
+def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_described(world):
+    who = sender()
+    form = complaint(who)
+    hazard = "投诉 建设路19号楼道燃气管道接口漏气 师傅看了一眼就走了"
+    before = {"event": "user", "text": hazard, "parse_data": {"intent": {"name": "gas_leak"}}}
+    form.history.append(before)
+    form.say("我已经在楼外了 我是要投诉那个维修师傅", intent="file_complaint")
+    assert "接口漏气" in form.slots["complaint_description"]
