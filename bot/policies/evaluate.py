@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,12 @@ from bot.seed import seed_policies
 from bot.settings import PROJECT_ROOT, get_settings
 
 QUESTIONS_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions.tsv"
+HELDOUT_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_heldout.tsv"
+# Questions in everyday and dialect words, written before reading the clauses closely;
+# each shares at most `MAX_EVERYDAY_OVERLAP` of its characters with its clause. Never
+# tuned on: thresholds and fusion weights are chosen on QUESTIONS_PATH only.
+EVERYDAY_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_everyday.tsv"
+MAX_EVERYDAY_OVERLAP = 1 / 3
 STAFF = (Audience.PUBLIC, Audience.STAFF)
 TOP_K = 3
 
@@ -96,6 +103,35 @@ def load_questions(path: Path = QUESTIONS_PATH) -> list[Question]:
                 pairs.add((code, label))
             questions.append(Question(text=row["question"].strip(), answers=frozenset(pairs)))
     return questions
+
+
+def character_overlap(question: str, clause_text: str) -> float:
+    """The share of the question's letters and digits (counted with repeats, half-width,
+    lower case) that occur anywhere in `clause_text`: how much of the question a search
+    could match by characters alone."""
+    letters = [c for c in unicodedata.normalize("NFKC", question).lower() if c.isalnum()]
+    clause = {c for c in unicodedata.normalize("NFKC", clause_text).lower() if c.isalnum()}
+    return sum(c in clause for c in letters) / len(letters) if letters else 0.0
+
+
+def overlapping_questions(
+    questions: Sequence[Question],
+    clause_texts: dict[tuple[str, str], str],
+    *,
+    limit: float = MAX_EVERYDAY_OVERLAP,
+) -> list[str]:
+    """The questions sharing more than `limit` of their characters with a clause that
+    answers them (or naming a clause that does not exist), as readable lines."""
+    problems = []
+    for question in questions:
+        for key in sorted(question.answers):
+            if key not in clause_texts:
+                problems.append(f"{question.text}: no clause {key[0]}:{key[1]}")
+                continue
+            share = character_overlap(question.text, clause_texts[key])
+            if share > limit:
+                problems.append(f"{question.text}: shares {share:.2f} with {key[0]}:{key[1]}")
+    return problems
 
 
 def _f1(precision: float, recall: float) -> float:

@@ -6,13 +6,17 @@ import dataclasses
 
 import pytest
 
+from bot.policies.corpus import load_corpus
 from bot.policies.evaluate import (
+    EVERYDAY_PATH,
     TARGETS,
     Report,
+    character_overlap,
     evaluate,
     failed_targets,
     load_questions,
     main,
+    overlapping_questions,
     rank_all,
     seeded_engine,
 )
@@ -37,6 +41,33 @@ def test_question_set_covers_every_document_and_has_negatives():
     assert len(answered_codes) == 20
     assert sum(1 for q in questions if q.answers) >= 80
     assert sum(1 for q in questions if not q.answers) >= 20
+
+
+def test_everyday_questions_share_at_most_a_third_of_their_characters_with_their_clause():
+    questions = load_questions(EVERYDAY_PATH)
+    clause_texts = {
+        (document.code, clause.label): clause.text
+        for document in load_corpus()
+        for clause in document.clauses
+    }
+    assert overlapping_questions(questions, clause_texts) == []
+    assert sum(1 for q in questions if q.answers) >= 150
+    assert sum(1 for q in questions if not q.answers) >= 40
+    assert len({code for q in questions for code, _ in q.answers}) == 20
+
+
+def test_character_overlap_counts_the_question_letters_found_in_the_clause():
+    assert character_overlap(
+        "蓄水池多久消毒一次", "蓄水池的消毒,每10天消毒一次。"
+    ) == pytest.approx(7 / 9)
+    assert character_overlap("存水罐？", "蓄水池") == pytest.approx(1 / 3)
+    assert character_overlap("？！", "蓄水池") == 0.0
+    too_close = load_questions(EVERYDAY_PATH)[:1]
+    (key,) = too_close[0].answers
+    assert overlapping_questions(too_close, {key: too_close[0].text}) != []
+    assert overlapping_questions(too_close, {}) == [
+        f"{too_close[0].text}: no clause {key[0]}:{key[1]}"
+    ]
 
 
 def test_quality_does_not_regress(ranking):
