@@ -416,16 +416,28 @@ class PolicyIndex:
         min_score: float = 0.0,
         min_coverage: float = 0.0,
         min_score_unknown_noun: float = 0.0,
+        prefer: str = "",
     ) -> list[PolicyHit]:
-        """The best clauses for `query`, best first, that reach the thresholds."""
+        """The best clauses for `query`, best first, that reach the thresholds; with
+        `prefer` (a follow-up's own words), those covering more of it come first."""
         thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
-        return select_hits(
+        hits = select_hits(
             self.rank(query, audiences=audiences, thresholds=thresholds),
-            limit=limit,
+            limit=RANK_DEPTH if prefer else limit,
             min_score=min_score,
             min_coverage=min_coverage,
             min_score_unknown_noun=min_score_unknown_noun,
         )
+        if prefer and hits:
+            terms = self._tokenizer(prefer)
+            position = {(hit.code, hit.clause): i for i, hit in enumerate(self._hits)}
+            # Rounded, so that near-equal coverage leaves the search's own order.
+            covers = {
+                key: round(self._coverage(terms, i), 1) if terms else 0.0
+                for key, i in position.items()
+            }
+            hits = sorted(hits, key=lambda hit: -covers[(hit.code, hit.clause)])
+        return hits[:limit]
 
     def _unknown_nouns(self, query: str) -> tuple[str, ...]:
         """The nouns of `query` that share no term (character pair, or the character of a
@@ -601,6 +613,7 @@ def search_policies(
     min_score: float = 0.0,
     min_coverage: float = 0.0,
     min_score_unknown_noun: float = 0.0,
+    prefer: str = "",
 ) -> list[PolicyHit]:
     """Search the stored regulations; see `PolicyIndex.search`."""
     return load_index(session=session).search(
@@ -610,4 +623,5 @@ def search_policies(
         min_score=min_score,
         min_coverage=min_coverage,
         min_score_unknown_noun=min_score_unknown_noun,
+        prefer=prefer,
     )
