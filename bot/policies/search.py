@@ -124,7 +124,10 @@ class PolicyHit:
             "document": self.document,
             "clause": self.clause,
             "text": self.text,
-            "score": round(self.score, 4),
+            # What the clauses are ordered by: BM25, plus the weighed similarity when the
+            # question was embedded (`fused_score`); "bm25_score" is BM25's alone.
+            "score": round(self.fused_score, 4),
+            "bm25_score": round(self.score, 4),
             "coverage": round(self.coverage, 4),
             "unknown_nouns": list(self.unknown_nouns),
             "asks_for": list(self.asks_for),
@@ -561,7 +564,8 @@ def select_hits(
     if not any(hit.similarity is not None for hit in ranked):
         return passing[:limit]
     if passing and not _close_call(passing):
-        return passing[:limit]
+        # BM25 decides: scores are BM25's, so that they read in the order given.
+        return [replace(hit, similarity=None, nearest=False) for hit in passing[:limit]]
     if not passing:
         passing = [hit for hit in _agreeing(ranked, thresholds) if hit.nearest]
     return sorted(passing, key=lambda hit: hit.fused_score, reverse=True)[:limit]
