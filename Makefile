@@ -98,7 +98,8 @@ nlu-test: train
 e2e: db train
 	$(PY) -m pytest tests/e2e
 
-# Policy search quality and latency on tests/data/policy_questions.tsv (a benchmark).
+# Policy search quality and latency on every question set (tuning, held-out, everyday),
+# with BM25 alone and with the sentence model (a benchmark).
 eval-policy: install
 	$(PY) -m bot.policies.evaluate
 

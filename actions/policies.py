@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.message import latest_text
@@ -17,7 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 class ActionAnswerPolicy(Action):
-    """Quote the clause that answers the question, with up to two related clauses."""
+    """Answer in one plain sentence, then quote the clause and its source, with up to two
+    related clauses; a follow-up ("那商业用户呢") is searched with what the last policy
+    question was about (slot `policy_context`). Nothing found: whom to ask, with phone."""
 
     def name(self) -> str:
         return "action_answer_policy"
@@ -27,13 +30,18 @@ class ActionAnswerPolicy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         try:
-            answer = answer_policy(question=latest_text(tracker), sender_id=tracker.sender_id)
+            answer = answer_policy(
+                question=latest_text(tracker),
+                sender_id=tracker.sender_id,
+                previous=tracker.get_slot("policy_context") or None,
+            )
         except DatabaseUnavailable:
             report_incident(dispatcher, domain, "policy search failed")
             return []
+        remember = [SlotSet("policy_context", answer.context or None)]
         if answer.best is None and answer.staff_only:
             dispatcher.utter_message(response="utter_policy_staff_only")
-            return []
+            return remember
         if answer.best is None:
             if answer.referral:
                 dispatcher.utter_message(
@@ -43,16 +51,17 @@ class ActionAnswerPolicy(Action):
                 )
             else:
                 dispatcher.utter_message(response="utter_policy_no_answer_no_contact")
-            return []
+            return remember
         dispatcher.utter_message(
             response="utter_policy_answer",
+            plain_answer=answer.plain,
             citation=answer.best.citation,
             clause_text=answer.best.text,
         )
         if answer.related:
             lines = "\n".join(f"· {hit.citation}:{hit.text}" for hit in answer.related)
             dispatcher.utter_message(response="utter_policy_related", related=lines)
-        return []
+        return remember
 
 
 class ActionListPolicies(Action):

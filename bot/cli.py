@@ -47,7 +47,8 @@ def _db_seed(args: argparse.Namespace) -> int:
         report = seed_policies(session=session)
         print(
             f"policy corpus: {report.created} documents added, {report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.removed} removed; {report.clauses} clauses"
+            f"{report.unchanged} unchanged, {report.removed} removed; {report.clauses} clauses, "
+            f"{report.embedded} newly embedded"
         )
         if args.demo:
             demo = seed_demo(session=session)

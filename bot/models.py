@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -102,6 +103,10 @@ class PolicyClause(Base):
     label = Column(String(64), nullable=False)
     heading = Column(String(128), nullable=False, default="")
     text = Column(Text, nullable=False)
+    # The clause's sentence embedding (bot.policies.semantic) and the model that made it;
+    # empty when the model was not installed when the regulations were stored.
+    embedding = Column(LargeBinary, nullable=True)
+    embedding_model = Column(String(64), nullable=True)
 
     document = relationship("PolicyDocument", back_populates="clauses")
 

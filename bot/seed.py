@@ -24,6 +24,7 @@ from bot.models import (
     Teacher,
 )
 from bot.policies.corpus import load_corpus
+from bot.policies.semantic import sentence_model
 from bot.policies.store import SyncReport, sync_corpus
 from bot.settings import PROJECT_ROOT
 from bot.visits.demo import seed_visits_demo
@@ -43,7 +44,9 @@ class DemoReport:
 
 
 def seed_policies(*, session: Session) -> SyncReport:
-    return sync_corpus(session=session, documents=load_corpus())
+    """Store the regulations, each clause with its sentence embedding when the model is
+    installed (`bot.policies.semantic`)."""
+    return sync_corpus(session=session, documents=load_corpus(), model=sentence_model())
 
 
 def seed_demo(*, session: Session, demo_dir: Path = DEMO_DIR) -> DemoReport:

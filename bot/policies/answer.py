@@ -3,12 +3,13 @@ best clause, related clauses, or, when nothing answers, whom to ask instead."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from bot.directory import find_department
 from bot.models import Audience, Department
+from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
 from bot.policies.search import PolicyHit, search_policies
 from bot.policies.store import find_document
 from bot.settings import Settings
@@ -17,6 +18,8 @@ from bot.staff import staff_member
 # A further clause is "related" only if it scores at least this share of the best one.
 RELATED_SHARE = 0.6
 MAX_RELATED = 2
+# What is remembered of a conversation's policy questions, for follow-ups.
+MAX_CONTEXT = 120
 # Regulations of the organisation as a whole are asked about at the service desk.
 DEPARTMENT_OF_GENERAL_RULES = "service"
 
@@ -30,6 +33,10 @@ class PolicyAnswer:
     # Nothing public answers, but a staff-only regulation would: the sender is told that
     # the answer is for verified staff, never what it says.
     staff_only: bool = False
+    # The sentence the answer starts with (`bot.policies.plain`), and what a follow-up
+    # question will be searched with.
+    plain: str = ""
+    context: str = ""
 
 
 def audiences_for(*, session: Session, sender_id: str | None) -> tuple[Audience, ...]:
@@ -40,7 +47,51 @@ def audiences_for(*, session: Session, sender_id: str | None) -> tuple[Audience,
 
 
 def answer_question(
-    *, session: Session, question: str, sender_id: str | None, settings: Settings
+    *,
+    session: Session,
+    question: str,
+    sender_id: str | None,
+    settings: Settings,
+    previous: str | None = None,
+) -> PolicyAnswer:
+    """Answer `question`; `previous` is what the last policy question was about, which a
+    follow-up ("那商业用户呢", or a short question that finds nothing alone: "多久一次?")
+    is searched with."""
+    searched = question
+    if previous and is_follow_up(question):
+        searched = with_context(question, previous)
+    prefer = question if searched != question else ""
+    answer = _answer(
+        session=session, question=searched, sender_id=sender_id, settings=settings, prefer=prefer
+    )
+    if answer.best is None and previous and searched == question and is_short(question):
+        searched = with_context(question, previous)
+        again = _answer(
+            session=session,
+            question=searched,
+            sender_id=sender_id,
+            settings=settings,
+            prefer=question,
+        )
+        if again.best is not None:
+            answer = again
+    if answer.best is None:
+        return replace(answer, context=question[:MAX_CONTEXT])
+    context = question if searched == question else f"{question} {previous}"
+    return replace(
+        answer,
+        plain=plain_answer(question, answer.best, searched=searched),
+        context=context[:MAX_CONTEXT],
+    )
+
+
+def _answer(
+    *,
+    session: Session,
+    question: str,
+    sender_id: str | None,
+    settings: Settings,
+    prefer: str = "",
 ) -> PolicyAnswer:
     audiences = audiences_for(session=session, sender_id=sender_id)
     hits = search_policies(
@@ -51,6 +102,7 @@ def answer_question(
         min_score=settings.policy_min_score,
         min_coverage=settings.policy_min_coverage,
         min_score_unknown_noun=settings.policy_min_score_unknown_noun,
+        prefer=prefer,
     )
     if hits:
         best = hits[0]

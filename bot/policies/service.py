@@ -34,18 +34,35 @@ class PolicyReply:
     related: tuple[PolicyHit, ...]
     referral: Referral | None
     staff_only: bool
+    # The sentence the answer starts with, and what a follow-up is searched with.
+    plain: str = ""
+    context: str = ""
 
 
-def answer_policy(*, question: str, sender_id: str | None) -> PolicyReply:
-    """Answer `question` from the regulations this sender may read (`answer_question`)."""
+def answer_policy(
+    *, question: str, sender_id: str | None, previous: str | None = None
+) -> PolicyReply:
+    """Answer `question` from the regulations this sender may read (`answer_question`);
+    `previous` is what the last policy question was about, for a follow-up."""
     with unit_of_work() as session:
         answer = answer_question(
-            session=session, question=question, sender_id=sender_id, settings=get_settings()
+            session=session,
+            question=question,
+            sender_id=sender_id,
+            settings=get_settings(),
+            previous=previous,
         )
         referral = (
             Referral(answer.referral.name, answer.referral.phone) if answer.referral else None
         )
-        return PolicyReply(answer.best, answer.related, referral, answer.staff_only)
+        return PolicyReply(
+            answer.best,
+            answer.related,
+            referral,
+            answer.staff_only,
+            plain=answer.plain,
+            context=answer.context,
+        )
 
 
 def policy_titles(*, sender_id: str | None) -> list[str]:

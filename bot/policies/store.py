@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Audience, PolicyClause, PolicyDocument
 from bot.policies.corpus import ParsedDocument
+from bot.policies.search import clause_keywords
+from bot.policies.semantic import EmbeddingCache, SentenceModel, passage_text, to_bytes
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class SyncReport:
     unchanged: int
     removed: int
     clauses: int
+    # Clauses given a (new) sentence embedding; 0 when the model is not installed.
+    embedded: int = 0
 
 
 def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str]]:
@@ -27,8 +31,15 @@ def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str
     ]
 
 
-def sync_corpus(*, session: Session, documents: list[ParsedDocument]) -> SyncReport:
-    """Make the stored regulations equal to `documents`; running it twice changes nothing."""
+def sync_corpus(
+    *,
+    session: Session,
+    documents: list[ParsedDocument],
+    model: SentenceModel | None = None,
+    cache: EmbeddingCache | None = None,
+) -> SyncReport:
+    """Make the stored regulations equal to `documents`, every clause embedded by `model`
+    when there is one; running it twice changes nothing."""
     existing = {
         doc.code: doc
         for doc in session.scalars(
@@ -72,13 +83,45 @@ def sync_corpus(*, session: Session, documents: list[ParsedDocument]) -> SyncRep
     if existing:
         session.execute(delete(PolicyDocument).where(PolicyDocument.code.in_(list(existing))))
     session.flush()
+    embedded = embed_clauses(session=session, model=model, cache=cache) if model else 0
     return SyncReport(
         created=created,
         updated=updated,
         unchanged=unchanged,
         removed=removed,
         clauses=sum(len(doc.clauses) for doc in documents),
+        embedded=embedded,
     )
+
+
+def embed_clauses(
+    *, session: Session, model: SentenceModel, cache: EmbeddingCache | None = None
+) -> int:
+    """Store `model`'s embedding with every clause that has none of its own (new, changed,
+    or embedded by another model); the number of clauses embedded."""
+    stale = session.scalars(
+        select(PolicyClause)
+        .options(selectinload(PolicyClause.document))
+        .where(
+            (PolicyClause.embedding_model.is_(None)) | (PolicyClause.embedding_model != model.name)
+        )
+        .order_by(PolicyClause.id)
+    ).all()
+    if not stale:
+        return 0
+    everyday = clause_keywords()
+    passages = [
+        passage_text(
+            c.document.title, c.heading, c.text, everyday.get(f"{c.document.code}:{c.label}", "")
+        )
+        for c in stale
+    ]
+    vectors = (cache or EmbeddingCache()).embed(model, passages)
+    for clause, vector in zip(stale, vectors, strict=True):
+        clause.embedding = to_bytes(vector)
+        clause.embedding_model = model.name
+    session.flush()
+    return len(stale)
 
 
 def list_documents(

@@ -61,3 +61,19 @@ def test_related_clauses_are_offered_when_relevant(assistant):
     answer = texts(assistant.say("营业员上班要提前几分钟到岗?"))
     assert "《营业大厅管理制度》(服务管理制度7) 第二条第4款" in answer
     assert "10分钟" in answer
+
+
+def test_an_answer_starts_with_a_plain_sentence_then_quotes_the_clause(assistant):
+    answer = texts(assistant.say("营业员上班能吃零食吗?"))
+    assert answer.startswith("不可以。")
+    assert "根据《营业大厅管理制度》(服务管理制度7) 第二条第10款" in answer
+    assert "“营业员上班期间一律不准在营业厅内吃零食" in answer
+
+
+def test_a_follow_up_question_uses_the_previous_answer(assistant):
+    sender = new_sender()
+    first = texts(assistant.say("居民家的燃气表多久抄一次?", sender))
+    assert "《抄表管理制度》(服务管理制度7) 第4条" in first
+    follow_up = texts(assistant.say("那商业用户呢", sender))
+    assert follow_up.startswith("商业客户每月22日至23日抄表")
+    assert "第5条" in follow_up

@@ -146,3 +146,17 @@ def test_out_of_scope_sub_intents_count_as_out_of_scope(tmp_path: Path) -> None:
     metrics = compute_metrics(predictions_from_rasa_test(tmp_path))
     assert metrics.accuracy == 1.0
     assert metrics.oos_recall == 1.0
+
+
+def test_the_policy_routing_set_is_never_trained_on() -> None:
+    routing = load_examples(PROJECT_ROOT / "tests" / "nlu_policy_routing.yml")
+    assert sum(1 for _, intent in routing if intent == "ask_policy") >= 25
+
+    def key(text: str) -> str:
+        return re.sub(r"[\W_]+", "", normalize_chinese(text)).lower()
+
+    training = set()
+    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
+        training |= {key(text) for text, _ in load_examples(path)}
+    overlap = [text for text, _ in routing if key(text) in training]
+    assert overlap == [], f"routing messages found in the training data: {overlap[:5]}"

