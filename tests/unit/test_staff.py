@@ -134,11 +134,12 @@ def test_rebinding_changes_the_role_and_revoke_unbinds(engine):
 
 
 def test_a_teacher_invite_links_the_teacher_record(engine):
-    from bot.models import School, Teacher
+    from bot.models import Teacher
+    from bot.school.schools import new_school
     from bot.staff import teacher_of
 
     with session_scope(engine) as session:
-        school = School(
+        school = new_school(
             code="s1",
             name="测试小学",
             care_start=datetime(2026, 1, 1, 16, 30).time(),
