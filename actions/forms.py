@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -68,15 +69,25 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
     )
 
 
+AsideAnswer = Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]]
+# How a question asked aside is answered: `actions.asides.answer`, installed by
+# actions/__init__.py. The answers are actions of the flows' modules, which import this
+# one, so importing them here would be an import cycle (pyproject.toml's contracts).
+_aside_answers: dict[str, AsideAnswer] = {}
+
+
+def answer_asides_with(answer: AsideAnswer) -> None:
+    """Install how the forms answer questions asked aside (actions/__init__.py does)."""
+    _aside_answers["answer"] = answer
+
+
 async def answer_aside(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> list[EventType]:
     """Answer a question asked aside, then undo what the message filled so that the form
     asks its question again (a slot set, even to None, keeps Rasa from rejecting the form
     and handing the turn to the rules)."""
-    from actions.asides import answer  # the answers are other actions of the forms' modules
-
-    await answer(dispatcher, tracker, domain)
+    await _aside_answers["answer"](dispatcher, tracker, domain)
     requested = tracker.get_slot("requested_slot")
     filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
     return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]
