@@ -102,16 +102,22 @@ def test_a_failed_unit_of_work_leaves_nothing_behind(engine):
     assert counts(engine) == (0, 0)
 
 
+def found(session, key: str) -> PolicyDocument:
+    document = find_document(session=session, key=key)
+    assert document is not None, key
+    return document
+
+
 def test_find_document_by_code_title_or_source(engine):
     with session_scope(engine) as session:
         seed_policies(session=session)
     with session_scope(engine) as session:
-        assert find_document(session=session, key="7.1").title == "抄表管理制度"
-        assert find_document(session=session, key="《抄表管理制度》").code == "7.1"
-        assert find_document(session=session, key="服务管理制度7").code == "7"
+        assert found(session, "7.1").title == "抄表管理制度"
+        assert found(session, "《抄表管理制度》").code == "7.1"
+        assert found(session, "服务管理制度7").code == "7"
         assert find_document(session=session, key="不存在的制度") is None
         assert find_document(session=session, key="  ") is None
-        clause = find_document(session=session, key="3").clauses[3]
+        clause = found(session, "3").clauses[3]
         assert clause.citation == "《饮用水消毒制度》(服务管理制度3) 第二条第2款"
 
 

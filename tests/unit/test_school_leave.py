@@ -48,7 +48,9 @@ def school_engine(engine):
 
 def student(session, number: str) -> Student:
     found = session.scalars(select(Student).where(Student.student_no == number)).one()
-    return load_student(session=session, student_id=found.id)
+    loaded = load_student(session=session, student_id=found.id)
+    assert loaded is not None
+    return loaded
 
 
 def ask(engine, number: str, day: str, now: datetime, reason: str = "发烧") -> LeaveDecision:
