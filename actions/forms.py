@@ -69,14 +69,18 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
     )
 
 
-AsideAnswer = Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]]
 # How a question asked aside is answered: `actions.asides.answer`, installed by
 # actions/__init__.py. The answers are actions of the flows' modules, which import this
 # one, so importing them here would be an import cycle (pyproject.toml's contracts).
-_aside_answers: dict[str, AsideAnswer] = {}
+# (No type alias: a module-level alias would look like a class to tests/unit/test_deploy.)
+_aside_answers: dict[
+    str, Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]]
+] = {}
 
 
-def answer_asides_with(answer: AsideAnswer) -> None:
+def answer_asides_with(
+    answer: Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]],
+) -> None:
     """Install how the forms answer questions asked aside (actions/__init__.py does)."""
     _aside_answers["answer"] = answer
 
