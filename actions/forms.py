@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import re
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -80,15 +81,29 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
     )
 
 
+# How a question asked aside is answered: `actions.asides.answer`, installed by
+# actions/__init__.py. The answers are actions of the flows' modules, which import this
+# one, so importing them here would be an import cycle (pyproject.toml's contracts).
+# (No type alias: a module-level alias would look like a class to tests/unit/test_deploy.)
+_aside_answers: dict[
+    str, Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]]
+] = {}
+
+
+def answer_asides_with(
+    answer: Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]],
+) -> None:
+    """Install how the forms answer questions asked aside (actions/__init__.py does)."""
+    _aside_answers["answer"] = answer
+
+
 async def answer_aside(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> list[EventType]:
     """Answer a question asked aside, then undo what the message filled so that the form
     asks its question again (a slot set, even to None, keeps Rasa from rejecting the form
     and handing the turn to the rules)."""
-    from actions.asides import answer  # the answers are other actions of the forms' modules
-
-    await answer(dispatcher, tracker, domain)
+    await _aside_answers["answer"](dispatcher, tracker, domain)
     requested = tracker.get_slot("requested_slot")
     filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
     return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]

@@ -87,7 +87,7 @@ def _send_wechat(openid: str, text: str, settings: Settings) -> Delivery:
     """A customer-service message; WeChat accepts it within 48 hours of the user's last message."""
     if not (settings.wechat_app_id and settings.wechat_app_secret):
         return Delivery(DeliveryStatus.NO_CHANNEL, "WECHAT_APP_ID/WECHAT_APP_SECRET are not set")
-    from bot.channels.wechat import CustomerService
+    from bot.channels.wechat_api import CustomerService
 
     async def send() -> None:
         service = CustomerService(settings)  # shares the access token through REDIS_URL

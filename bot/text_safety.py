@@ -6,10 +6,10 @@ a name, an address or a complaint. Stored as typed, it would reach a staff membe
 terminal through `python -m bot visits list` and rewrite what they see.
 
 - `clean_text`: what the database stores. Every string column of the project's models is
-  cleaned before each flush (`install`): C0/C1 control characters and format characters
-  are removed, except the zero-width joiners inside emoji and scripts; in one-line
-  columns (String) line breaks and tabs become spaces, in free text (Text) line breaks
-  are kept.
+  cleaned with it before each flush (`bot.models.base.install_text_cleaning`): C0/C1
+  control characters and format characters are removed, except the zero-width joiners
+  inside emoji and scripts; in one-line columns (String) line breaks and tabs become
+  spaces, in free text (Text) line breaks are kept.
 - `terminal_safe`: what the command line prints, for rows stored before this and for
   anything else that reaches it (`safe_terminal_output` wraps stdout and stderr).
 """
@@ -92,33 +92,3 @@ def safe_terminal_output() -> Iterator[None]:
     finally:
         sys.stdout.flush()
         sys.stdout, sys.stderr = out, err
-
-
-def _clean_before_flush(session: Any, _context: Any, _instances: Any) -> None:
-    from sqlalchemy import Enum, String, Text
-    from sqlalchemy import inspect as sa_inspect
-
-    from bot.models import Base
-
-    for instance in (*session.new, *session.dirty):
-        if not isinstance(instance, Base):
-            continue
-        mapper = sa_inspect(instance).mapper
-        for column in mapper.columns:
-            if not isinstance(column.type, String) or isinstance(column.type, Enum):
-                continue
-            key = mapper.get_property_by_column(column).key
-            value = getattr(instance, key, None)
-            if isinstance(value, str):
-                cleaned = clean_text(value, multiline=isinstance(column.type, Text))
-                if cleaned != value:
-                    setattr(instance, key, cleaned)
-
-
-def install() -> None:
-    """Clean every string of the project's models before it is written (idempotent)."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    if not event.contains(Session, "before_flush", _clean_before_flush):
-        event.listen(Session, "before_flush", _clean_before_flush)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -110,7 +111,8 @@ class FormDriver:
         dispatcher = CollectingDispatcher()
         result = action.run(dispatcher, tracker, domain())
         if inspect.isawaitable(result):
-            result = asyncio.run(result)
+            # rasa_sdk's `run` is a coroutine function (typed as an awaitable).
+            result = asyncio.run(cast("Coroutine[Any, Any, list[dict[str, Any]]]", result))
         for event in result:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]

@@ -22,7 +22,6 @@ import asyncio
 import enum
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,17 +38,16 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 
 from bot.cache import Cache, CacheUnavailable, cache_from_settings
+from bot.channels.wechat_api import CustomerService
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 TIMESTAMP_WINDOW = 300  # seconds a signed request stays valid
 ANSWER_KEEP = 120  # seconds an answer is kept for WeChat's retries
-TOKEN_LOCK_SECONDS = 30  # the longest one caller may hold the access-token renewal
 POLL_SECONDS = 0.05  # how often a retry handled elsewhere looks for the answer
 NON_TEXT = "对不起，我暂时只能看懂文字消息。请用文字告诉我您要办的事，例如“查燃气费”。"
 UNAVAILABLE = "对不起，系统暂时无法处理您的请求，请稍后再试。"
-EXPIRED_TOKEN_CODES = {40001, 40014, 42001}
 
 
 def sign(*parts: str) -> str:
@@ -86,66 +84,6 @@ class Delivery(str, enum.Enum):
 
     PASSIVE = "passive"  # in the HTTP reply (every waiting retry may send it too)
     PUSHED = "pushed"  # too slow: sent once through the customer-service API
-
-
-class CustomerService:
-    """WeChat's customer-service message API. The access token is cached (shared by the
-    servers when the cache is Redis) and renewed by one caller at a time."""
-
-    def __init__(self, settings: Settings, cache: Cache | None = None) -> None:
-        self._settings = settings
-        self.cache: Cache = cache or cache_from_settings(settings)
-        self._token_key = f"wechat:access-token:{settings.wechat_app_id}"
-
-    async def _access_token(self, client: httpx.AsyncClient, *, refused: str | None = None) -> str:
-        token = await self.cache.get(self._token_key)
-        if token and token != refused:
-            return token
-        async with self.cache.lock(self._token_key, TOKEN_LOCK_SECONDS):
-            # Another caller may have renewed it while this one waited for the lock.
-            token = await self.cache.get(self._token_key)
-            if token and token != refused:
-                return token
-            reply = await client.get(
-                f"{self._settings.wechat_api_url}/cgi-bin/token",
-                params={
-                    "grant_type": "client_credential",
-                    "appid": self._settings.wechat_app_id,
-                    "secret": self._settings.wechat_app_secret,
-                },
-            )
-            data = reply.json()
-            if "access_token" not in data:
-                raise RuntimeError(f"no access token: errcode {data.get('errcode')}")
-            # Renew five minutes before WeChat's expiry (7200 s).
-            lifetime = max(60, int(data.get("expires_in", 7200)) - 300)
-            await self.cache.put(self._token_key, str(data["access_token"]), lifetime)
-            return str(data["access_token"])
-
-    async def send_text(self, openid: str, text: str) -> None:
-        payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
-        refused: str | None = None
-        async with httpx.AsyncClient(timeout=10) as client:
-            for _ in range(2):
-                token = await self._access_token(client, refused=refused)
-                reply = await client.post(
-                    f"{self._settings.wechat_api_url}/cgi-bin/message/custom/send",
-                    params={"access_token": token},
-                    content=_json(payload),
-                    headers={"Content-Type": "application/json"},
-                )
-                code = reply.json().get("errcode", 0)
-                if code == 0:
-                    return
-                if code not in EXPIRED_TOKEN_CODES:
-                    raise RuntimeError(f"custom/send failed: errcode {code}")
-                refused = token
-        raise RuntimeError("custom/send failed: the access token was refused twice")
-
-
-def _json(payload: dict[str, Any]) -> bytes:
-    # WeChat wants the Chinese as it is, not as \\u escapes.
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
 def render(replies: list[dict[str, Any]]) -> str:

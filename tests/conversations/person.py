@@ -374,9 +374,9 @@ class Person:
                 if pattern.search(button.title) and not other.search(button.title):
                     return button
         asked = [key for key in asked_facts(turn.question) if key in self.facts]
-        button = self.button_naming(turn.buttons, [self.facts[key] for key in asked])
-        if button is not None:
-            return button
+        named = self.button_naming(turn.buttons, [self.facts[key] for key in asked])
+        if named is not None:
+            return named
         for word in self.conversation.choose:  # the words they recognise on a button
             for button in turn.buttons:
                 if re.search(word, button.title):
@@ -388,11 +388,11 @@ class Person:
                 if re.search(word, button.title):
                     return button
         # Any fact: only a title of two characters or more (是 is in too many answers).
-        button = self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
-        if button is None and "fallback" not in self.facts:
+        chosen = self.button_naming(turn.buttons, list(self.facts.values()), min_length=2)
+        if chosen is None and "fallback" not in self.facts:
             # None of the services offered is what they want: they say so.
-            button = next((b for b in turn.buttons if NONE_OF_THESE.search(b.title)), None)
-        return button
+            chosen = next((b for b in turn.buttons if NONE_OF_THESE.search(b.title)), None)
+        return chosen
 
     @staticmethod
     def button_naming(

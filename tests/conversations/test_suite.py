@@ -23,7 +23,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Talk, st
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=[c.id for c in CONVERSATIONS])
-def test_the_person_reaches_their_goal(conversation, servers) -> None:  # type: ignore[no-untyped-def]
+def test_the_person_reaches_their_goal(conversation, servers) -> None:
     talk, database_url = servers
     engine = create_engine(database_url)
     try:

@@ -58,10 +58,8 @@ FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 
 def _messages() -> st.SearchStrategy[str]:
     # Anything JSON can carry: every code point but the lone surrogates.
-    any_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
-    controls = st.text(
-        st.characters(whitelist_categories=("Cc", "Cf", "Zl", "Zp", "Zs")), max_size=50
-    )
+    any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=300)
+    controls = st.text(st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Zs")), max_size=50)
     mixed = st.lists(st.sampled_from(list(SCRIPTS) + EMOJI + [" ", "。", "?"]), max_size=120).map(
         "".join
     )
@@ -70,7 +68,7 @@ def _messages() -> st.SearchStrategy[str]:
         st.sampled_from(SERVICE_WORDS), st.one_of(digits, controls, mixed, st.just(""))
     ).map(lambda parts: parts[0] + parts[1])
     # 20,000 characters: a drawn piece repeated (Hypothesis draws small values cheaply).
-    huge = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).map(
+    huge = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40).map(
         lambda piece: (piece * (HUGE // len(piece) + 1))[:HUGE]
     )
     return st.one_of(

@@ -267,7 +267,8 @@ def test_a_student_cannot_be_taken_over_from_fresh_senders_either(demo, capsys):
             session=session, sender_id=parent, student_no="2024010102", phone="1003", now=NOW
         )
         assert first.outcome is StudentBindOutcome.BOUND
-    outcomes, alerted = [], []
+    outcomes: list[StudentBindOutcome] = []
+    alerted: list[str] = []
     for number in range(1000):
         guess = "1003" if number == 10 else f"{9000 + number:04d}"
         with session_scope(demo.engine) as session:

@@ -42,6 +42,7 @@ from bot.models import (
     Patient,
     StaffRole,
 )
+from bot.notify import Delivery, DeliveryStatus
 from bot.settings import Settings
 from bot.staff import create_invite, redeem_invite
 from bot.visits.booking import _new_booking_no
@@ -249,7 +250,9 @@ def desk(demo, tmp_path) -> Iterator[Desk]:
         admin_secret_key="security-test-desk-key",
         tracker_database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
     )
-    app = create_app(settings=settings, engine=demo.engine, notify=lambda *_: None)
+    app = create_app(
+        settings=settings, engine=demo.engine, notify=lambda *_: Delivery(DeliveryStatus.SENT)
+    )
     yield Desk(app, demo.engine, ticket)
 
 

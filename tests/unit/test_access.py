@@ -223,7 +223,7 @@ def said(messages: list[dict[str, Any]]) -> str:
     return json.dumps(messages, ensure_ascii=False)
 
 
-def responses(messages: list[dict[str, Any]]) -> list[str]:
+def responses(messages: list[dict[str, Any]]) -> list[str | None]:
     return [m.get("response") for m in messages]
 
 

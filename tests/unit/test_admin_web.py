@@ -208,10 +208,9 @@ def test_a_stale_form_is_refused_with_the_complaint_changed(desk):
     sign_in(client)
     ticket = ticket_of(engine, "safety")
     page = client.get(f"/complaints/{ticket}").text
-    stale = {
-        "csrf_token": csrf_of(page),
-        "version": re.search(r'name="version" value="(\d+)"', page).group(1),
-    }  # type: ignore[union-attr]
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version is not None
+    stale = {"csrf_token": csrf_of(page), "version": version.group(1)}
     post_action(client, ticket, "assign", assignee="王主管")
     response = client.post(f"/complaints/{ticket}/assign", data={**stale, "assignee": "李主管"})
     assert "刚刚被其他人修改过" in response.text

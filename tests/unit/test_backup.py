@@ -48,7 +48,7 @@ def test_restore_brings_back_the_moment_of_the_backup(engine, database_url, tmp_
     add_attempts(engine, ["web:c"])
     with session_scope(engine) as session:
         session.execute(
-            BindingAttempt.__table__.update()  # type: ignore[attr-defined]
+            BindingAttempt.__table__.update()
             .where(BindingAttempt.sender_id == "web:a")
             .values(sender_id="web:changed")
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rasa.core.policies.ted_policy import TEDPolicy
@@ -126,9 +127,12 @@ def test_cached_answers_are_the_models_answers(trained, monkeypatch):
 
     calls = []
     run_inference = policy.model.run_inference
-    monkeypatch.setattr(
-        policy.model, "run_inference", lambda *a, **k: calls.append(1) or run_inference(*a, **k)
-    )
+
+    def counted_inference(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return run_inference(*args, **kwargs)
+
+    monkeypatch.setattr(policy.model, "run_inference", counted_inference)
     for _ in range(3):
         for tracker, expected in zip(points, uncached, strict=True):
             got = policy.predict_action_probabilities(tracker, domain)

@@ -132,9 +132,11 @@ def test_a_paid_up_account_has_no_arrears_and_a_priced_latest_bill(gas_engine):
     with session_scope(gas_engine) as session:
         state = statement(session=session, account=account(session, PAID_UP))
         assert state.arrears_fen == 0 and state.balance_fen == 0
-        assert len(state.bills) == 12 and state.latest.bill.period == "2026-10"
-        assert state.latest.state is BillState.PAID
-        assert state.latest.bill.amount_fen == total_fen(state.latest.charges)
+        latest = state.latest
+        assert latest is not None
+        assert len(state.bills) == 12 and latest.bill.period == "2026-10"
+        assert latest.state is BillState.PAID
+        assert latest.bill.amount_fen == total_fen(latest.charges)
         text = statement_text(state, TODAY)
     assert "没有欠费" in text and "2026-10" in text and "第一档" in text
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.db import create_engine, session_scope
@@ -124,7 +126,7 @@ def test_only_the_best_clause_must_reach_the_unknown_noun_score():
     def hit(score: float) -> PolicyHit:
         return _hit(score, unknown_nouns=("游泳池",))
 
-    thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
+    thresholds: dict[str, Any] = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
     assert select_hits([hit(30), hit(21)], min_score_unknown_noun=25, **thresholds) == [
         hit(30),
         hit(21),
@@ -176,7 +178,7 @@ def test_the_clause_stating_the_asked_fact_is_preferred(seeded_engine):
 
 
 def test_a_short_question_the_clause_covers_needs_less_score():
-    thresholds = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
+    thresholds: dict[str, Any] = {"limit": 3, "min_score": 20.0, "min_coverage": 0.15}
     assert select_hits([_hit(13, 0.9)], **thresholds) == [_hit(13, 0.9)]
     assert select_hits([_hit(13, 0.5)], **thresholds) == []
     assert select_hits([_hit(11, 0.9)], **thresholds) == []

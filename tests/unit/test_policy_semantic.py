@@ -74,7 +74,8 @@ def test_policy_semantic_off_switches_the_model_off(monkeypatch):
 
 def test_a_stored_vector_reads_back_and_a_wrong_size_reads_as_none():
     vector = np.arange(DIMENSION, dtype=np.float32) / DIMENSION
-    assert np.array_equal(from_bytes(to_bytes(vector)), vector)
+    read_back = from_bytes(to_bytes(vector))
+    assert read_back is not None and np.array_equal(read_back, vector)
     assert from_bytes(None) is None
     assert from_bytes(b"\0" * 12) is None
 

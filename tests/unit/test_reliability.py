@@ -143,7 +143,7 @@ def guarded(monkeypatch):
     )
     action_guard.install()
     yield
-    RemoteAction.run = original  # type: ignore[method-assign]
+    RemoteAction.run = original
 
 
 def _run_remote(url: str, name: str, events: list[Any] | None = None) -> list[Any]:

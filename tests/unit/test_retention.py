@@ -51,7 +51,7 @@ DRAFT = ComplaintDraft(
 
 def add_conversation(engine: Engine, sender: str, start: datetime, *, session: bool = True):
     """A session as Rasa stores it: session start, what the user said, the answer."""
-    rows = []
+    rows: list[tuple[str, str | None, str | None, dict[str, str]]] = []
     moment = start.timestamp()
     if session:
         rows.append(("action", "action_session_start", None, {}))

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.models import LeaveRequest, School, Student
+from bot.models import LeaveRequest, Student
 from bot.organisation import get_organisation
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.leave import (
@@ -25,6 +25,7 @@ from bot.school.leave import (
     load_student,
     request_leave,
 )
+from bot.school.schools import new_school
 from bot.seed import DEMO_DIR, seed_school_demo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,7 +48,9 @@ def school_engine(engine):
 
 def student(session, number: str) -> Student:
     found = session.scalars(select(Student).where(Student.student_no == number)).one()
-    return load_student(session=session, student_id=found.id)
+    loaded = load_student(session=session, student_id=found.id)
+    assert loaded is not None
+    return loaded
 
 
 def ask(engine, number: str, day: str, now: datetime, reason: str = "发烧") -> LeaveDecision:
@@ -227,7 +230,7 @@ def test_a_parent_of_two_children_binds_both(school_engine):
 
 def test_a_school_without_its_own_cutoff_takes_the_organisation_default(engine):
     with session_scope(engine) as session:
-        school = School(
+        school = new_school(
             code="s2",
             name="默认小学",
             care_start=time(16, 0),

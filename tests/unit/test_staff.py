@@ -47,6 +47,7 @@ def test_code_is_stored_hashed_and_binds_once(engine):
     assert redeem(engine, "tg:1001", code) is BindOutcome.BOUND
     with session_scope(engine) as session:
         member = staff_member(session=session, sender_id="tg:1001")
+        assert member is not None
         assert (member.name, member.role) == ("王芳", StaffRole.TEACHER)
         assert len(audiences_for(session=session, sender_id="tg:1001")) == 2
         assert len(audiences_for(session=session, sender_id="tg:2002")) == 1
@@ -127,18 +128,20 @@ def test_rebinding_changes_the_role_and_revoke_unbinds(engine):
     assert redeem(engine, "tg:5", invite(engine, role=StaffRole.NURSE)) is BindOutcome.BOUND
     assert redeem(engine, "tg:5", invite(engine, role=StaffRole.SUPERVISOR)) is BindOutcome.BOUND
     with session_scope(engine) as session:
-        assert staff_member(session=session, sender_id="tg:5").role is StaffRole.SUPERVISOR
+        member = staff_member(session=session, sender_id="tg:5")
+        assert member is not None and member.role is StaffRole.SUPERVISOR
         assert revoke_staff(session=session, sender_id="tg:5")
         assert not revoke_staff(session=session, sender_id="tg:5")
         assert staff_member(session=session, sender_id="tg:5") is None
 
 
 def test_a_teacher_invite_links_the_teacher_record(engine):
-    from bot.models import School, Teacher
+    from bot.models import Teacher
+    from bot.school.schools import new_school
     from bot.staff import teacher_of
 
     with session_scope(engine) as session:
-        school = School(
+        school = new_school(
             code="s1",
             name="测试小学",
             care_start=datetime(2026, 1, 1, 16, 30).time(),
@@ -154,5 +157,6 @@ def test_a_teacher_invite_links_the_teacher_record(engine):
         )
     assert redeem(engine, "tg:t", code) is BindOutcome.BOUND
     with session_scope(engine) as session:
-        assert teacher_of(session=session, sender_id="tg:t").name == "李老师"
+        teacher = teacher_of(session=session, sender_id="tg:t")
+        assert teacher is not None and teacher.name == "李老师"
         assert teacher_of(session=session, sender_id="tg:other") is None

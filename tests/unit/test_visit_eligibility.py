@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ EXTERNAL_OK = {
 }
 
 
-def decide(catalogue: DrugCatalogue = CATALOGUE, **changes: object):
+def decide(catalogue: DrugCatalogue = CATALOGUE, **changes: Any):
     return check_infusion_eligibility(replace(ELIGIBLE, **changes), catalogue)
 
 
