@@ -210,3 +210,15 @@ def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_desc
     form.history.append(before)
     form.say("我已经在楼外了 我是要投诉那个维修师傅", intent="file_complaint")
     assert "接口漏气" in form.slots["complaint_description"]
+
+
+def test_a_mistyped_account_number_is_corrected_before_the_phone_digits(world):
+    who = sender()
+    form = gas(who)
+    form.say("查燃气费", intent="check_gas_bill")
+    form.say("31001010")
+    assert form.slots["requested_slot"] == "gas_phone_last4"
+    said = form.say("输错了 是31001011")
+    assert "utter_form_corrected" in said
+    assert form.slots["gas_account_no"] == "31001011"
+    assert form.slots["requested_slot"] == "gas_phone_last4"
