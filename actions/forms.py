@@ -161,7 +161,7 @@ class FormEngine(FormValidationAction):
             if corrected is not None:
                 return corrected
         if requested is None:
-            prefill = self._changes(self._prefill(tracker), tracker)
+            prefill = [*self._changes(self._prefill(tracker), tracker), SlotSet(RETRY_SLOT, None)]
         elif self.reads_every_message:
             prefill = self._also_given(tracker)
         else:

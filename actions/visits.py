@@ -252,6 +252,9 @@ class _VisitFormValidation(FormEngine):
     stop_slot = "visit_blocked"
     stopped_response = "utter_visit_abandoned"
     yes_no_slots = frozenset(_YES_NO_SLOTS)
+    # A correction moves the visit; the regulation's facts (drugs, their source, allergies)
+    # are read by their own questions and `_heard_in_passing`, which add and never replace.
+    correctable_slots = frozenset({"visit_date", "visit_half_day"})
 
     @abstractmethod
     def name(self) -> str:

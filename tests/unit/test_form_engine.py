@@ -222,3 +222,12 @@ def test_a_mistyped_account_number_is_corrected_before_the_phone_digits(world):
     assert "utter_form_corrected" in said
     assert form.slots["gas_account_no"] == "31001011"
     assert form.slots["requested_slot"] == "gas_phone_last4"
+
+
+def test_another_drug_named_at_a_yes_no_question_is_added_never_swapped_for_the_first(world):
+    who = sender()
+    form = FormDriver("infusion_form", ValidateInfusionForm(), ActionSubmitInfusion(), sender=who)
+    form.say("我妈卧床 想约护士上门打葡萄糖氯化钠", intent="book_home_visit")
+    assert form.slots["requested_slot"] == "visit_drug_more"
+    form.say("还有维生素C")
+    assert "葡萄糖氯化钠" in (form.slots["visit_drug"] or "")
