@@ -36,7 +36,7 @@ from bot.complaints.service import ComplaintView
 from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
 from bot.models import ComplaintState
-from bot.reading import find_phone
+from bot.reading import find_phone, says_stop
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ CHAT_CONTACT = "本聊天渠道"
 _ASKING_ONLY = re.compile(
     r"我要|我想|想要|要|投诉|举报|反映|一下|你们|发起|问题|一个|给|差评|[\s\W\d_]", re.UNICODE
 )
-_STOP = re.compile(r"不投诉了|不想投诉|不要投诉|取消投诉|算了|不用了|不说了|先不投诉")
 _GOODBYE = re.compile(
     r"再见|再会|拜拜|^拜$|bye|(?<!\d)88(?:6)?(?!\d)|先这样|先走了|回头再说|下次再说", re.I
 )
@@ -82,7 +81,7 @@ def stops_complaint(text: str, intent: dict[str, Any] | None) -> bool:
     A one-word answer ("差", "脏") may look like a goodbye to the classifier; it is an
     answer to the question asked, so the classifier alone does not end the complaint."""
     text = text.strip()
-    if _STOP.search(text):
+    if says_stop(text):
         return True
     if not intent or intent.get("name") != "goodbye":
         return False

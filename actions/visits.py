@@ -26,6 +26,7 @@ from bot import clock
 from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
 from bot.models import HalfDay
+from bot.reading import says_stop
 from bot.reading.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits import service
@@ -100,10 +101,6 @@ VISIT_SLOTS = (
     "visit_blocked",
 )
 YES, NO = "yes", "no"
-# Words that leave the form whatever it asked ("不预约了" is not a patient's name).
-_STOP_WORDS = re.compile(
-    r"不约了|不预约了|不用约了|不要约了|先不约|不约|不预约|不办了|不弄了|算了|取消预约|不需要了"
-)
 _CONDITIONS = {condition.value for condition in PatientCondition}
 _SOURCES = {source.value for source in DrugSource}
 _FIRST_DOSES = {answer.value for answer in FirstDose}
@@ -278,7 +275,7 @@ class _VisitFormValidation(FormEngine):
         return {}
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        said_stop = bool(_STOP_WORDS.search(latest_text(tracker)))
+        said_stop = says_stop(latest_text(tracker))
         denied = tracker.get_intent_of_latest_message() in STOP_INTENTS
         if said_stop or (denied and tracker.get_slot("requested_slot") not in _YES_NO_SLOTS):
             dispatcher.utter_message(response="utter_visit_abandoned")

@@ -15,6 +15,12 @@ from functools import lru_cache
 import cn2an
 from opencc import OpenCC
 
+
+def words(table: str) -> list[str]:
+    """The words of a word table written in the code, separated by whitespace."""
+    return table.split()
+
+
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -104,17 +110,19 @@ def find_last_four(text: str) -> str | None:
 # ("不用了", "算了") stop a form unless it asked a yes/no question, where they answer it;
 # words that name what is stopped ("不预约了", "我没要投诉") stop any form. "不对" corrects.
 _NEVER_MIND = re.compile(
-    r"^(?:算了|不用了|不要了|不需要了|不用啦|取消|不弄了|先这样|停|停止|退出|结束|exit|quit|stop|cancel)"
+    r"^(?:不用了|不要了|不需要了|不用啦|取消|先这样|停|停止|退出|结束|exit|quit|stop|cancel)"
     r"(?:吧|了|呀|啊|谢谢|谢了)*$"
-    r"|算了吧|算了算了|那算了|还是算了|不用了谢谢|我不(?:办|弄)了|别(?:弄|办)了|不想(?:弄|办)了",
+    r"|不用了谢谢",
     re.IGNORECASE,
 )
 _STOP_NAMED = re.compile(
-    r"先不(?:约|请|报|投诉|绑|预约|登记|申请|修)了?"
-    r"|不(?:想|要|用)?(?:预约|约|请假|请|投诉|报修|报|绑定|绑|登记|订|申请|修|查|问|办)了"
+    r"算了|不弄了|我不(?:办|弄)了|别(?:弄|办)了|不想(?:弄|办)了"
+    r"|先不(?:约|请|报|投诉|绑|预约|登记|申请|修)了?"
+    r"|不(?:想|要|用)?(?:预约|约|请假|请|投诉|报修|报|绑定|绑|登记|订|申请|修|查|问|办|说)了"
     r"|(?:^|我)(?:没|没有|不|并没|并不)(?:说|是|想|要|打算|准备|有)*投诉(?!电话|热线|结果|记录|渠道|的)"
     r"|^取消(?:预约|请假|投诉|报修|绑定|登记|办理|申请)(?:吧|了)?$"
     r"|别(?:登记|约|预约|报|请)了"
+    r"|^(?:我|那)?不(?:想|要)?(?:预约|约|请假|投诉|办|弄)$"
 )
 # Words that take back an answer already given and give another: the form changes that
 # slot and keeps the rest.

@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from opencc import OpenCC
 
+from bot.reading import normalize_chinese, words
 from bot.settings import PROJECT_ROOT
 
 DRUGS_PATH = PROJECT_ROOT / "data" / "demo" / "drugs.yml"
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
 
 
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
@@ -40,7 +35,7 @@ _DRIP_WORDS = ("挂盐水", "打盐水", "吊盐水", "输盐水")
 # specific: a word missing here makes a drug "unknown" (the pharmacist looks), a word
 # wrongly here could hide one, so nothing that could be part of a drug name belongs.
 _FILLER_WORDS = sorted(
-    _words(
+    words(
         """
     医生 大夫 护士 开了 开的 开给 开具 给开 医嘱 处方 上面写 写的 输液 点滴 吊瓶 吊水 挂水 打水
     打针 针剂 注射液 注射用 静脉 静滴 滴注 一起 一块儿 一块 同时 混合 混着 配着 配上 加上 还有
@@ -110,16 +105,9 @@ class Drug:
         return (self.name, *self.synonyms)
 
 
-@lru_cache(maxsize=1)
-def _to_simplified() -> OpenCC:
-    return OpenCC("t2s")
-
-
 def normalize_drug_text(text: str) -> str:
     """Simplified characters, half-width forms, lower case, no whitespace."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = _HAN_RUN.sub(lambda match: str(_to_simplified().convert(match.group(0))), text)
-    return _SPACE.sub("", text).lower()
+    return _SPACE.sub("", normalize_chinese(text or "")).lower()
 
 
 class DrugCatalogue:
@@ -149,8 +137,8 @@ class DrugCatalogue:
         """The known drugs the text names and the unknown words left between them, in any
         order and with any separator: "葡萄糖加阿莫西林", "A和B", "A、B", "A+B", "A 以及 B"."""
         normalized = normalize_drug_text(text)
-        for words in _DRIP_WORDS:
-            normalized = normalized.replace(words, " ")
+        for drip in _DRIP_WORDS:
+            normalized = normalized.replace(drip, " ")
         found: list[Drug] = []
         rest: list[str] = []
         start = 0

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from bot import reading
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
+from bot.reading import words
 from bot.school.wording import format_day
 from bot.text_safety import clean_text
 from bot.visits.drugs import normalize_drug_text
@@ -40,15 +41,11 @@ _NO = re.compile(r"没有|没|无|不是|还没|否|不")
 _Value = TypeVar("_Value")
 
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
 # What families say about the first dose at the first hospital (item 5) and about the
 # patient's allergies and contraindications (item 1, item 3). Any sign of a reaction, in
 # any wording, counts; a word for one is read as denied only when a negation stands right
 # before it ("没起疹子", "没有不良反应") or right after it ("反应都没有").
-_REACTION_WORDS = _words(
+_REACTION_WORDS = words(
     """
     反应 过敏 疹 痒 红肿 肿 心慌 心悸 心跳 胸闷 气短 气急 喘 憋 呼吸 发烧 发热 烧 发冷 寒战 寒颤
     发抖 哆嗦 打颤 头晕 头昏 晕 头痛 头疼 恶心 想吐 呕 吐 腹泻 拉肚子 不舒服 不适 难受 休克 血压
