@@ -188,9 +188,10 @@ class FormEngine(FormValidationAction):
         return await super().run(dispatcher, tracker, domain)
 
     def _says_stop(self, tracker: Tracker) -> bool:
-        if not self.stop_slot:
-            return False
         requested = tracker.get_slot("requested_slot")
+        # The message that started the form asked for it ("不投诉 就是想反映一下").
+        if not self.stop_slot or requested is None:
+            return False
         return says_stop(message_text(tracker), yes_no_question=requested in self.yes_no_slots)
 
     def _stop_events(self, tracker: Tracker, domain: DomainDict) -> list[EventType]:
