@@ -222,9 +222,12 @@ class FormEngine(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if not explicit and requested not in self.yes_no_slots:
             return None
+        given = self._prefill(tracker)
+        if given.get(requested) is not None:
+            return None  # it answers the question asked ("不对 改成下周一上午" asked the day)
         read = {
             name: value
-            for name, value in self._prefill(tracker).items()
+            for name, value in given.items()
             if value is not None
             and name != requested
             and name != self.stop_slot
