@@ -61,8 +61,10 @@ _LOOKS_LIKE_NAME = re.compile(
 )
 # Every child at once: "两个孩子明天都请假", "俩孩子都不去了"; in answer to "which child?"
 # also "都请", "都" (in a first message "都" may be about the days: "明天后天都请").
+# "两个星期" is about the days, not the children.
 _ALL_CHILDREN = re.compile(
-    r"两个|俩|二个|2个|两孩子|两娃|全部|所有|每个|一起|兄妹|姐弟|兄弟|姐妹|孩子们|(?:孩子|娃)都"
+    r"[两二2]个(?:孩子|小孩|娃|宝|都)|俩|两孩子|两娃|全部|所有孩子|孩子们|兄妹|姐弟|兄弟|姐妹"
+    r"|(?:孩子|小孩|娃)都"
 )
 _ALL_CHILDREN_ANSWER = re.compile(r"都|全")
 # One of siblings by age: the earlier 学号 (year of entry) is the elder.

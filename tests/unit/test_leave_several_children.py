@@ -152,3 +152,9 @@ def test_after_the_cutoff_each_child_is_refused_by_name(world, monkeypatch):
     said = form.say("两个孩子今天都请假 家里有事", intent="request_leave")
     assert said.count("utter_leave_too_late") == 2
     assert form.finished and leaves_recorded(who) == {}
+
+
+def test_two_weeks_is_about_the_days_not_the_children(world):
+    form = leave_form(parent())
+    said = form.say("孩子要请两个星期的假 从明天开始", intent="request_leave")
+    assert "utter_ask_leave_student" in said
