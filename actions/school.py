@@ -59,6 +59,19 @@ _STUDENT_NO = re.compile(r"(?<!\d)\d{6,12}(?!\d)")
 _LOOKS_LIKE_NAME = re.compile(
     r"^(?!.*[了的吗吧呢啊不没好嗯哦要请])(?:我家)?(?:孩子|小孩|他|她)?(?:叫|是)?[\u4e00-\u9fff]{2,4}$"
 )
+# Every child at once: "两个孩子明天都请假", "俩孩子都不去了"; in answer to "which child?"
+# also "都请", "都" (in a first message "都" may be about the days: "明天后天都请").
+# "两个星期" is about the days, not the children.
+_ALL_CHILDREN = re.compile(
+    r"[两二2]个(?:孩子|小孩|娃|宝|都)|俩|两孩子|两娃|全部|所有孩子|孩子们|兄妹|姐弟|兄弟|姐妹"
+    r"|(?:孩子|小孩|娃)都"
+)
+_ALL_CHILDREN_ANSWER = re.compile(r"都|全")
+# One of siblings by age: the earlier 学号 (year of entry) is the elder.
+_ELDER = re.compile(r"大的|老大|大儿子|大女儿|哥哥|姐姐|大宝|大孩子|年级高")
+_YOUNGER = re.compile(r"小的|老二|老小|小儿子|小女儿|弟弟|妹妹|二宝|小宝|小孩子|年级低")
+# The form's stored choice of several children: their ids joined by ",".
+_IDS = re.compile(r"^\d+(?:,\d+)*$")
 DATE_ERRORS = {
     "no_date": "utter_leave_date_unclear",
     "invalid_date": "utter_leave_date_invalid",
@@ -88,6 +101,32 @@ def _identity_given(text: str) -> dict[str, Any]:
     return {"student_no": student_nos[0]} if "学号" in text else {}
 
 
+def children_named(
+    text: str, children: list[service.Child], *, answering: bool = False
+) -> list[service.Child]:
+    """The children a message names among the sender's: every one ("两个都请"), one by
+    name (or given name: "子涵"), or the elder or younger ("大的那个"); none when it names
+    none. `answering`: the message answers "which child?", where "都" is enough."""
+    if len(children) < 2:
+        return []
+    every = _ALL_CHILDREN_ANSWER if answering else _ALL_CHILDREN
+    named = [c for c in children if c.name in text or (len(c.name) > 2 and c.name[1:] in text)]
+    if named:
+        return named
+    if every.search(text):
+        return list(children)
+    by_age = sorted(children, key=lambda child: (child.student_no, child.id))
+    if _ELDER.search(text):
+        return by_age[:1]
+    if _YOUNGER.search(text):
+        return by_age[-1:]
+    return []
+
+
+def _ids(children: list[service.Child]) -> str:
+    return ",".join(str(child.id) for child in children)
+
+
 class ValidateLeaveForm(FormEngine):
     """Collects child, dates, reason and a confirmation; binds the parent first if needed."""
 
@@ -101,9 +140,13 @@ class ValidateLeaveForm(FormEngine):
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         """The 学号, the guardian's phone and the dates a message gives ("学号2024010101
         手机19900001001 明天请假"; for a correction: "不对,是后天")."""
-        slots = _identity_given(latest_text(tracker))
+        text = latest_text(tracker)
+        slots = _identity_given(text)
+        named = children_named(text, service.children(sender_id=tracker.sender_id))
+        if named:
+            slots["leave_student"] = _ids(named)
         try:
-            days = parse_dates(latest_text(tracker), clock.today())
+            days = parse_dates(text, clock.today())
         except DateParseError:
             return slots
         return {**slots, "leave_dates": [day.isoformat() for day in days]}
@@ -247,51 +290,53 @@ class ValidateLeaveForm(FormEngine):
     def validate_leave_student(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if self._stopped(dispatcher, tracker):
-            return {"leave_student": None, "leave_blocked": True}
         text = str(value or "").strip()
         children = service.children(sender_id=tracker.sender_id)
-        chosen = [c for c in children if str(c.id) == text or c.name in text]
-        if len(chosen) != 1:
+        if _IDS.match(text):  # read from the message already (`_prefill`)
+            wanted = set(text.split(","))
+            chosen = [child for child in children if str(child.id) in wanted]
+        else:
+            chosen = children_named(text, children, answering=True)
+        if not chosen and self._stopped(dispatcher, tracker):
+            return {"leave_student": None, "leave_blocked": True}
+        if not chosen:
             names = "、".join(child.name for child in children)
             dispatcher.utter_message(response="utter_leave_which_child", names=names)
             return {"leave_student": None}
-        return self._child_chosen(str(chosen[0].id), dispatcher, tracker, domain)
+        return self._child_chosen(_ids(chosen), dispatcher, tracker, domain)
 
     def validate_leave_dates(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Keep the days a leave can be recorded for; explain the others."""
+        """Keep the days a leave can be recorded for, each child checked by its own school's
+        rules; explain the others, child by child. A child none of whose days can be
+        recorded is left out of a leave for several."""
         if not value:
             return {"leave_dates": None}
         days = [date.fromisoformat(day) for day in value]
-        check = service.check_leave_days(
+        checks = service.check_leave_days(
             sender_id=tracker.sender_id,
             chosen=tracker.get_slot("leave_student"),
             days=days,
             now=clock.now(),
         )
-        if check is None:
+        if checks is None:
             # Which child is not known yet: check the dates once it is.
             return {"leave_dates": None, "leave_dates_hint": value}
-        assessments, contact, name = check.assessments, check.contact, check.student_name
-        open_days = [a.day for a in assessments if a.decision is LeaveDecision.ACCEPTED]
-        late = [a for a in assessments if a.decision is LeaveDecision.TOO_LATE]
-        if late:
-            _utter_too_late(dispatcher, late, contact)
-        for decision, response in NO_CARE_RESPONSES.items():
-            skipped = [a for a in assessments if a.decision is decision]
-            if skipped:
-                dispatcher.utter_message(
-                    response=response,
-                    days=format_days([a.day for a in skipped]),
-                    holiday=skipped[0].holiday,
-                    student_name=name,
-                    **asdict(contact),
-                )
+        said: set[tuple[str, str]] = set()  # a weekend is said once, not once per child
+        open_days: set[date] = set()
+        kept = []
+        for check in checks:
+            accepted = _explain_refusals(dispatcher, check, said)
+            open_days.update(accepted)
+            if accepted:
+                kept.append(str(check.student_id))
         if not open_days:
             return {"leave_dates": None, "leave_blocked": True}
-        return {"leave_dates": [day.isoformat() for day in open_days]}
+        slots: dict[str, Any] = {"leave_dates": [day.isoformat() for day in sorted(open_days)]}
+        if len(checks) > 1:
+            slots["leave_student"] = ",".join(kept)
+        return slots
 
     def validate_leave_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -301,8 +346,37 @@ class ValidateLeaveForm(FormEngine):
         return {"leave_reason": str(value).strip()[:100] or None}
 
 
+def _explain_refusals(
+    dispatcher: CollectingDispatcher, check: service.LeaveCheck, said: set[tuple[str, str]]
+) -> list[date]:
+    """Explain the days one child's leave cannot be recorded for (`said`: the answers
+    already given that name no child); the days it can."""
+    assessments, contact, name = check.assessments, check.contact, check.student_name
+    late = [a for a in assessments if a.decision is LeaveDecision.TOO_LATE]
+    if late:
+        _utter_too_late(dispatcher, late, contact, name)
+    for decision, response in NO_CARE_RESPONSES.items():
+        skipped = [a for a in assessments if a.decision is decision]
+        days = format_days([a.day for a in skipped])
+        if not skipped or (response, days) in said:
+            continue
+        if decision is LeaveDecision.WEEKEND:
+            said.add((response, days))
+        dispatcher.utter_message(
+            response=response,
+            days=days,
+            holiday=skipped[0].holiday,
+            student_name=name,
+            **asdict(contact),
+        )
+    return [a.day for a in assessments if a.decision is LeaveDecision.ACCEPTED]
+
+
 def _utter_too_late(
-    dispatcher: CollectingDispatcher, late: list[LeaveAssessment], contact: TeacherContact
+    dispatcher: CollectingDispatcher,
+    late: list[LeaveAssessment],
+    contact: TeacherContact,
+    student_name: str,
 ) -> None:
     """Refuse a leave asked after its cutoff, with the head teacher's number."""
     cutoff = late[0].cutoff
@@ -310,6 +384,7 @@ def _utter_too_late(
         response="utter_leave_too_late",
         days=format_days([assessment.day for assessment in late]),
         cutoff=cutoff.strftime("%H:%M") if cutoff else "",
+        student_name=student_name,
         **asdict(contact),
     )
 
@@ -326,6 +401,8 @@ class ActionAskLeaveStudent(Action):
     ) -> list[EventType]:
         children = service.children(sender_id=tracker.sender_id)
         buttons = [{"title": child.name, "payload": child.name} for child in children]
+        if len(children) > 1:
+            buttons.append({"title": "都请", "payload": "都请"})
         dispatcher.utter_message(response="utter_ask_leave_student", buttons=buttons)
         return []
 
@@ -385,27 +462,35 @@ class ActionSubmitLeave(Action):
         if submitted is None:
             dispatcher.utter_message(response="utter_service_unavailable")
             return reset
-        results, contact, name = submitted.assessments, submitted.contact, submitted.student_name
-        recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
-        already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
-        late = [r for r in results if r.decision is LeaveDecision.TOO_LATE]
-        if recorded:
-            dispatcher.utter_message(
-                # A wish that fits the reason: 早日康复 only for a child who is unwell.
-                response="utter_leave_recorded_unwell"
-                if is_unwell(tracker.get_slot("leave_reason") or "")
-                else "utter_leave_recorded",
-                student_name=name,
-                days=format_days(recorded),
-                **asdict(contact),
-            )
-        if already:
-            dispatcher.utter_message(
-                response="utter_leave_already", student_name=name, days=format_days(already)
-            )
-        if late:  # the cutoff passed while the parent was confirming
-            _utter_too_late(dispatcher, late, contact)
+        unwell = is_unwell(tracker.get_slot("leave_reason") or "")
+        for child in submitted:
+            _say_recorded(dispatcher, child, unwell=unwell)
         return reset
+
+
+def _say_recorded(
+    dispatcher: CollectingDispatcher, child: service.LeaveCheck, *, unwell: bool
+) -> None:
+    """What was recorded for one child, what was on record already, and what came too
+    late (the cutoff may pass while the parent was confirming)."""
+    results, contact, name = child.assessments, child.contact, child.student_name
+    recorded = [r.day for r in results if r.decision is LeaveDecision.ACCEPTED]
+    already = [r.day for r in results if r.decision is LeaveDecision.ALREADY]
+    late = [r for r in results if r.decision is LeaveDecision.TOO_LATE]
+    if recorded:
+        dispatcher.utter_message(
+            # A wish that fits the reason: 早日康复 only for a child who is unwell.
+            response="utter_leave_recorded_unwell" if unwell else "utter_leave_recorded",
+            student_name=name,
+            days=format_days(recorded),
+            **asdict(contact),
+        )
+    if already:
+        dispatcher.utter_message(
+            response="utter_leave_already", student_name=name, days=format_days(already)
+        )
+    if late:
+        _utter_too_late(dispatcher, late, contact, name)
 
 
 class ActionCancelLeave(Action):

@@ -924,55 +924,266 @@ class ActionNurseVisits(Action):
         return []
 
 
-class ActionRescheduleBooking(Action):
-    """Move a booking to another day and half-day with a free nurse of the same team."""
+RESCHEDULE_SLOTS = ("reschedule_booking_no", "visit_date", "visit_half_day", "reschedule_confirmed")
+
+
+class ValidateRescheduleForm(_VisitFormValidation):
+    """Moves a booking as a conversation: which one (only the sender's own; their only
+    open booking without asking), the new day and half-day (read from any message, with
+    the time checks of a new booking and the free half-days offered when the team is full),
+    then a yes or no on "old -> new". Nothing is moved before that yes; a stop in any
+    wording ends it with nothing changed."""
+
+    stopped_response = "utter_visit_reschedule_abandoned"
+    yes_no_slots = frozenset({"reschedule_confirmed"})
+    reads_every_message = True
 
     def name(self) -> str:
-        return "action_reschedule_booking"
+        return "validate_reschedule_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        starting = tracker.get_slot("requested_slot") is None
+        if (
+            starting
+            and not self._says_stop(tracker)
+            and not service.own_open_bookings(sender_id=tracker.sender_id)
+        ):
+            dispatcher.utter_message(response="utter_visit_reschedule_none")
+            return self._stop_events(tracker, domain)
+        return await super().run(dispatcher, tracker, domain)
+
+    def _prefill(self, tracker: Tracker) -> dict[str, Any]:
+        """The booking number (or the sender's only open booking, when none is named and
+        none is chosen yet), the new day and the half-day a message gives."""
+        text = latest_text(tracker)
+        slots: dict[str, Any] = {"reschedule_booking_no": find_booking_no(text)}
+        if slots["reschedule_booking_no"] is None and not tracker.get_slot("reschedule_booking_no"):
+            own = service.own_open_bookings(sender_id=tracker.sender_id)
+            if len(own) == 1:
+                slots["reschedule_booking_no"] = own[0].booking_no
+        rest = without_booking_no(text)
+        try:
+            slots["visit_date"] = parse_dates(rest, clock.today())[0].isoformat()
+        except DateParseError:
+            slots["visit_date"] = None
+        half_day = read_half_day(rest)
+        slots["visit_half_day"] = half_day.value if half_day else None
+        return slots
+
+    async def _correct(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        *,
+        explicit: bool,
+    ) -> list[EventType] | None:
+        # "改到下周二下午" answers the question of a form about changing: only at the
+        # confirmation does another day correct what was given.
+        if tracker.get_slot("requested_slot") not in self.yes_no_slots:
+            return None
+        return await super()._correct(dispatcher, tracker, domain, explicit=explicit)
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return [] if tracker.get_slot("visit_blocked") else list(RESCHEDULE_SLOTS)
+
+    def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        said_stop = bool(_STOP_WORDS.search(latest_text(tracker)))
+        denied = tracker.get_intent_of_latest_message() in STOP_INTENTS
+        if said_stop or (denied and tracker.get_slot("requested_slot") not in self.yes_no_slots):
+            dispatcher.utter_message(response=self.stopped_response)
+            return True
+        return False
+
+    def validate_reschedule_booking_no(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        booking_no = find_booking_no(str(value or ""))
+        if booking_no is None:
+            if self._stopped(dispatcher, tracker):
+                return {"reschedule_booking_no": None, "visit_blocked": True}
+            return {"reschedule_booking_no": None}  # asked again, with the bookings as buttons
+        if service.own_open_booking(sender_id=tracker.sender_id, booking_no=booking_no) is None:
+            dispatcher.utter_message(
+                response="utter_visit_reschedule_not_own", booking_no=booking_no
+            )
+            return {"reschedule_booking_no": None}
+        slots: dict[str, Any] = {"reschedule_booking_no": booking_no}
+        # A half-day given before the booking was known is checked against its team now.
+        day_text, half_text = tracker.get_slot("visit_date"), tracker.get_slot("visit_half_day")
+        if day_text and half_text and tracker.get_slot("reschedule_booking_no") != booking_no:
+            chosen = tracker.copy()
+            chosen.slots["reschedule_booking_no"] = booking_no
+            slots.update(
+                self._half_day_checked(
+                    HalfDay(half_text), date.fromisoformat(day_text), dispatcher, chosen
+                )
+            )
+        return slots
+
+    def validate_visit_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # The digits of a booking number are not a date.
+        return super().validate_visit_date(
+            without_booking_no(str(value or "")), dispatcher, tracker, domain
+        )
+
+    def _half_day_checked(
+        self,
+        half_day: HalfDay,
+        day: date,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> dict[str, Any]:
+        """A booking that holds a nurse's place moves only to a half-day when a nurse of
+        its team is free: else the next free half-days are offered."""
+        booking_no = tracker.get_slot("reschedule_booking_no")
+        target = (
+            service.own_open_booking(sender_id=tracker.sender_id, booking_no=booking_no)
+            if booking_no
+            else None
+        )
+        if target is None or not target.holds_place:
+            return {"visit_half_day": half_day.value}
+        offers = service.offers_instead(
+            community_id=target.community_id, day=day, half_day=half_day, now=clock.now()
+        )
+        if offers is None:
+            return {"visit_half_day": half_day.value}
+        dispatcher.utter_message(
+            response="utter_visit_slot_full" if offers else "utter_visit_no_free_slot",
+            slot=format_slot(day, half_day),
+            buttons=_offer_buttons(offers),
+        )
+        return {"visit_date": None, "visit_half_day": None}
+
+
+def _new_slot(tracker: Tracker) -> tuple[date, HalfDay] | None:
+    day, half_day = tracker.get_slot("visit_date"), tracker.get_slot("visit_half_day")
+    if not day or not half_day:
+        return None
+    return date.fromisoformat(day), HalfDay(half_day)
+
+
+def _slot_text(day: date | None, half_day: HalfDay | None) -> str:
+    return format_slot(day, half_day) if day and half_day else "未定的时间"
+
+
+class ActionAskRescheduleBookingNo(Action):
+    """Ask which booking to move, with a button for each of the sender's open ones."""
+
+    def name(self) -> str:
+        return "action_ask_reschedule_booking_no"
 
     @reports_incidents
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = latest_text(tracker)
-        booking_no = find_booking_no(text)
-        try:
-            day = parse_dates(without_booking_no(text), clock.today())[0]
-        except DateParseError:
-            day = None
-        half_day = read_half_day(without_booking_no(text))
-        change = service.reschedule_for_sender(
-            sender_id=tracker.sender_id,
-            booking_no=booking_no,
-            day=day,
-            half_day=half_day,
-            now=clock.now(),
-        )
-        if change is None:
-            response = (
-                "utter_visit_booking_not_found" if booking_no else "utter_visit_reschedule_how"
+        own = service.own_open_bookings(sender_id=tracker.sender_id)
+        buttons = [
+            {
+                "title": f"{b.booking_no} {b.patient_name} {_slot_text(b.visit_date, b.half_day)}",
+                "payload": b.booking_no,
+            }
+            for b in own
+        ]
+        dispatcher.utter_message(response="utter_ask_reschedule_booking_no", buttons=buttons)
+        return []
+
+
+class ActionAskRescheduleConfirmed(Action):
+    """Show the move, old -> new, and ask for a yes or a no."""
+
+    def name(self) -> str:
+        return "action_ask_reschedule_confirmed"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        booking_no = str(tracker.get_slot("reschedule_booking_no") or "")
+        target = service.own_open_booking(sender_id=tracker.sender_id, booking_no=booking_no)
+        new = _new_slot(tracker)
+        if target is None or new is None:  # closed meanwhile: nothing to confirm
+            dispatcher.utter_message(
+                response="utter_visit_reschedule_not_own", booking_no=booking_no
             )
-            dispatcher.utter_message(response=response, booking_no=booking_no or "")
-            return []
-        number = change.booking_no
-        if change.outcome is None or day is None or half_day is None:
-            dispatcher.utter_message(response="utter_visit_reschedule_how", booking_no=number)
-            return []
+            return [SlotSet("visit_blocked", True), SlotSet("requested_slot", None)]
+        dispatcher.utter_message(
+            response="utter_ask_reschedule_confirmed",
+            booking_no=booking_no,
+            patient_name=target.patient_name,
+            old_slot=_slot_text(target.visit_date, target.half_day),
+            new_slot=format_slot(*new),
+        )
+        return []
+
+
+class ActionSubmitReschedule(Action):
+    """Move the booking once the sender said yes to "old -> new"; otherwise nothing
+    changes."""
+
+    def name(self) -> str:
+        return "action_submit_reschedule"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reset = [SlotSet(slot, None) for slot in (*RESCHEDULE_SLOTS, "visit_blocked")]
+        booking_no = str(tracker.get_slot("reschedule_booking_no") or "")
+        new = _new_slot(tracker)
+        if tracker.get_slot("visit_blocked") or not booking_no or new is None:
+            return reset
+        if not tracker.get_slot("reschedule_confirmed"):
+            target = service.own_open_booking(sender_id=tracker.sender_id, booking_no=booking_no)
+            dispatcher.utter_message(
+                response="utter_visit_reschedule_kept",
+                booking_no=booking_no,
+                old_slot=_slot_text(target.visit_date, target.half_day) if target else "原来的时间",
+            )
+            return reset
+        day, half_day = new
+        try:
+            change = service.reschedule_for_sender(
+                sender_id=tracker.sender_id,
+                booking_no=booking_no,
+                day=day,
+                half_day=half_day,
+                now=clock.now(),
+            )
+        except DatabaseUnavailable:
+            report_incident(dispatcher, domain, "rescheduling a booking failed")
+            return reset
+        if change is None or change.outcome is None:
+            dispatcher.utter_message(
+                response="utter_visit_reschedule_not_own", booking_no=booking_no
+            )
+            return reset
         buttons = [
             {
                 "title": format_slot(o.day, o.half_day),
-                "payload": f"把{number}改到{format_slot(o.day, o.half_day)}",
+                "payload": f"把{change.booking_no}改到{format_slot(o.day, o.half_day)}",
             }
             for o in change.offers
         ]
         dispatcher.utter_message(
             response=RESCHEDULE_RESPONSES[change.outcome],
-            booking_no=number,
+            booking_no=change.booking_no,
             slot=format_slot(day, half_day),
             days=advance_days(),
             buttons=buttons,
         )
-        return []
+        return reset
 
 
 RESCHEDULE_RESPONSES = {

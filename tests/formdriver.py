@@ -4,7 +4,8 @@ trained model: for tests that must walk many conversations through the form code
 What Rasa does and this driver repeats, turn by turn:
 - the message that activates the form is validated with no slot candidates (the
   validation's prefill reads it); later messages fill the requested slot when the domain
-  maps it `from_text` for this form, and that candidate is validated;
+  maps it `from_text` for this form (or `from_intent` with the message's intent: a yes or
+  a no to a confirmation), and that candidate is validated;
 - the validation's `requested_slot` says what to ask next (`utter_ask_<slot>`); None ends
   the form, and the submit action runs.
 
@@ -35,19 +36,30 @@ def domain() -> dict[str, Any]:
         return dict(yaml.safe_load(handle))
 
 
-def _from_text_slot(form: str, requested: str | None) -> bool:
+_NOTHING = object()
+
+
+def _mapped_value(form: str, requested: str | None, text: str, intent: str) -> Any:
+    """The value the domain's mapping of the requested slot gives this message while the
+    form asks for it (`from_text`: the text; `from_intent`: the intent's value), or
+    `_NOTHING`."""
     if requested is None:
-        return False
+        return _NOTHING
     for mapping in domain()["slots"].get(requested, {}).get("mappings", []):
-        if mapping.get("type") != "from_text":
+        kind = mapping.get("type")
+        if kind == "from_text":
+            value = text
+        elif kind == "from_intent" and mapping.get("intent") == intent:
+            value = mapping.get("value")
+        else:
             continue
         for condition in mapping.get("conditions", []):
             if condition.get("active_loop") == form and condition.get("requested_slot") in {
                 None,
                 requested,
             }:
-                return True
-    return False
+                return value
+    return _NOTHING
 
 
 @dataclass
@@ -76,10 +88,10 @@ class FormDriver:
         if not self.active:
             self.active = True
             self.slots["requested_slot"] = None
-        elif _from_text_slot(self.form, requested):
+        elif (value := _mapped_value(self.form, requested, text, intent)) is not _NOTHING:
             assert requested is not None
-            self.slots[requested] = text
-            events.append({"event": "slot", "name": requested, "value": text})
+            self.slots[requested] = value
+            events.append({"event": "slot", "name": requested, "value": value})
         asked = self._run(self.validation, message, events)
         if not asked:
             # The validation left the choice to Rasa (its required slots are the domain's):

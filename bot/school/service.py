@@ -33,10 +33,12 @@ from bot.staff import teacher_of
 
 @dataclass(frozen=True)
 class Child:
-    """A child the sender is a verified guardian of."""
+    """A child the sender is a verified guardian of; the 学号 tells the elder of siblings
+    (the earlier year of entry comes first)."""
 
     id: int
     name: str
+    student_no: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class LeaveCheck:
     student_name: str
     assessments: tuple[LeaveAssessment, ...]
     contact: TeacherContact
+    student_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class CareTimes:
 def children(*, sender_id: str | None) -> list[Child]:
     """The children this sender is a verified guardian of, by name."""
     with unit_of_work() as session:
-        return [Child(c.id, c.name) for c in children_of(session=session, sender_id=sender_id)]
+        bound = children_of(session=session, sender_id=sender_id)
+        return [Child(c.id, c.name, c.student_no) for c in bound]
 
 
 def bind_guardian_by_phone(
@@ -108,25 +112,35 @@ def bind_guardian_by_phone(
 
 def check_leave_days(
     *, sender_id: str, chosen: str | None, days: list[date], now: datetime
-) -> LeaveCheck | None:
-    """What the rules say about a leave on `days` for the chosen child (or the only one);
-    None while which child is not known."""
+) -> list[LeaveCheck] | None:
+    """What the rules of each child's own school say about a leave on `days`, for each
+    chosen child (`chosen`: one id, or several joined by ",") or the only one; None while
+    which child is not known."""
     with unit_of_work() as session:
-        student = _chosen_student(session, sender_id, chosen)
-        if student is None:
+        students = _chosen_students(session, sender_id, chosen)
+        if not students:
             return None
-        school = student.school_class.school
-        assessments = tuple(
-            assess_leave(school=school, student=student, day=day, now=now) for day in days
-        )
-        return LeaveCheck(student.name, assessments, _teacher_contact(student))
+        return [
+            LeaveCheck(
+                student.name,
+                tuple(
+                    assess_leave(
+                        school=student.school_class.school, student=student, day=day, now=now
+                    )
+                    for day in days
+                ),
+                _teacher_contact(student),
+                student.id,
+            )
+            for student in students
+        ]
 
 
 def chosen_child_name(*, sender_id: str, chosen: str | None) -> str:
-    """The name of the chosen child (or the only one); "" while not known."""
+    """The names of the chosen children (or of the only one), joined by "、"; "" while not
+    known."""
     with unit_of_work() as session:
-        student = _chosen_student(session, sender_id, chosen)
-        return student.name if student else ""
+        return "、".join(s.name for s in _chosen_students(session, sender_id, chosen))
 
 
 def submit_leave(
@@ -137,23 +151,33 @@ def submit_leave(
     reason: str,
     channel: str,
     now: datetime,
-) -> LeaveCheck | None:
-    """Record a leave for the chosen child on every day the rules accept (`request_leave`);
-    None when the child is not one of the sender's."""
+) -> list[LeaveCheck] | None:
+    """Record a leave for each chosen child on every day its school's rules accept
+    (`request_leave`), all in one unit of work; None when a child is not one of the
+    sender's."""
     with unit_of_work() as session:
-        student = _chosen_student(session, sender_id, chosen)
-        if student is None:
+        students = _chosen_students(session, sender_id, chosen)
+        if not students:
             return None
-        results = request_leave(
-            session=session,
-            student=student,
-            days=days,
-            reason=reason,
-            sender_id=sender_id,
-            channel=channel,
-            now=now,
-        )
-        return LeaveCheck(student.name, tuple(results), _teacher_contact(student))
+        return [
+            LeaveCheck(
+                student.name,
+                tuple(
+                    request_leave(
+                        session=session,
+                        student=student,
+                        days=days,
+                        reason=reason,
+                        sender_id=sender_id,
+                        channel=channel,
+                        now=now,
+                    )
+                ),
+                _teacher_contact(student),
+                student.id,
+            )
+            for student in students
+        ]
 
 
 def cancel_leaves(
@@ -228,14 +252,18 @@ def care_times(*, sender_id: str) -> list[CareTimes]:
         ]
 
 
-def _chosen_student(session: Session, sender_id: str, chosen: str | None) -> Student | None:
-    """The child a leave is for: the chosen one, or the only bound one."""
-    bound = children_of(session=session, sender_id=sender_id)
+def _chosen_students(session: Session, sender_id: str, chosen: str | None) -> list[Student]:
+    """The children a leave is for: the chosen ones (ids joined by ","), or the only bound
+    one; none at all when one chosen is not the sender's."""
+    bound = {str(child.id): child for child in children_of(session=session, sender_id=sender_id)}
     if chosen:
-        match = [child for child in bound if str(child.id) == str(chosen)]
+        ids = list(dict.fromkeys(part.strip() for part in str(chosen).split(",") if part.strip()))
     else:
-        match = bound if len(bound) == 1 else []
-    return load_student(session=session, student_id=match[0].id) if match else None
+        ids = list(bound) if len(bound) == 1 else []
+    if not ids or any(key not in bound for key in ids):
+        return []
+    students = [load_student(session=session, student_id=bound[key].id) for key in ids]
+    return [student for student in students if student is not None]
 
 
 def _teacher_contact(student: Student) -> TeacherContact:

@@ -27,6 +27,7 @@ from bot.models import (
     HomeVisitBooking,
 )
 from bot.visits.booking import (
+    HOLDS_SLOT,
     BookingOutcome,
     ChangeOutcome,
     PatientDetails,
@@ -128,6 +129,19 @@ class BookingChange:
     booking_no: str
     outcome: ChangeOutcome | None
     offers: tuple[SlotOffer, ...] = ()
+
+
+@dataclass(frozen=True)
+class RescheduleTarget:
+    """A booking its booker may move: where it stands now, and what a new half-day needs
+    (a free nurse of the community's team, when it holds a nurse's place already)."""
+
+    booking_no: str
+    patient_name: str
+    visit_date: date | None
+    half_day: HalfDay | None
+    community_id: str | None
+    holds_place: bool
 
 
 @dataclass(frozen=True)
@@ -307,6 +321,26 @@ def cancel_for_sender(
         return BookingChange(booking.booking_no, outcome)
 
 
+def own_open_bookings(*, sender_id: str) -> list[RescheduleTarget]:
+    """The sender's own bookings still to happen, which they may move."""
+    with unit_of_work() as session:
+        return [
+            _target(booking)
+            for booking in bookings_of(session=session, sender_id=sender_id)
+            if is_open(booking) and booking.sender_id == sender_id
+        ]
+
+
+def own_open_booking(*, sender_id: str, booking_no: str) -> RescheduleTarget | None:
+    """The booking numbered `booking_no` if the sender booked it and it is still to
+    happen; staff see bookings (`may_see`) but only the booker moves one in chat."""
+    with unit_of_work() as session:
+        booking = find_booking(session=session, booking_no=booking_no)
+        if booking is None or booking.sender_id != sender_id or not is_open(booking):
+            return None
+        return _target(booking)
+
+
 def reschedule_for_sender(
     *,
     sender_id: str,
@@ -315,11 +349,11 @@ def reschedule_for_sender(
     half_day: HalfDay | None,
     now: datetime,
 ) -> BookingChange | None:
-    """Move the booking named (or the sender's only open one) to `day` and `half_day`
-    with a free nurse of the same team; None when there is no such booking."""
+    """Move the sender's own booking named (or their only open one) to `day` and
+    `half_day` with a free nurse of the same team; None when there is no such booking."""
     with unit_of_work() as session:
         booking = _sender_booking(session, sender_id, booking_no)
-        if booking is None:
+        if booking is None or booking.sender_id != sender_id:
             return None
         if day is None or half_day is None:
             return BookingChange(booking.booking_no, None)
@@ -399,6 +433,17 @@ def _sender_booking(
         open_ones = [b for b in bookings_of(session=session, sender_id=sender_id) if is_open(b)]
         return open_ones[0] if len(open_ones) == 1 else None
     return _visible_booking(session, sender_id, booking_no)
+
+
+def _target(booking: HomeVisitBooking) -> RescheduleTarget:
+    return RescheduleTarget(
+        booking.booking_no,
+        patient_name(booking),
+        booking.visit_date,
+        booking.half_day,
+        str(booking.community_id) if booking.community_id is not None else None,
+        booking.state in HOLDS_SLOT,
+    )
 
 
 def _summary(booking: HomeVisitBooking) -> BookingSummary:

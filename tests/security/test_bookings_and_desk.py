@@ -24,7 +24,8 @@ from actions.visits import (
     ActionCancelBooking,
     ActionCheckBooking,
     ActionNurseVisits,
-    ActionRescheduleBooking,
+    ActionSubmitReschedule,
+    ValidateRescheduleForm,
 )
 from bot.admin.app import create_app
 from bot.admin.auth import create_user
@@ -46,6 +47,7 @@ from bot.notify import Delivery, DeliveryStatus
 from bot.settings import Settings
 from bot.staff import create_invite, redeem_invite
 from bot.visits.booking import _new_booking_no
+from tests.formdriver import FormDriver
 from tests.security.conftest import FROZEN_NOW
 
 NOW = datetime.fromisoformat(FROZEN_NOW)
@@ -131,10 +133,15 @@ def test_a_nurse_of_another_team_can_neither_see_nor_change_a_booking(demo, book
     for action, message in (
         (ActionCheckBooking(), f"查询预约 {number}"),
         (ActionCancelBooking(), f"取消预约 {number}"),
-        (ActionRescheduleBooking(), f"把{number}改到后天下午"),
     ):
         answer = run(action, OTHER_NURSE, message)
         assert "utter_visit_booking_not_found" in answer and "王秀英" not in answer
+    # Moving a booking is for its booker only, staff included.
+    form = FormDriver(
+        "reschedule_form", ValidateRescheduleForm(), ActionSubmitReschedule(), OTHER_NURSE
+    )
+    said = form.say(f"把{number}改到后天下午", intent="reschedule_booking")
+    assert said == ["utter_visit_reschedule_none"] and form.finished
     assert "王秀英" not in run(ActionNurseVisits(), OTHER_NURSE, "明天的出诊")
     assert state_of(demo, number) == (BookingState.AWAITING_CONSENT, HalfDay.MORNING)
     # The patient's own team and the booker do.

@@ -79,7 +79,7 @@ def test_the_leave_cutoff_is_the_schools_and_the_advance_leave_the_regulations()
     (text,) = RESPONSES["utter_leave_too_late"]
     assert "按《课后服务安全管理制度》第12条" in text
     assert "需提前向班主任或看护老师请假" in text  # the words of item 12
-    assert "学校规定{days}的请假须在当天 {cutoff} 前在线提出" in text
+    assert "学校规定{student_name}{days}的请假须在当天 {cutoff} 前在线提出" in text
 
 
 def test_the_quarterly_recheck_is_cited_from_the_elderly_care_rules():

@@ -51,10 +51,10 @@ def test_leave_days_are_checked_only_once_the_child_is_known(service_database):
     ids = bind_both_children()
     days = [THURSDAY, date(2026, 11, 28)]  # Thursday and Saturday
     assert service.check_leave_days(sender_id=PARENT, chosen=None, days=days, now=NOW) is None
-    check = service.check_leave_days(
-        sender_id=PARENT, chosen=str(ids["张子涵"]), days=days, now=NOW
+    [check] = (
+        service.check_leave_days(sender_id=PARENT, chosen=str(ids["张子涵"]), days=days, now=NOW)
+        or []
     )
-    assert check is not None
     assert check.student_name == "张子涵"
     assert [a.decision for a in check.assessments] == [
         LeaveDecision.ACCEPTED,
@@ -62,6 +62,28 @@ def test_leave_days_are_checked_only_once_the_child_is_known(service_database):
     ]
     assert check.contact == service.TeacherContact("李雪梅", "19900010001", "王建国")
     assert service.chosen_child_name(sender_id=PARENT, chosen=str(ids["张子涵"])) == "张子涵"
+
+
+def test_a_leave_for_both_children_is_checked_and_recorded_for_each(service_database):
+    ids = bind_both_children()
+    both = f"{ids['张子涵']},{ids['张子轩']}"
+    checks = service.check_leave_days(sender_id=PARENT, chosen=both, days=[THURSDAY], now=NOW)
+    assert [(c.student_name, c.student_id) for c in checks or []] == [
+        ("张子涵", ids["张子涵"]),
+        ("张子轩", ids["张子轩"]),
+    ]
+    assert service.chosen_child_name(sender_id=PARENT, chosen=both) == "张子涵、张子轩"
+    recorded = service.submit_leave(
+        sender_id=PARENT, chosen=both, days=[THURSDAY], reason="", channel="t", now=NOW
+    )
+    assert [r.assessments[0].decision for r in recorded or []] == [LeaveDecision.ACCEPTED] * 2
+    # One of the two not the sender's: nothing is checked or recorded.
+    assert (
+        service.check_leave_days(
+            sender_id=PARENT, chosen=f"{ids['张子涵']},999999", days=[THURSDAY], now=NOW
+        )
+        is None
+    )
 
 
 def test_another_senders_child_is_never_chosen(service_database):
@@ -87,8 +109,8 @@ def test_a_leave_is_recorded_once_listed_and_cancelled(service_database):
         result = service.submit_leave(
             sender_id=PARENT, chosen=chosen, days=[THURSDAY], reason="发烧", channel="t", now=NOW
         )
-        assert result is not None
-        [assessment] = result.assessments
+        [child] = result or []
+        [assessment] = child.assessments
         return assessment.decision
 
     assert submit() is LeaveDecision.ACCEPTED

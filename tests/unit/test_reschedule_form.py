@@ -1,0 +1,171 @@
+"""Moving a home visit as a conversation, driven through the reschedule form without a
+model: the sender's own booking (their only one without asking), the new day and
+half-day from any message, then a yes or no on "old -> new"; nothing moves before the
+yes, and a stop in any wording leaves the booking as it was.
+
+Wednesday 2026-11-25 09:00 is "now"; 下周二 is 2026-12-01."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.visits import (
+    ActionAskRescheduleConfirmed,
+    ActionSubmitReschedule,
+    ValidateRescheduleForm,
+)
+from bot import db
+from bot import settings as bot_settings
+from bot.models import HalfDay, HomeVisitBooking
+from tests.conversations.outcomes import _book_infusion
+from tests.formdriver import FormDriver
+
+NOW = "2026-11-25T09:00:00+08:00"
+NEXT_TUESDAY = date(2026, 12, 1)
+
+
+@pytest.fixture()
+def world(service_database, monkeypatch) -> Iterator[str]:
+    monkeypatch.setenv("FROZEN_NOW", NOW)
+    bot_settings.get_settings.cache_clear()
+    yield service_database
+    bot_settings.get_settings.cache_clear()
+
+
+def booked(who: str, day: str = "2026-11-26", half_day: str = "pm") -> str:
+    """A booked home infusion of `who`'s; its number."""
+    with db.session_scope() as session:
+        return _book_infusion(
+            session,
+            who,
+            {
+                "name": "周福生",
+                "phone": "13812345607",
+                "address": "学府路8号",
+                "date": day,
+                "half_day": half_day,
+            },
+            datetime.fromisoformat(NOW),
+        )
+
+
+def visit(booking_no: str) -> tuple[date | None, HalfDay | None]:
+    with db.session_scope() as session:
+        booking = session.scalars(
+            select(HomeVisitBooking).where(HomeVisitBooking.booking_no == booking_no)
+        ).one()
+        return booking.visit_date, booking.half_day
+
+
+def sender() -> str:
+    return f"web:{uuid.uuid4().hex[:12]}"
+
+
+def reschedule(who: str) -> FormDriver:
+    return FormDriver(
+        "reschedule_form", ValidateRescheduleForm(), ActionSubmitReschedule(), sender=who
+    )
+
+
+def confirmation(form: FormDriver) -> dict:
+    tracker = Tracker(form.sender, dict(form.slots), {}, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    ActionAskRescheduleConfirmed().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    return message
+
+
+def test_the_only_booking_is_taken_and_moved_only_after_the_yes(world):
+    who = sender()
+    number = booked(who)
+    form = reschedule(who)
+    said = form.say("护士上门的时间能改一下吗", intent="reschedule_booking")
+    assert said == ["utter_ask_visit_date"]
+    said = form.say("下周二 下午", intent="nlu_fallback")
+    assert said == ["utter_ask_reschedule_confirmed"]
+    shown = confirmation(form)
+    assert shown["old_slot"].startswith("11月26日") and shown["new_slot"].startswith("12月1日")
+    assert visit(number) == (date(2026, 11, 26), HalfDay.AFTERNOON)
+    said = form.say("对", intent="affirm")
+    assert form.finished and "utter_visit_rescheduled" in said
+    assert visit(number) == (NEXT_TUESDAY, HalfDay.AFTERNOON)
+
+
+def test_the_number_and_the_new_time_in_one_answer(world):
+    who = sender()
+    number = booked(who)
+    booked(who, day="2026-11-27", half_day="am")  # two bookings: which one is asked
+    form = reschedule(who)
+    assert form.say("护士上门的时间能改一下吗", intent="reschedule_booking") == [
+        "utter_ask_reschedule_booking_no"
+    ]
+    said = form.say(f"{number} 下周二 下午", intent="nlu_fallback")
+    assert said == ["utter_ask_reschedule_confirmed"]
+    form.say("确认修改", intent="affirm")
+    assert visit(number) == (NEXT_TUESDAY, HalfDay.AFTERNOON)
+
+
+def test_a_no_at_the_confirmation_changes_nothing(world):
+    who = sender()
+    number = booked(who)
+    form = reschedule(who)
+    form.say("预约改到下周二下午", intent="reschedule_booking")
+    said = form.say("不改了", intent="deny")
+    assert form.finished and "utter_visit_reschedule_kept" in said
+    assert visit(number) == (date(2026, 11, 26), HalfDay.AFTERNOON)
+
+
+@pytest.mark.parametrize("stop", ["算了", "不改了 就原来的时间吧", "不用了"])
+def test_a_stop_in_any_wording_leaves_the_booking_as_it_was(world, stop):
+    who = sender()
+    number = booked(who)
+    form = reschedule(who)
+    form.say("护士上门的时间能改一下吗", intent="reschedule_booking")
+    said = form.say(stop, intent="deny")
+    assert form.finished and "utter_visit_reschedule_abandoned" in said
+    assert visit(number) == (date(2026, 11, 26), HalfDay.AFTERNOON)
+
+
+def test_another_day_at_the_confirmation_corrects_the_new_time(world):
+    who = sender()
+    number = booked(who)
+    form = reschedule(who)
+    form.say("预约改到下周二下午", intent="reschedule_booking")
+    said = form.say("不对 改到周五上午", intent="inform")
+    assert "utter_form_corrected" in said and said[-1] == "utter_ask_reschedule_confirmed"
+    assert (form.slots["visit_date"], form.slots["visit_half_day"]) == ("2026-11-27", "am")
+    form.say("好的", intent="affirm")
+    assert visit(number) == (date(2026, 11, 27), HalfDay.MORNING)
+
+
+def test_someone_elses_booking_is_not_moved(world):
+    number = booked(sender())
+    who = sender()
+    booked(who, day="2026-11-27")
+    booked(who, day="2026-11-30")
+    form = reschedule(who)
+    said = form.say(f"把{number}改到下周二下午", intent="reschedule_booking")
+    assert "utter_visit_reschedule_not_own" in said
+    assert form.slots["reschedule_booking_no"] is None
+    assert visit(number) == (date(2026, 11, 26), HalfDay.AFTERNOON)
+
+
+def test_a_time_that_cannot_be_booked_is_asked_again(world):
+    who = sender()
+    booked(who)
+    form = reschedule(who)
+    said = form.say("改到昨天上午", intent="reschedule_booking")
+    assert "utter_visit_date_past" in said and said[-1] == "utter_ask_visit_date"
+
+
+def test_without_a_booking_nothing_is_asked(world):
+    form = reschedule(sender())
+    said = form.say("护士上门的时间能改一下吗", intent="reschedule_booking")
+    assert said == ["utter_visit_reschedule_none"] and form.finished
