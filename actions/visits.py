@@ -996,7 +996,7 @@ class ValidateRescheduleForm(_VisitFormValidation):
         return [] if tracker.get_slot("visit_blocked") else list(RESCHEDULE_SLOTS)
 
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-        said_stop = bool(_STOP_WORDS.search(latest_text(tracker)))
+        said_stop = says_stop(latest_text(tracker))
         denied = tracker.get_intent_of_latest_message() in STOP_INTENTS
         if said_stop or (denied and tracker.get_slot("requested_slot") not in self.yes_no_slots):
             dispatcher.utter_message(response=self.stopped_response)
