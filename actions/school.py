@@ -21,6 +21,7 @@ from actions.forms import FORGOT, FormEngine
 from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
 from bot.db import DatabaseUnavailable
+from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
@@ -102,6 +103,10 @@ class ValidateLeaveForm(FormEngine):
         """The 学号, the guardian's phone and the dates a message gives ("学号2024010101
         手机19900001001 明天请假"; for a correction: "不对,是后天")."""
         slots = _identity_given(latest_text(tracker))
+        if tracker.get_slot("requested_slot") is None:
+            # "后天也请一天" right after a leave was recorded: the same child and reason,
+            # shown again at the confirmation.
+            slots.update(carried_slots(tracker.events, latest_text(tracker), clock.today()))
         try:
             days = parse_dates(latest_text(tracker), clock.today())
         except DateParseError:
