@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted, UserUttered
+from rasa_sdk.events import ActionExecuted, EventType, UserUtteranceReverted, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -43,7 +43,9 @@ class ActionResolveFollowup(Action):
         if intent is None:
             return []
         logger.info("follow-up read as %s (the NLU said %s)", intent, read_as)
-        return [UserUtteranceReverted(), replayed(tracker, intent)]
+        # Rasa's revert takes the listen before the message too; the listen comes back
+        # before the replayed message, as in Rasa's two-stage fallback.
+        return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
 
 
 def replayed(tracker: Tracker, intent: str) -> EventType:

@@ -67,14 +67,16 @@ class LastTask:
 
 def applied_events(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events of the current session as Rasa applies them: a reverted user message
-    (`rewind`) or action (`undo`) is gone, and nothing before a restart or session start."""
+    (`rewind`, with the listen before it) or action (`undo`) is gone, and nothing before a
+    restart or session start."""
     applied: list[dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
         if kind in {"restart", "session_started"}:
             applied = []
-        elif kind == "rewind":
+        elif kind == "rewind":  # the message and the listen before it, as Rasa does
             _drop_back_to(applied, "user")
+            _drop_back_to(applied, "action")
         elif kind == "undo":
             _drop_back_to(applied, "action")
         else:
@@ -91,7 +93,7 @@ def _drop_back_to(events: list[dict[str, Any]], kind: str) -> None:
 def last_task(events: Sequence[dict[str, Any]]) -> LastTask | None:
     """The task answered before the latest message, if it was answered within the last
     `MAX_MESSAGES_SINCE_ANSWER` messages and no form has started since."""
-    applied = applied_events(events)
+    applied = _up_to_latest_message(applied_events(events))
     messages = 0
     for index in range(len(applied) - 1, -1, -1):
         event = applied[index]
@@ -107,6 +109,15 @@ def last_task(events: Sequence[dict[str, Any]]) -> LastTask | None:
             before = applied[:index]
             return LastTask(flow, messages, _kept_slots(flow, before))
     return None
+
+
+def _up_to_latest_message(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events up to the latest message: what the current turn did since (the form
+    it started, whose validation reads this) is not "since the answer"."""
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].get("event") == "user":
+            return events[: index + 1]
+    return events
 
 
 def _kept_slots(flow: str, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
