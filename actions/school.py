@@ -21,6 +21,7 @@ from actions.forms import FORGOT, FormEngine
 from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot import clock
 from bot.db import DatabaseUnavailable
+from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
@@ -142,6 +143,10 @@ class ValidateLeaveForm(FormEngine):
         手机19900001001 明天请假"; for a correction: "不对,是后天")."""
         text = latest_text(tracker)
         slots = _identity_given(text)
+        if tracker.get_slot("requested_slot") is None:
+            # "后天也请一天" right after a leave was recorded: the same child and reason,
+            # shown again at the confirmation.
+            slots.update(carried_slots(tracker.events, text, clock.today()))
         named = children_named(text, service.children(sender_id=tracker.sender_id))
         if named:
             slots["leave_student"] = _ids(named)

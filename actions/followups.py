@@ -1,0 +1,69 @@
+"""Short follow-ups right after a task's answer ("周三呢", "后天也请一天", "那我欠费不"):
+the message is replayed with the intent it stands for, as Rasa's two-stage fallback
+replays a message once the user has picked its intent (bot/dialogue/followups.py decides).
+
+data/rules/followups.yml runs this action first for a goodbye, a bare answer and a message
+not understood; when it returns nothing, the usual answer follows. When it replays the
+message, the message is reverted and uttered again with the resolved intent, and the rules
+of that intent go on from there (the leave form, the gas account form, the halls' hours).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, UserUtteranceReverted, UserUttered
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.forms import latest_intent
+from actions.message import latest_text
+from bot import clock
+from bot.dialogue.followups import resolve_followup
+from bot.incidents import reports_incidents
+
+logger = logging.getLogger(__name__)
+
+
+class ActionResolveFollowup(Action):
+    """Replay a short follow-up with the intent of the task just answered, or do nothing."""
+
+    def name(self) -> str:
+        return "action_resolve_followup"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        read_as, _ = latest_intent(tracker)
+        text = latest_text(tracker)
+        intent = resolve_followup(tracker.events, text, read_as, clock.today())
+        if intent is None:
+            return []
+        logger.info("follow-up read as %s (the NLU said %s)", intent, read_as)
+        # Rasa's revert takes the listen before the message too; the listen comes back
+        # before the replayed message, as in Rasa's two-stage fallback.
+        return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
+
+
+def replayed(tracker: Tracker, intent: str) -> EventType:
+    """The latest message again, with `intent` for certain: its text, entities, channel,
+    metadata and id as they came."""
+    message: dict[str, Any] = dict(tracker.latest_message or {})
+    resolved = {"name": intent, "confidence": 1.0}
+    ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != intent]
+    parse_data = {**message, "intent": resolved, "intent_ranking": [resolved, *ranking]}
+    event = UserUttered(
+        latest_text(tracker),
+        parse_data=parse_data,
+        input_channel=tracker.get_latest_input_channel(),
+    )
+    # Rasa reads the metadata and the message id from the event too.
+    users = [e for e in reversed(tracker.events) if e.get("event") == "user"]
+    original: dict[str, Any] = users[0] if users else {}
+    event["metadata"] = original.get("metadata") or {}
+    if original.get("message_id"):
+        event["message_id"] = original["message_id"]
+    return event

@@ -1,0 +1,253 @@
+"""Short follow-ups read against the task just answered (bot/dialogue/followups.py), on
+event lists as Rasa stores them, and the action that replays such a message
+(actions/followups.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.followups import ActionResolveFollowup
+from bot.dialogue.followups import applied_events, carried_slots, last_task, resolve_followup
+
+TODAY = date(2026, 11, 25)  # a Wednesday
+
+
+def user(text: str, intent: str, confidence: float = 0.9) -> dict[str, Any]:
+    ranked = {"name": intent, "confidence": confidence}
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"text": text, "intent": ranked, "intent_ranking": [ranked]},
+        "input_channel": "rest",
+        "metadata": {"channel": "web"},
+        "message_id": "m-" + text,
+    }
+
+
+def action(name: str) -> dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def slot(name: str, value: Any) -> dict[str, Any]:
+    return {"event": "slot", "name": name, "value": value}
+
+
+def loop(name: str | None) -> dict[str, Any]:
+    return {"event": "active_loop", "name": name}
+
+
+LISTEN = action("action_listen")
+
+LEAVE_RECORDED = [
+    action("action_session_start"),
+    {"event": "session_started"},
+    LISTEN,
+    user("孩子病了明天请假", "request_leave"),
+    action("leave_form"),
+    loop("leave_form"),
+    slot("leave_dates", ["2026-11-26"]),
+    slot("leave_reason", "生病"),
+    slot("requested_slot", "leave_confirmed"),
+    LISTEN,
+    user("确认", "affirm"),
+    action("leave_form"),
+    slot("leave_student", "7"),
+    slot("leave_confirmed", True),
+    loop(None),
+    slot("requested_slot", None),
+    action("action_submit_leave"),
+    slot("leave_student", None),
+    slot("leave_reason", None),
+    LISTEN,
+]
+
+GAS_BILL_ANSWERED = [
+    LISTEN,
+    user("户号31001007 后四位2007 查账单", "check_gas_bill"),
+    action("gas_account_form"),
+    loop("gas_account_form"),
+    loop(None),
+    slot("requested_slot", None),
+    action("action_gas_answer"),
+    slot("gas_request", None),
+    LISTEN,
+]
+
+HALLS_ANSWERED = [
+    LISTEN,
+    user("燃气营业厅在哪", "ask_business_hall"),
+    action("action_gas_business_halls"),
+    LISTEN,
+]
+CARE_TIMES_ANSWERED = [
+    LISTEN,
+    user("看护几点结束", "ask_care_times"),
+    action("action_care_times"),
+    LISTEN,
+]
+
+
+def follow(before: list[dict[str, Any]], text: str, intent: str) -> str | None:
+    return resolve_followup([*before, user(text, intent)], text, intent, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("后天也请一天", "inform"),
+        ("明天也请一天", "nlu_fallback"),
+        ("周三呢", "inform"),
+        ("那周五呢", "goodbye"),
+    ],
+)
+def test_a_day_leaning_on_a_recorded_leave_asks_for_another_leave(text: str, intent: str) -> None:
+    assert follow(LEAVE_RECORDED, text, intent) == "request_leave"
+
+
+def test_arrears_asked_after_a_gas_bill_asks_for_the_bill_again() -> None:
+    assert follow(GAS_BILL_ANSWERED, "那我欠费不", "goodbye") == "check_gas_bill"
+
+
+def test_usage_asked_after_a_gas_bill_asks_for_the_usage() -> None:
+    assert follow(GAS_BILL_ANSWERED, "那用气量呢", "inform") == "check_gas_usage"
+
+
+@pytest.mark.parametrize("text", ["星期天开门吗", "周三呢", "那周日呢"])
+def test_a_day_asked_after_the_halls_hours_gets_the_halls_again(text: str) -> None:
+    assert follow(HALLS_ANSWERED, text, "nlu_fallback") == "ask_business_hall"
+
+
+def test_arrears_asked_after_the_halls_asks_for_the_bill() -> None:
+    assert follow(HALLS_ANSWERED, "那我欠费不", "goodbye") == "check_gas_bill"
+
+
+@pytest.mark.parametrize("text", ["周三呢", "那明天几点接"])
+def test_a_day_asked_after_the_care_times_gets_the_care_times_again(text: str) -> None:
+    assert follow(CARE_TIMES_ANSWERED, text, "inform") == "ask_care_times"
+
+
+@pytest.mark.parametrize("text", ["好的 再见", "谢谢 拜拜", "那就这样吧 再见"])
+def test_a_farewell_after_an_answer_stays_a_farewell(text: str) -> None:
+    assert follow(LEAVE_RECORDED, text, "goodbye") is None
+    assert follow(GAS_BILL_ANSWERED, text, "goodbye") is None
+
+
+def test_a_message_the_nlu_gave_a_service_is_left_to_that_service() -> None:
+    assert follow(LEAVE_RECORDED, "周三呢", "ask_care_times") is None
+    assert follow(GAS_BILL_ANSWERED, "那我欠费不", "set_arrears_reminder") is None
+
+
+def test_a_short_message_with_nothing_of_the_task_is_not_a_follow_up() -> None:
+    assert follow(LEAVE_RECORDED, "那好吧", "inform") is None
+    assert follow(GAS_BILL_ANSWERED, "周三呢", "inform") is None
+    assert follow(CARE_TIMES_ANSWERED, "那我欠费不", "goodbye") is None
+
+
+def test_a_long_message_is_not_read_as_a_follow_up() -> None:
+    text = "那我想问问周三的时候你们那边的人到底会不会过来呢"
+    assert follow(HALLS_ANSWERED, text, "nlu_fallback") is None
+
+
+def test_without_a_task_answered_nothing_is_a_follow_up() -> None:
+    assert follow([LISTEN], "周三呢", "inform") is None
+
+
+def test_a_follow_up_comes_right_after_the_answer() -> None:
+    later = [*LEAVE_RECORDED, user("谢谢", "thank"), action("action_answer_thanks"), LISTEN]
+    assert follow(later, "周三呢", "inform") == "request_leave"
+    much_later = [*later, user("嗯", "affirm"), action("utter_anything_else"), LISTEN]
+    assert follow(much_later, "周三呢", "inform") is None
+
+
+def test_nothing_is_resolved_while_a_form_asks_its_questions() -> None:
+    asking = [
+        *LEAVE_RECORDED,
+        user("我要投诉", "file_complaint"),
+        action("complaint_form"),
+        loop("complaint_form"),
+        LISTEN,
+    ]
+    assert follow(asking, "周三呢", "inform") is None
+
+
+def test_an_infusion_booking_is_never_a_task_to_follow_up() -> None:
+    booked = [
+        LISTEN,
+        user("预约明天上门输液", "book_home_visit"),
+        loop(None),
+        action("action_submit_infusion"),
+        LISTEN,
+    ]
+    assert follow(booked, "后天也约一次呢", "inform") is None
+    assert last_task([*booked, user("后天呢", "inform")]) is None
+
+
+def test_a_restart_forgets_the_task_answered_before() -> None:
+    restarted = [*LEAVE_RECORDED, {"event": "restart"}, LISTEN]
+    assert follow(restarted, "周三呢", "inform") is None
+
+
+def test_a_reverted_message_is_gone_and_the_replayed_one_counts() -> None:
+    events = [
+        *GAS_BILL_ANSWERED,
+        user("那我欠费不", "goodbye"),
+        action("action_resolve_followup"),
+        {"event": "rewind"},
+    ]
+    assert applied_events(events) == GAS_BILL_ANSWERED[:-1]
+    task = last_task([*events, LISTEN, user("那我欠费不", "check_gas_bill")])
+    assert task is not None and task.flow == "gas" and task.messages_since == 1
+
+
+def test_another_leave_keeps_the_child_and_the_reason_of_the_leave_just_recorded() -> None:
+    events = [*LEAVE_RECORDED, user("后天也请一天", "request_leave")]
+    assert carried_slots(events, "后天也请一天", TODAY) == {
+        "leave_student": "7",
+        "leave_reason": "生病",
+    }
+
+
+def test_the_new_leave_form_starting_on_the_follow_up_still_sees_the_leave_before() -> None:
+    started = [user("后天也请一天", "request_leave"), action("leave_form"), loop("leave_form")]
+    kept = carried_slots([*LEAVE_RECORDED, *started], "后天也请一天", TODAY)
+    assert kept == {"leave_student": "7", "leave_reason": "生病"}
+
+
+def test_a_new_leave_of_its_own_keeps_nothing() -> None:
+    assert (
+        carried_slots([*LEAVE_RECORDED, user("下周一请假", "request_leave")], "下周一请假", TODAY)
+        == {}
+    )
+    assert (
+        carried_slots([LISTEN, user("后天也请一天", "request_leave")], "后天也请一天", TODAY) == {}
+    )
+
+
+def _tracker(events: list[dict[str, Any]]) -> Tracker:
+    latest = events[-1]
+    message = {**latest["parse_data"], "entities": []}
+    return Tracker("rest:parent", {}, message, events, False, None, {}, "action_listen")
+
+
+def test_the_action_replays_a_follow_up_with_the_resolved_intent(monkeypatch) -> None:
+    monkeypatch.setenv("FROZEN_NOW", "2026-11-25T10:00:00+08:00")
+    text = "那我欠费不"
+    tracker = _tracker([*GAS_BILL_ANSWERED, user(text, "goodbye")])
+    events = ActionResolveFollowup().run(CollectingDispatcher(), tracker, {})
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[1]["name"] == "action_listen"
+    replay = events[2]
+    assert replay["text"] == text
+    assert replay["parse_data"]["intent"] == {"name": "check_gas_bill", "confidence": 1.0}
+    assert replay["input_channel"] == "rest"
+    assert replay["metadata"] == {"channel": "web"} and replay["message_id"] == "m-" + text
+
+
+def test_the_action_does_nothing_when_the_message_is_no_follow_up() -> None:
+    tracker = _tracker([*GAS_BILL_ANSWERED, user("好的 再见", "goodbye")])
+    assert ActionResolveFollowup().run(CollectingDispatcher(), tracker, {}) == []
