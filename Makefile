@@ -123,7 +123,7 @@ eval-dialogue: train
 # 1, 8 and 32 (a benchmark with printed figures, not a test); BENCH_ARGS=--postgres runs
 # it on PostgreSQL and Redis.
 bench: train
-	$(PY) -m bot.bench $(BENCH_ARGS)
+	$(PY) -m bot.ops.bench $(BENCH_ARGS)
 
 test: install db lint unit security browser validate train rasa-test nlu-test e2e
 	@echo "all checks passed"

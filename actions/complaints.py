@@ -20,8 +20,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import FormEngine
 from actions.message import input_channel, latest_text
-from bot import clock
-from bot.clock import as_utc, local_zone
 from bot.complaints import service
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import (
@@ -33,8 +31,10 @@ from bot.complaints.filing import (
 )
 from bot.complaints.queries import OPEN, ComplaintFilter
 from bot.complaints.service import ComplaintView
-from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
+from bot.infra import clock
+from bot.infra.clock import as_utc, local_zone
+from bot.infra.db import DatabaseUnavailable
 from bot.models import ComplaintState
 from bot.reading import find_phone, says_stop
 

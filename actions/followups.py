@@ -20,9 +20,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import latest_intent
 from actions.message import latest_text
-from bot import clock
 from bot.dialogue.followups import resolve_followup
 from bot.incidents import reports_incidents
+from bot.infra import clock
 
 logger = logging.getLogger(__name__)
 

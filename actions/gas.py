@@ -19,14 +19,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import ASIDE_INTENTS, FORGOT, FormEngine
 from actions.message import STOP_INTENTS, input_channel, latest_text
-from bot import clock
-from bot.db import DatabaseUnavailable
 from bot.directory import emergency_number
 from bot.gas import service
 from bot.gas.accounts import BindOutcome, find_account_no, find_phone_digits
 from bot.gas.faults import KIND_LABELS, STATE_LABELS, classify_fault, find_ticket_no
 from bot.gas.wording import binding_locked_alert, months_asked, schedule_text, wants_reminders_off
 from bot.incidents import report_incident, reports_incidents
+from bot.infra import clock
+from bot.infra.db import DatabaseUnavailable
 from bot.models import MeterFaultKind
 from bot.notify import alert
 

@@ -10,8 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.message import latest_text
-from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
+from bot.infra.db import DatabaseUnavailable
 from bot.policies.service import answer_policy, policy_titles
 
 logger = logging.getLogger(__name__)

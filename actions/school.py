@@ -19,10 +19,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import FORGOT, FormEngine
 from actions.message import STOP_INTENTS, input_channel, latest_text
-from bot import clock
-from bot.db import DatabaseUnavailable
 from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
+from bot.infra import clock
+from bot.infra.db import DatabaseUnavailable
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
 from bot.reading.dates import DateParseError, parse_dates

@@ -9,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.message import latest_text
-from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
+from bot.infra.db import DatabaseUnavailable
 from bot.staff import BindOutcome, find_code, redeem_invite_code
 
 logger = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import FormEngine, asks_aside
 from actions.message import STOP_INTENTS, input_channel, latest_text
-from bot import clock
-from bot.db import DatabaseUnavailable
 from bot.incidents import report_incident, reports_incidents
+from bot.infra import clock
+from bot.infra.db import DatabaseUnavailable
 from bot.models import HalfDay
 from bot.reading import says_stop
 from bot.reading.dates import DateParseError, parse_dates

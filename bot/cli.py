@@ -9,13 +9,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.admin.cli import register as register_admin
-from bot.dataops_cli import register as register_dataops
-from bot.db import session_scope
 from bot.gas.cli import register as register_gas
-from bot.logging_setup import configure_logging
+from bot.infra.db import session_scope
+from bot.infra.logging_setup import configure_logging
+from bot.infra.settings import SettingsError, get_settings
+from bot.infra.text_safety import safe_terminal_output
+from bot.ops.dataops_cli import register as register_dataops
 from bot.rule_register import register as register_rules
-from bot.settings import SettingsError, get_settings
-from bot.text_safety import safe_terminal_output
 from bot.visits.cli import register as register_visits
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from bot.migrate import upgrade
+    from bot.infra.migrate import upgrade
 
     settings = get_settings()
     upgrade(settings.database_url, args.revision)
@@ -33,7 +33,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
-    from bot.migrate import downgrade
+    from bot.infra.migrate import downgrade
 
     downgrade(get_settings().database_url, args.revision)
     print(f"database downgraded to {args.revision}")
@@ -41,7 +41,7 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 
 
 def _db_seed(args: argparse.Namespace) -> int:
-    from bot.seed import seed_demo, seed_policies
+    from bot.ops.seed import seed_demo, seed_policies
 
     with session_scope() as session:
         report = seed_policies(session=session)
@@ -189,7 +189,7 @@ def _staff_invite(args: argparse.Namespace) -> int:
 
 
 def _staff_list(args: argparse.Namespace) -> int:
-    from bot.privacy import mask_personal_data
+    from bot.infra.privacy import mask_personal_data
     from bot.staff import list_staff
 
     with session_scope() as session:
@@ -213,7 +213,7 @@ def _staff_revoke(args: argparse.Namespace) -> int:
 
 
 def _school_leaves(args: argparse.Namespace) -> int:
-    from bot.clock import today
+    from bot.infra.clock import today
     from bot.reading.dates import DateParseError, parse_dates
     from bot.school.service import school_leaves
 
@@ -248,19 +248,19 @@ def _school_unlock(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.devserver import run
+    from bot.ops.devserver import run
 
     return run(chat=not args.no_chat)
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from bot.chat import chat
+    from bot.runtime.chat import chat
 
     return chat(server_url=args.url or get_settings().rasa_server_url, sender=args.sender)
 
 
 def _api_token(args: argparse.Namespace) -> int:
-    from bot.devserver import api_token
+    from bot.ops.devserver import api_token
 
     secret = get_settings().rasa_jwt_secret
     if not secret:

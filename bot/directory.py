@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.complaints.catalog import get_catalog
-from bot.db import DatabaseUnavailable, unit_of_work
+from bot.infra.db import DatabaseUnavailable, unit_of_work
 from bot.models import Department
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.clock import as_utc
+from bot.infra import clock
+from bot.infra.clock import as_utc
 from bot.models import BindingAttempt
 
 MAX_FAILURES = 5

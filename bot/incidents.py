@@ -8,7 +8,7 @@ Two places report incidents:
 - the action server: `@reports_incidents` on an action's `run` turns any exception into
   the busy message (a database that is down, a bug); `report_incident` is for actions
   that catch the error themselves;
-- the Rasa server: `bot.action_guard` does the same when the action server is down, slow
+- the Rasa server: `bot.runtime.action_guard` does the same when the action server is down, slow
   or answers with an error.
 """
 
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.channels.telegram import split_text, with_flood_control
-from bot.settings import Settings, get_settings
+from bot.infra.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ These are choices the organisation made, not rules of the regulations; the assis
 them as the organisation's arrangement. The file is checked when it is loaded: a missing
 key, a value of the wrong type or an unknown key raises `OrganisationError` naming the
 file and the key, so a typo stops the program instead of changing a rule quietly. The file
-is read once per process; `ORGANISATION_FILE` (bot.settings) names another one.
+is read once per process; `ORGANISATION_FILE` (bot.infra.settings) names another one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 HALF_DAYS = ("am", "pm")
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.infra.settings import PROJECT_ROOT, get_settings
 from bot.policies.corpus import CATALOG_PATH, ParsedDocument, clean_line, load_corpus
-from bot.settings import PROJECT_ROOT, get_settings
 
 REGISTER_DIR = PROJECT_ROOT / "data" / "rule_register"
 DOMAIN_PATH = PROJECT_ROOT / "domain.yml"

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.clock import as_utc
-from bot.db import unit_of_work
 from bot.identity import is_locked_out, record_attempt
+from bot.infra import clock
+from bot.infra.clock import as_utc
+from bot.infra.db import unit_of_work
 from bot.models import StaffInvite, StaffMember, StaffRole, Teacher
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper.

@@ -26,4 +26,4 @@ RUN mkdir -p var && chown -R 1001:0 var && chmod -R g=u var
 USER 1001
 EXPOSE 5055
 ENTRYPOINT []
-CMD ["python", "-m", "bot.action_server", "--host", "0.0.0.0", "--port", "5055"]
+CMD ["python", "-m", "bot.runtime.action_server", "--host", "0.0.0.0", "--port", "5055"]

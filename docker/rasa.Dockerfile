@@ -29,4 +29,4 @@ USER 1001
 EXPOSE 5005
 ENTRYPOINT []
 # The HTTP API only with a JWT secret (docker-compose.yml passes RASA_JWT_SECRET).
-CMD ["python", "-m", "bot.rasa_server", "--enable-api", "--endpoints", "endpoints.docker.yml", "--credentials", "credentials.yml", "--model", "models/service-assistant.tar.gz", "--port", "5005"]
+CMD ["python", "-m", "bot.runtime.rasa_server", "--enable-api", "--endpoints", "endpoints.docker.yml", "--credentials", "credentials.yml", "--model", "models/service-assistant.tar.gz", "--port", "5005"]

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.db import create_engine
-from bot.migrate import upgrade
+from bot.infra.db import create_engine
+from bot.infra.migrate import upgrade
 
 # The server the PostgreSQL tests create their throw-away databases on.
 TEST_POSTGRES_URL = os.environ.get(

@@ -33,7 +33,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import clock
 from bot.admin.auth import (
     LoginOutcome,
     authenticate,
@@ -43,7 +42,6 @@ from bot.admin.auth import (
     signed_in_user,
 )
 from bot.admin.sessions import ServerSessionMiddleware
-from bot.clock import as_utc, local_zone
 from bot.complaints import workflow
 from bot.complaints.catalog import Catalog, get_catalog
 from bot.complaints.filing import find_complaint
@@ -56,11 +54,13 @@ from bot.complaints.queries import (
 )
 from bot.complaints.service import DeskStep, find_complaints, take_desk_step
 from bot.complaints.transcript import read_transcript
-from bot.db import session_scope
-from bot.keys import local_secret
+from bot.infra import clock
+from bot.infra.clock import as_utc, local_zone
+from bot.infra.db import session_scope
+from bot.infra.keys import local_secret
+from bot.infra.settings import PROJECT_ROOT, Settings, get_settings
 from bot.models import ComplaintFinding, ComplaintState
 from bot.notify import Delivery, deliver
-from bot.settings import PROJECT_ROOT, Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.admin.sessions import end_sessions
-from bot.clock import as_utc
 from bot.complaints.filing import to_utc
+from bot.infra.clock import as_utc
 from bot.models import DashboardLoginAttempt, DashboardUser
 
 MAX_FAILURES = 10

@@ -7,14 +7,14 @@ import getpass
 import sys
 from typing import Any
 
-from bot.db import session_scope
+from bot.infra.db import session_scope
 
 
 def _serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from bot.admin.app import serve
-    from bot.settings import get_settings
+    from bot.infra.settings import get_settings
 
     settings = get_settings()
     if args.host:

@@ -22,9 +22,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import action_guard
 from bot.channels.client_address import in_networks, sanic_client_address
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
+from bot.runtime import action_guard
 
 # Rasa imports this channel before it serves: a failing custom action gets a busy reply.
 action_guard.install()

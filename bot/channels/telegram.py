@@ -35,7 +35,7 @@ from telegram.ext import (
 )
 
 from bot.channels.rasa_client import RasaClient
-from bot.settings import Settings, get_settings
+from bot.infra.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

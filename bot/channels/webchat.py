@@ -32,7 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.client_address import sanic_client_address
-from bot.settings import get_settings, webchat_secret
+from bot.infra.settings import get_settings, webchat_secret
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ retries up to three times when it gets no reply within 5 seconds. So the channel
 - answers within `WECHAT_REPLY_TIMEOUT` seconds with a passive XML reply (encrypted in safe
   mode) when the assistant is quick enough, else says `success` at once and sends the
   answer later through the customer-service message API (`message/custom/send`).
-The nonces, the messages' answers and the access token live in `bot.cache`: Redis when
+The nonces, the messages' answers and the access token live in `bot.infra.cache`: Redis when
 REDIS_URL is set, so several Rasa servers behind a load balancer act as one (a retry that
 reaches another server waits for the first server's answer), else this process's memory.
 The sender is `wx:<openid>` from WeChat's signed message. Without WECHAT_TOKEN the channel
@@ -37,9 +37,9 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 
-from bot.cache import Cache, CacheUnavailable, cache_from_settings
 from bot.channels.wechat_api import CustomerService
-from bot.settings import Settings, get_settings
+from bot.infra.cache import Cache, CacheUnavailable, cache_from_settings
+from bot.infra.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        # Secrets come from the environment (bot/settings.py), not credentials.yml.
+        # Secrets come from the environment (bot/infra/settings.py), not credentials.yml.
         return cls(get_settings())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from bot.cache import Cache, cache_from_settings
-from bot.settings import Settings
+from bot.infra.cache import Cache, cache_from_settings
+from bot.infra.settings import Settings
 
 TOKEN_LOCK_SECONDS = 30  # the longest one caller may hold the access-token renewal
 EXPIRED_TOKEN_CODES = {40001, 40014, 42001}

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
+from bot.infra.settings import get_settings
 from bot.organisation import get_organisation
-from bot.settings import get_settings
 
 
 class CatalogError(ValueError):

@@ -1,7 +1,7 @@
 """Filing complaints and praise from chat, and who may see a complaint's status.
 
 A complaint's ticket number is the local day and five random digits (TS20261125-48213,
-`bot.numbering`): one ticket tells nothing about the others.
+`bot.infra.numbering`): one ticket tells nothing about the others.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import Catalog
-from bot.idempotency import request_key
+from bot.infra.clock import as_utc, local_zone
+from bot.infra.idempotency import request_key
+from bot.infra.numbering import random_number
 from bot.models import Complaint, ComplaintEvent, ComplaintState, Praise, StaffRole
-from bot.numbering import random_number
 from bot.staff import staff_member
 
 TICKET_PREFIX = "TS"

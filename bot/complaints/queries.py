@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.clock import as_utc, local_zone
 from bot.complaints.catalog import Catalog
 from bot.complaints.filing import to_utc
 from bot.complaints.workflow import OPEN_STATES
+from bot.infra.clock import as_utc, local_zone
 from bot.models import Complaint, ComplaintState, Praise, SurveyAnswer
 
 OPEN = "open"

@@ -2,9 +2,9 @@
 supervisor's view of a complaint, the list of complaints (the desk's and a supervisor's
 in the chat), the desk's steps of the workflow, praise and the satisfaction survey.
 
-Each function opens its own unit of work (`bot.db.unit_of_work`), applies the rules of
+Each function opens its own unit of work (`bot.infra.db.unit_of_work`), applies the rules of
 `bot.complaints` and returns plain data that stays valid after the session is closed; a
-failed database leaves as `bot.db.DatabaseUnavailable`. The desk passes its own engine.
+failed database leaves as `bot.infra.db.DatabaseUnavailable`. The desk passes its own engine.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from bot.complaints.filing import (
     record_praise,
 )
 from bot.complaints.queries import ComplaintFilter, list_complaints
-from bot.db import unit_of_work
+from bot.infra.db import unit_of_work
 from bot.models import Complaint, ComplaintFinding, ComplaintState, StaffRole
 from bot.staff import staff_member
 

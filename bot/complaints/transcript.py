@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.db import get_engine
-from bot.privacy import mask_personal_data
+from bot.infra.db import get_engine
+from bot.infra.privacy import mask_personal_data
 
 logger = logging.getLogger(__name__)
 MAX_MESSAGES = 200
@@ -45,7 +45,7 @@ def read_transcript(
     until: datetime | None = None,
     marker: str | None = None,
 ) -> Transcript:
-    """What `sender_id` and the assistant said, masked (`bot.privacy`); unavailable if the
+    """What `sender_id` and the assistant said, masked (`bot.infra.privacy`); unavailable if the
     store is not.
 
     With `marker` (the complaint's ticket number) or `until` (when it was filed): only the

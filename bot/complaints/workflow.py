@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.clock import as_utc
 from bot.complaints.catalog import Catalog
 from bot.complaints.filing import to_utc
+from bot.infra.clock import as_utc
 from bot.models import (
     Complaint,
     ComplaintEvent,

@@ -5,7 +5,7 @@ RulePolicy several times, CachingTEDPolicy once for its key): seven times per tu
 custom action, and each time Rasa replays the whole session, copying every slot for each
 step. `StateCachingTracker` keeps what it worked out for each way of asking until the next
 event changes the conversation, and hands out copies (the featurisers edit the states they
-get). The project's tracker store (`bot.tracker_store`) makes its trackers of this kind.
+get). The project's tracker store (`bot.infra.tracker_store`) makes its trackers of this kind.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import clock
-from bot.db import session_scope
+from bot.infra import clock
+from bot.infra.db import session_scope
 
 
 def _import(args: argparse.Namespace) -> int:

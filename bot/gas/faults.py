@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.clock import as_utc, local_zone
+from bot.infra.clock import as_utc, local_zone
+from bot.infra.numbering import random_number
 from bot.models import FaultState, GasAccount, GasAccountBinding, MeterFaultKind, MeterFaultReport
-from bot.numbering import random_number
 
 TICKET_PREFIX = "BX"
 _TICKET = re.compile(rf"{TICKET_PREFIX}\d{{8}}-?\d{{5}}", re.IGNORECASE)

@@ -1,9 +1,9 @@
 """Gas customer use cases, one function each: binding accounts, bills, usage, meter
 faults, reminders, business halls and the reading schedule.
 
-Each function opens its own unit of work (`bot.db.unit_of_work`), applies the rules of
+Each function opens its own unit of work (`bot.infra.db.unit_of_work`), applies the rules of
 `bot.gas` and returns plain data that stays valid after the session is closed; a failed
-database leaves as `bot.db.DatabaseUnavailable`. A function about one account answers
+database leaves as `bot.infra.db.DatabaseUnavailable`. A function about one account answers
 None when the sender does not hold that account: never another sender's account.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.db import unit_of_work
 from bot.gas.accounts import BindResult, bind_account, bindings_of, bound_account, unbind_accounts
 from bot.gas.billing import last_actual_reading, statement, usage_history
 from bot.gas.faults import report_fault, reports_of
@@ -20,6 +19,7 @@ from bot.gas.halls import list_halls
 from bot.gas.reminders import set_reminders
 from bot.gas.schedule import NextReading, next_reading
 from bot.gas.wording import reading_line, statement_text, usage_text
+from bot.infra.db import unit_of_work
 from bot.models import FaultState, MeterFaultKind, MeterLocation
 
 

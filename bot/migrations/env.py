@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import create_engine
+from bot.infra.db import create_engine
+from bot.infra.settings import get_settings
 from bot.models import Base
-from bot.settings import get_settings
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeMeta, registry
 
-from bot import text_safety
+from bot.infra import text_safety
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -46,7 +46,7 @@ def enum_values(enum_class: type[enum.Enum]) -> list[str]:
 
 
 def _clean_strings_before_flush(session: Any, _context: Any, _instances: Any) -> None:
-    """Clean every string column of a new or changed model (bot.text_safety.clean_text)."""
+    """Clean every string column of a new or changed model (bot.infra.text_safety.clean_text)."""
     from sqlalchemy import Enum, String, Text
     from sqlalchemy import inspect as sa_inspect
 

@@ -77,7 +77,7 @@ class Complaint(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     closed_at = Column(DateTime(timezone=True), nullable=True)
     version = Column(Integer, nullable=False, default=1)
-    # The request that filed it (bot.idempotency): a repeated confirmation finds this row.
+    # The request that filed it (bot.infra.idempotency): a repeated confirmation finds this row.
     request_key = Column(String(64), nullable=True, unique=True)
 
     events = relationship(

@@ -179,7 +179,7 @@ class HomeVisitBooking(Base):
     )
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
-    # The request that made it (bot.idempotency): a repeated confirmation finds this row.
+    # The request that made it (bot.infra.idempotency): a repeated confirmation finds this row.
     request_key = Column(String(64), nullable=True, unique=True)
 
     patient = relationship("Patient")

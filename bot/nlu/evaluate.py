@@ -34,8 +34,8 @@ from typing import Any
 
 import yaml
 
+from bot.infra.settings import PROJECT_ROOT
 from bot.nlu.out_of_scope import is_out_of_scope
-from bot.settings import PROJECT_ROOT
 
 HELDOUT_PATH = PROJECT_ROOT / "tests" / "nlu_heldout.yml"
 MODEL_PATH = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
@@ -212,7 +212,7 @@ def _free_port() -> int:
 
 
 def _parse(url: str, jwt_secret: str, text: str) -> tuple[dict[str, Any], float]:
-    from bot.devserver import api_request
+    from bot.ops.devserver import api_request
 
     started = time.perf_counter()
     body = api_request(f"{url}/model/parse", jwt_secret, {"text": text})
@@ -239,7 +239,7 @@ def parse_through_server(
     model: Path, examples: Sequence[tuple[str, str]], log_path: Path
 ) -> tuple[list[Prediction], list[float]]:
     """Start a Rasa server on the model, parse each example, stop the server."""
-    from bot.devserver import auth_headers, guarded_api_args, new_jwt_secret, wait_until_up
+    from bot.ops.devserver import auth_headers, guarded_api_args, new_jwt_secret, wait_until_up
 
     port = _free_port()
     secret = new_jwt_secret()
@@ -251,7 +251,7 @@ def parse_through_server(
         "PYTHONPATH": str(PROJECT_ROOT),
         "RASA_JWT_SECRET": secret,  # in the environment: never on a command line
     }
-    args = [sys.executable, "-m", "bot.rasa_server", *guarded_api_args()]
+    args = [sys.executable, "-m", "bot.runtime.rasa_server", *guarded_api_args()]
     args += ["--model", str(model), "--port", str(port)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(

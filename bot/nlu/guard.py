@@ -19,7 +19,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot import action_guard
+from bot.runtime import action_guard
 
 # Every Rasa process that loads the model (`rasa run`, `rasa shell`, `rasa test`) imports
 # this component: a failing custom action gets a busy reply there too.

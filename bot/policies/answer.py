@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 from sqlalchemy.orm import Session
 
 from bot.directory import find_department
+from bot.infra.settings import Settings
 from bot.models import Audience, Department
 from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
 from bot.policies.search import PolicyHit, search_policies
 from bot.policies.store import find_document
-from bot.settings import Settings
 from bot.staff import staff_member
 
 # A further clause is "related" only if it scores at least this share of the best one.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"
 CATALOG_PATH = POLICY_DIR / "catalog.yml"

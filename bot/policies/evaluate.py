@@ -28,13 +28,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import PROJECT_ROOT, get_settings
 from bot.models import Audience
+from bot.ops.seed import seed_policies
 from bot.policies.search import PolicyHit, PolicyIndex, Thresholds, build_index, select_hits
 from bot.policies.semantic import sentence_model
-from bot.seed import seed_policies
-from bot.settings import PROJECT_ROOT, get_settings
 
 QUESTIONS_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions.tsv"
 HELDOUT_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_heldout.tsv"

@@ -37,9 +37,9 @@ from rank_bm25 import BM25Okapi
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import Audience, PolicyClause, PolicyDocument
 from bot.policies.semantic import SentenceModel, from_bytes, sentence_model
-from bot.settings import PROJECT_ROOT
 
 DICT_DIR = PROJECT_ROOT / "data" / "dict"
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"

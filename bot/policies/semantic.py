@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 

@@ -1,20 +1,20 @@
 """Regulation use cases, one function each: answering a question with the clause that
 answers it, and listing the regulations a sender may ask about.
 
-Each function opens its own unit of work (`bot.db.unit_of_work`) and returns plain data
+Each function opens its own unit of work (`bot.infra.db.unit_of_work`) and returns plain data
 that stays valid after the session is closed; a failed database leaves as
-`bot.db.DatabaseUnavailable`.
+`bot.infra.db.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.db import unit_of_work
+from bot.infra.db import unit_of_work
+from bot.infra.settings import get_settings
 from bot.policies.answer import answer_question, audiences_for
 from bot.policies.search import PolicyHit
 from bot.policies.store import list_documents
-from bot.settings import get_settings
 
 
 @dataclass(frozen=True)

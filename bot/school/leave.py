@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.clock import local_zone
+from bot.infra.clock import local_zone
 from bot.models import (
     LeaveRequest,
     LeaveState,

@@ -1,9 +1,9 @@
 """After-school care use cases, one function each: what the chat, and the staff's command
 line, ask of the school records.
 
-Each function opens its own unit of work (`bot.db.unit_of_work`), applies the rules of
+Each function opens its own unit of work (`bot.infra.db.unit_of_work`), applies the rules of
 `bot.school` and returns plain data that stays valid after the session is closed; a
-failed database leaves as `bot.db.DatabaseUnavailable`.
+failed database leaves as `bot.infra.db.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
-from bot.db import unit_of_work
+from bot.infra.db import unit_of_work
 from bot.models import LeaveRequest, Student
 from bot.school.binding import StudentBindResult, bind_guardian, children_of
 from bot.school.leave import (

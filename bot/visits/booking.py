@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.clock import local_zone
-from bot.idempotency import request_key
+from bot.infra.clock import local_zone
+from bot.infra.idempotency import request_key
+from bot.infra.numbering import random_number
 from bot.models import (
     BookingEvent,
     BookingState,
@@ -35,7 +36,6 @@ from bot.models import (
     StaffMember,
     StaffRole,
 )
-from bot.numbering import random_number
 from bot.organisation import get_organisation
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import ExplanationCode, InfusionDecision, InfusionRequest, Outcome
@@ -286,7 +286,7 @@ def _patient(
 
 
 def _new_booking_no(session: Session, booking: HomeVisitBooking, now: datetime) -> None:
-    """A booking number not guessable from another one (`bot.numbering`)."""
+    """A booking number not guessable from another one (`bot.infra.numbering`)."""
     day = now.astimezone(local_zone()).date()
     booking.booking_no = random_number(session, HomeVisitBooking.booking_no, BOOKING_PREFIX, day)
     session.flush()

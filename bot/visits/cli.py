@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from bot import clock
-from bot.db import session_scope
+from bot.infra import clock
+from bot.infra.db import session_scope
 from bot.reading.dates import DateParseError, parse_dates
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.infra.settings import PROJECT_ROOT
 from bot.reading import normalize_chinese, words
-from bot.settings import PROJECT_ROOT
 
 DRUGS_PATH = PROJECT_ROOT / "data" / "demo" / "drugs.yml"
 

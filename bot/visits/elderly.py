@@ -23,8 +23,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.clock import as_utc, local_zone
 from bot.gas.schedule import add_months
+from bot.infra.clock import as_utc, local_zone
 from bot.models import (
     CareVisitKind,
     CareVisitState,

@@ -2,9 +2,9 @@
 free, booking a home infusion, registering elderly care, and seeing, cancelling and
 moving bookings (the family's, the nurse's and the staff's lists).
 
-Each function opens its own unit of work (`bot.db.unit_of_work`), applies the rules of
+Each function opens its own unit of work (`bot.infra.db.unit_of_work`), applies the rules of
 `bot.visits` and returns plain data that stays valid after the session is closed; a
-failed database leaves as `bot.db.DatabaseUnavailable`.
+failed database leaves as `bot.infra.db.DatabaseUnavailable`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import date, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.db import DatabaseUnavailable, session_scope, unit_of_work
 from bot.directory import find_department
-from bot.idempotency import retry_on_conflict
+from bot.infra.db import DatabaseUnavailable, session_scope, unit_of_work
+from bot.infra.idempotency import retry_on_conflict
 from bot.models import (
     BookingState,
     CareVisitKind,

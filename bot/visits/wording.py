@@ -9,10 +9,10 @@ from datetime import date
 from typing import TypeVar
 
 from bot import reading
+from bot.infra.text_safety import clean_text
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.reading import words
 from bot.school.wording import format_day
-from bot.text_safety import clean_text
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
 

@@ -24,12 +24,12 @@ from sqlalchemy.engine import Engine
 
 from bot.admin.app import create_app
 from bot.admin.auth import create_user
-from bot.bench import free_port
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
-from bot.settings import Settings
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import Settings
+from bot.ops.bench import free_port
 from tests.e2e.fake_telegram import FakeTelegram
 
 PASSWORD = "browser test password"

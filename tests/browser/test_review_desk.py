@@ -12,7 +12,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
-from bot.db import session_scope
+from bot.infra.db import session_scope
 from bot.models import Complaint, ComplaintNotification, ComplaintState
 from tests.browser.conftest import PASSWORD
 

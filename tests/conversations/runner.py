@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import Engine
 
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from tests.conversations.outcomes import FINAL_ONLY, Check, Context, cleanup, run_check, setup
 from tests.conversations.person import BotTurn, Conversation, Person, Reply, Watch
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.db import create_engine
+from bot.infra.db import create_engine
 from tests.conversations.runner import Talk, assistant_servers, load_conversations, play
 from tests.e2e.conftest import FROZEN_NOW
 

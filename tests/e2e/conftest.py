@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from bot.bench import free_port
-from bot.chat import send_message
-from bot.db import create_engine, session_scope
-from bot.devserver import Servers, ServerStartError, start_servers
-from bot.migrate import upgrade
-from bot.seed import seed_demo, seed_policies
-from bot.settings import PROJECT_ROOT
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import PROJECT_ROOT
+from bot.ops.bench import free_port
+from bot.ops.devserver import Servers, ServerStartError, start_servers
+from bot.ops.seed import seed_demo, seed_policies
+from bot.runtime.chat import send_message
 
 MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
 # The action server's clock: Wednesday 2026-11-25, 15:45 in Shanghai, after 实验小学's
@@ -113,7 +113,7 @@ def running_assistant(
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://localhost:{action_port}/webhook"\n'
         "  enable_selective_domain: true\n"
-        "tracker_store:\n  type: bot.tracker_store.ThreadedSQLTrackerStore\n"
+        "tracker_store:\n  type: bot.infra.tracker_store.ThreadedSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n',
         encoding="utf-8",
     )

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 
-from bot.devserver import api_request, new_jwt_secret
+from bot.ops.devserver import api_request, new_jwt_secret
 from tests.e2e.conftest import outward_ipv4_addresses, texts
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.complaints import workflow
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from bot.models import (
     Complaint,
     ComplaintFinding,

@@ -25,9 +25,9 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.db import create_engine
-from bot.devserver import Servers
-from bot.settings import PROJECT_ROOT
+from bot.infra.db import create_engine
+from bot.infra.settings import PROJECT_ROOT
+from bot.ops.devserver import Servers
 from tests.compose import environment_of, load_compose
 from tests.e2e.conftest import MODEL, free_port
 
@@ -233,7 +233,7 @@ def test_a_conversation_is_kept_in_postgres_under_the_redis_lock_store(deploymen
         ]
     finally:
         client.close()
-    # (bot.lock_store takes an unlocked conversation with SET NX and frees it with an EVAL
+    # (bot.infra.lock_store takes an unlocked conversation with SET NX and frees it with an EVAL
     # script; it changes a lock held by others in a WATCH/MULTI/EXEC transaction.)
     lock_commands = {"get", "set", "del", "eval", "evalsha", "exec", "watch", "unwatch"}
     assert any(c["cmd"] in lock_commands for c in others), others

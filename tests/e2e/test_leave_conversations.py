@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from bot.models import LeaveRequest, LeaveState, StaffRole, Student
 from bot.staff import create_invite
 from tests.e2e.conftest import new_sender, texts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from bot.models import StaffRole
 from bot.staff import create_invite
 from tests.e2e.conftest import new_sender, texts

@@ -34,9 +34,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.chat import send_message
-from bot.db import create_engine, session_scope
-from bot.devserver import (
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.models import Complaint, LeaveRequest, Student
+from bot.ops.devserver import (
     action_server_command,
     api_request,
     auth_headers,
@@ -46,9 +47,8 @@ from bot.devserver import (
     server_env,
     start_process,
 )
-from bot.migrate import upgrade
-from bot.models import Complaint, LeaveRequest, Student
-from bot.seed import seed_demo, seed_policies
+from bot.ops.seed import seed_demo, seed_policies
+from bot.runtime.chat import send_message
 from tests.conftest import TEST_POSTGRES_URL, _require_services
 from tests.e2e.conftest import FROZEN_NOW, MODEL, free_port, new_sender, texts
 from tests.e2e.faults import FaultyLink, LinkMode
@@ -197,10 +197,11 @@ def cluster(postgres_server: Engine, tmp_path_factory) -> Iterator[Cluster]:
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_link.port}/webhook"\n'
         "  enable_selective_domain: true\n"
-        "tracker_store:\n  type: bot.tracker_store.ThreadedSQLTrackerStore\n  dialect: postgresql\n"
+        "tracker_store:\n  type: bot.infra.tracker_store.ThreadedSQLTrackerStore\n"
+        "  dialect: postgresql\n"
         f'  url: "{server.host or "127.0.0.1"}"\n  port: {server.port or 5432}\n'
         f'  username: "{server.username or "postgres"}"\n  db: "{tracker_db}"\n'
-        "lock_store:\n  type: bot.lock_store.AtomicRedisLockStore\n"
+        "lock_store:\n  type: bot.infra.lock_store.AtomicRedisLockStore\n"
         f"  url: {REDIS_HOST}\n  port: {REDIS_PORT}\n"
         f'  key_prefix: "rel{suffix}"\n',
         encoding="utf-8",
@@ -279,7 +280,7 @@ def test_a_burst_sent_to_both_servers_is_handled_in_order_and_none_is_lost(clust
 
 
 def test_messages_sent_at_the_same_moment_to_both_servers_are_all_handled(cluster):
-    # Rasa's own Redis lock store loses tickets here (bot/lock_store.py): two servers take
+    # Rasa's own Redis lock store loses tickets here (bot/infra/lock_store.py): two servers take
     # the same ticket, or one deletes the lock another is waiting on.
     sender = new_sender()
     messages = [f"{'你好' if n % 2 else '燃气营业厅在哪'} 同时{n}" for n in range(10)]

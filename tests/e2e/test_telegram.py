@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.devserver import start_telegram_bridge
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
+from bot.ops.devserver import start_telegram_bridge
 from tests.e2e.conftest import free_port
 from tests.e2e.fake_telegram import FakeTelegram
 

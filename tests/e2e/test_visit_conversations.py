@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from bot.models import (
     BookingState,
     Community,

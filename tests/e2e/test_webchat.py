@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.local_rest import allowed
-from bot.devserver import Servers, ServerStartError, server_env, start_process
+from bot.ops.devserver import Servers, ServerStartError, server_env, start_process
 from tests.e2e.conftest import free_port, outward_ipv4_addresses
 
 pytestmark = pytest.mark.e2e

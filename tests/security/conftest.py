@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot import db, settings
-from bot.db import create_engine, session_scope
-from bot.devserver import Servers, ServerStartError, server_env, start_process
-from bot.migrate import upgrade
-from bot.seed import seed_demo
+from bot.infra import db, settings
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.ops.devserver import Servers, ServerStartError, server_env, start_process
+from bot.ops.seed import seed_demo
 
 # Wednesday 2026-11-25, 15:45 in Shanghai: the clock of the code under attack.
 FROZEN_NOW = "2026-11-25T15:45:00+08:00"

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main as cli_main
-from bot.db import session_scope
 from bot.gas.accounts import ATTEMPT_KIND, BindOutcome, bind_account
 from bot.identity import TARGET_MAX_FAILURES
+from bot.infra.db import session_scope
 from bot.models import BindingAttempt, GasAccount, GasAccountBinding, GuardianBinding
 from bot.school.binding import StudentBindOutcome, bind_guardian
 from tests.e2e.conftest import free_port

@@ -32,7 +32,8 @@ from bot.admin.auth import create_user
 from bot.cli import main as cli_main
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
+from bot.infra.settings import Settings
 from bot.models import (
     BookingState,
     Community,
@@ -44,7 +45,6 @@ from bot.models import (
     StaffRole,
 )
 from bot.notify import Delivery, DeliveryStatus
-from bot.settings import Settings
 from bot.staff import create_invite, redeem_invite
 from bot.visits.booking import _new_booking_no
 from tests.formdriver import FormDriver

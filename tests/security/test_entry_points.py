@@ -29,10 +29,10 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 from sqlalchemy import select
 
-from bot.action_guard import _authorise
-from bot.db import session_scope
-from bot.devserver import Servers, action_server_command, rasa_server_command
+from bot.infra.db import session_scope
 from bot.models import BookingState, Community, HalfDay, HomeVisitBooking, Nurse, Patient
+from bot.ops.devserver import Servers, action_server_command, rasa_server_command
+from bot.runtime.action_guard import _authorise
 from tests.e2e.conftest import free_port, outward_ipv4_addresses
 from tests.security.conftest import FROZEN_NOW, start_server
 
@@ -176,7 +176,7 @@ def test_no_browser_page_may_call_the_action_server(action_server):
 def test_the_rasa_server_sends_the_token_with_every_action_call(monkeypatch):
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot import settings
+    from bot.infra import settings
 
     monkeypatch.setenv("ACTION_SERVER_TOKEN", ACTION_TOKEN)
     settings.get_settings.cache_clear()

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.cli import main as cli_main
-from bot.db import create_engine, session_scope
-from bot.keys import local_secret, private_database_file
+from bot.infra.db import create_engine, session_scope
+from bot.infra.keys import local_secret, private_database_file
+from bot.infra.text_safety import clean_text, terminal_safe
 from bot.models import (
     BookingState,
     Community,
@@ -22,7 +23,6 @@ from bot.models import (
     Nurse,
     Patient,
 )
-from bot.text_safety import clean_text, terminal_safe
 from tests.security.conftest import FROZEN_NOW
 
 NOW = datetime.fromisoformat(FROZEN_NOW)
@@ -143,7 +143,7 @@ def test_database_files_and_keys_are_for_their_owner_only(tmp_path):
 def test_the_tracker_store_file_is_for_its_owner_only(tmp_path):
     from rasa.shared.core.domain import Domain
 
-    from bot.tracker_store import ThreadedSQLTrackerStore
+    from bot.infra.tracker_store import ThreadedSQLTrackerStore
 
     path = tmp_path / "tracker.db"
     path.write_bytes(b"")

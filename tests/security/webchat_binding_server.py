@@ -13,10 +13,10 @@ import sys
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic, response
 
-from bot import clock
 from bot.channels.webchat import WebChatInput
-from bot.db import session_scope
 from bot.gas.accounts import bind_account, find_account_no
+from bot.infra import clock
+from bot.infra.db import session_scope
 
 
 async def bind(message: UserMessage) -> None:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
-from bot import settings as bot_settings
+from bot.infra import db
+from bot.infra import settings as bot_settings
 
 
 @pytest.fixture(scope="session")
 def demo_database_file(tmp_path_factory) -> Path:
     """A migrated SQLite database with the demo data, made once per test run."""
-    from bot.migrate import upgrade
-    from bot.seed import seed_demo, seed_policies
+    from bot.infra.migrate import upgrade
+    from bot.ops.seed import seed_demo, seed_policies
 
     path = tmp_path_factory.mktemp("demo") / "service.db"
     url = f"sqlite:///{path}"
@@ -32,7 +32,7 @@ def demo_database_file(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def service_database(demo_database_file, tmp_path, monkeypatch) -> Iterator[str]:
-    """The configured database (`bot.db.get_engine()`, which the services use): a fresh
+    """The configured database (`bot.infra.db.get_engine()`, which the services use): a fresh
     copy of the demo database for each test."""
     path = tmp_path / "service.db"
     shutil.copyfile(demo_database_file, path)

@@ -29,13 +29,13 @@ from actions.school import (
     ActionTeacherLeaves,
 )
 from actions.visits import ActionCancelBooking, ActionCheckBooking, ActionNurseVisits
-from bot import db, settings
 from bot.admin.app import create_app
 from bot.admin.auth import create_user, deactivate_user
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, complaint_for_sender, file_complaint
 from bot.gas.accounts import BindOutcome, bind_account, bound_account
 from bot.gas.faults import report_fault, reports_of
+from bot.infra import db, settings
 from bot.models import (
     BookingState,
     Community,
@@ -52,9 +52,9 @@ from bot.models import (
     Teacher,
 )
 from bot.notify import Delivery, DeliveryStatus
+from bot.ops.seed import seed_demo, seed_policies
 from bot.policies.answer import audiences_for
 from bot.school.binding import bind_guardian, children_of
-from bot.seed import seed_demo, seed_policies
 from bot.staff import create_invite, redeem_invite
 from bot.visits.booking import may_see
 

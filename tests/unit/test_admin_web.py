@@ -16,11 +16,11 @@ from bot.admin.app import create_app
 from bot.admin.auth import create_user
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import Settings
 from bot.models import Complaint, ComplaintNotification, ComplaintState
 from bot.notify import Delivery, DeliveryStatus
-from bot.settings import Settings
 
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)
 PASSWORD = "a long enough password"
@@ -247,7 +247,7 @@ def test_create_user_from_the_command_line(tmp_path):
     import subprocess
     import sys
 
-    from bot.settings import PROJECT_ROOT
+    from bot.infra.settings import PROJECT_ROOT
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     upgrade(url)

@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.backup import BackupError, backup_all, backup_database, is_empty, restore_database
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import BindingAttempt, DashboardLoginAttempt
-from bot.settings import PROJECT_ROOT
+from bot.ops.backup import BackupError, backup_all, backup_database, is_empty, restore_database
 
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)
 

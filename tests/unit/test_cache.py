@@ -1,4 +1,4 @@
-"""The shared cache (bot/cache.py) in memory and on the local Redis, and the WeChat channel's
+"""The shared cache (bot/infra/cache.py) in memory and on the local Redis, and the WeChat channel's
 nonces, message de-duplication and access token on it, with two channel instances sharing
 Redis standing in for two Rasa servers behind a load balancer."""
 
@@ -13,9 +13,9 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from wechatpy import parse_message
 
-from bot.cache import CacheUnavailable, MemoryCache, RedisCache, cache_from_settings
 from bot.channels.wechat import CustomerService, ReplayGuard, WeChatInput
-from bot.settings import Settings
+from bot.infra.cache import CacheUnavailable, MemoryCache, RedisCache, cache_from_settings
+from bot.infra.settings import Settings
 from tests.e2e.fake_wechat import FakeWeChatApi
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 
 @pytest.fixture()

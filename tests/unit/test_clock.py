@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timezone
 
-from bot import clock
+from bot.infra import clock
 
 
 def test_the_clock_runs_in_utc_and_reports_shanghai_dates(monkeypatch):

@@ -32,7 +32,7 @@ from bot.complaints.filing import (
 )
 from bot.complaints.queries import ComplaintFilter, export_csv, list_complaints, statistics
 from bot.complaints.transcript import read_transcript
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
 from bot.models import (
     Complaint,
     ComplaintEvent,

@@ -13,7 +13,7 @@ from bot.complaints import service, workflow
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, ComplaintError, find_complaint
 from bot.complaints.queries import OPEN, ComplaintFilter
-from bot.db import session_scope
+from bot.infra.db import session_scope
 from bot.models import ComplaintState, StaffRole
 from bot.notify import Delivery, DeliveryStatus
 from bot.staff import create_invite, redeem_invite

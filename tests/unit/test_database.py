@@ -11,12 +11,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import exc, func, inspect, select
 
 import bot.models
-from bot.db import session_scope
-from bot.migrate import downgrade, upgrade
+from bot.infra.db import session_scope
+from bot.infra.migrate import downgrade, upgrade
 from bot.models import Audience, Base, Department, PolicyClause, PolicyDocument
+from bot.ops.seed import seed_demo, seed_policies
 from bot.policies.corpus import load_corpus
 from bot.policies.store import find_document, list_documents, sync_corpus
-from bot.seed import seed_demo, seed_policies
 
 TABLES = {"policy_document", "policy_clause", "department", "alembic_version"}
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.healthcheck import main as healthcheck
-from bot.settings import PROJECT_ROOT, Settings
+from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.ops.healthcheck import main as healthcheck
 from tests.compose import (
     COMPOSE_FILE,
     REQUIRED_SECRETS,
@@ -193,8 +193,8 @@ def test_published_ports_listen_on_localhost_only(services):
 
 def test_the_rasa_http_api_requires_a_jwt(services, compose_text):
     command = command_of(services["rasa"])
-    assert "--enable-api" in command and "bot.rasa_server" in command
-    # bot.rasa_server reads the secret from its environment: never on a command line.
+    assert "--enable-api" in command and "bot.runtime.rasa_server" in command
+    # bot.runtime.rasa_server reads the secret from its environment: never on a command line.
     assert "JWT" not in command and "--auth-token" not in command and "--cors" not in command
     assert environment_of(services["rasa"])["RASA_JWT_SECRET"] == "secret-rasa_jwt_secret"
     assert "${RASA_JWT_SECRET:?" in compose_text
@@ -332,12 +332,12 @@ def test_the_rasa_service_uses_postgres_for_trackers_and_redis_for_locks(service
     endpoints_file = PROJECT_ROOT / command[command.index("--endpoints") + 1]
     raw = endpoints_file.read_text(encoding="utf-8")
     endpoints = yaml.safe_load(raw)
-    # Rasa's SQL store with its queries off the event loop (bot/tracker_store.py).
-    assert endpoints["tracker_store"]["type"] == "bot.tracker_store.ThreadedSQLTrackerStore"
+    # Rasa's SQL store with its queries off the event loop (bot/infra/tracker_store.py).
+    assert endpoints["tracker_store"]["type"] == "bot.infra.tracker_store.ThreadedSQLTrackerStore"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["tracker_store"]["url"] == "postgres"
-    # The project's Redis lock store (bot/lock_store.py): Rasa's `redis` type is not atomic.
-    assert endpoints["lock_store"]["type"] == "bot.lock_store.AtomicRedisLockStore"
+    # The project's Redis lock store (bot/infra/lock_store.py): Rasa's `redis` type is not atomic.
+    assert endpoints["lock_store"]["type"] == "bot.infra.lock_store.AtomicRedisLockStore"
     assert endpoints["lock_store"]["url"] == "redis"
     assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
     # Rasa fills in ${...} from its environment: the rasa service must provide each one.
@@ -400,7 +400,7 @@ class RecordingEnv(dict[str, str]):
         return super().__getitem__(key)
 
 
-# Variables the services get that bot/settings.py does not read, and who reads them.
+# Variables the services get that bot/infra/settings.py does not read, and who reads them.
 READ_ELSEWHERE = {
     "POSTGRES_DB": "endpoints.docker.yml",
     "POSTGRES_USER": "endpoints.docker.yml",

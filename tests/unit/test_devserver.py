@@ -10,7 +10,8 @@ import jwt
 import pytest
 from rasa.__main__ import create_argument_parser
 
-from bot.devserver import (
+from bot.infra.settings import PROJECT_ROOT, Settings
+from bot.ops.devserver import (
     Servers,
     action_server_command,
     action_server_env,
@@ -21,8 +22,7 @@ from bot.devserver import (
     rasa_server_env,
     secret_env,
 )
-from bot.rasa_server import rasa_arguments
-from bot.settings import PROJECT_ROOT, Settings
+from bot.runtime.rasa_server import rasa_arguments
 
 
 def option(args: list[str], name: str) -> str:
@@ -38,7 +38,7 @@ def test_the_http_api_is_enabled_on_localhost_with_no_secret_or_cors_on_the_comm
     tmp_path,
 ):
     args = rasa_server_command(5005, tmp_path / "endpoints.yml")
-    assert args[1:3] == ["-m", "bot.rasa_server"]
+    assert args[1:3] == ["-m", "bot.runtime.rasa_server"]
     assert "--enable-api" in args
     assert option(args, "--interface") == "127.0.0.1"
     assert not any(arg.startswith(("--jwt-secret", "--auth-token", "--cors")) for arg in args)
@@ -64,7 +64,7 @@ def test_secrets_and_cors_on_the_command_line_are_refused(refused):
 
 def test_the_action_server_listens_on_localhost_and_gets_its_token_from_the_environment():
     args = action_server_command(5055)
-    assert args[1:3] == ["-m", "bot.action_server"]
+    assert args[1:3] == ["-m", "bot.runtime.action_server"]
     assert option(args, "--host") == "127.0.0.1"
     assert secret_env("jwt", "token") == {"RASA_JWT_SECRET": "jwt", "ACTION_SERVER_TOKEN": "token"}
 

@@ -105,7 +105,7 @@ def test_the_states_are_worked_out_once_per_event_and_handed_out_as_copies():
 def test_the_project_tracker_store_makes_caching_trackers(tmp_path):
     import asyncio
 
-    from bot.tracker_store import ThreadedSQLTrackerStore
+    from bot.infra.tracker_store import ThreadedSQLTrackerStore
 
     store = ThreadedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db import session_scope
 from bot.directory import asks_emergency_line, departments_for, emergency_line
-from bot.seed import seed_demo
+from bot.infra.db import session_scope
+from bot.ops.seed import seed_demo
 
 
 @pytest.fixture()

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot import clock
-from bot.db import session_scope
-from bot.migrate import downgrade, upgrade
+from bot.infra import clock
+from bot.infra.db import session_scope
+from bot.infra.migrate import downgrade, upgrade
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import CareVisitKind, CareVisitState, Community, ElderlyCareVisit, HalfDay
+from bot.ops.seed import DEMO_DIR
 from bot.organisation import load_organisation
-from bot.seed import DEMO_DIR
-from bot.settings import PROJECT_ROOT
 from bot.visits import elderly
 from bot.visits.demo import seed_visits_demo
 from bot.visits.elderly import (
@@ -88,7 +88,7 @@ def days_from(first: date, count: int) -> Iterator[date]:
 
 
 def frozen(monkeypatch: pytest.MonkeyPatch, day: date) -> datetime:
-    """Freeze bot.clock at 9:00 on `day` and return clock.now()."""
+    """Freeze bot.infra.clock at 9:00 on `day` and return clock.now()."""
     monkeypatch.setenv("FROZEN_NOW", datetime.combine(day, time(9), SHANGHAI).isoformat())
     return clock.now()
 

@@ -14,11 +14,11 @@ from actions.complaints import ActionSubmitComplaint, ValidateComplaintForm
 from actions.gas import ActionGasAnswer, ValidateGasAccountForm
 from actions.school import ActionSubmitLeave, ValidateLeaveForm
 from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
-from bot import db
-from bot import settings as bot_settings
 from bot.gas.accounts import bindings_of
+from bot.infra import db
+from bot.infra import settings as bot_settings
 from bot.models import Complaint, HomeVisitBooking
-from bot.seed import seed_demo, seed_policies
+from bot.ops.seed import seed_demo, seed_policies
 from tests.formdriver import FormDriver
 
 FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
@@ -26,7 +26,7 @@ FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cu
 
 @pytest.fixture(scope="module")
 def demo_database(tmp_path_factory) -> Iterator[str]:
-    from bot.migrate import upgrade
+    from bot.infra.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('engine') / 'service.db'}"
     upgrade(url)

@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_scope
 from bot.gas.accounts import (
     BindOutcome,
     bind_account,
@@ -32,6 +31,7 @@ from bot.gas.schedule import ReadingCycle, add_months, next_reading
 from bot.gas.tariff import price_usage, total_fen, yuan
 from bot.gas.wording import months_asked, statement_text, wants_reminders_off
 from bot.identity import MAX_FAILURES
+from bot.infra.db import session_scope
 from bot.models import (
     ArrearsReminder,
     BindingAttempt,
@@ -43,7 +43,7 @@ from bot.models import (
     MeterReading,
 )
 from bot.notify import Delivery, DeliveryStatus
-from bot.seed import DEMO_DIR
+from bot.ops.seed import DEMO_DIR
 
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)  # 15:45 in Shanghai
 TODAY = date(2026, 11, 25)
@@ -203,7 +203,7 @@ def test_no_gas_wording_tells_a_customer_that_readings_are_estimated():
     import yaml
 
     from bot.gas.wording import CYCLE_TEXT
-    from bot.settings import PROJECT_ROOT
+    from bot.infra.settings import PROJECT_ROOT
 
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
     texts = [v["text"] for variants in domain["responses"].values() for v in variants]

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from bot import clock
-from bot.db import create_engine, session_scope
 from bot.gas.accounts import bind_account
 from bot.gas.importer import import_files
 from bot.gas.reminders import set_reminders
+from bot.infra import clock
+from bot.infra.db import create_engine, session_scope
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import ArrearsReminder, GasAccount, GasBill, GasPayment, MeterReading
-from bot.settings import PROJECT_ROOT
 from tests.e2e.fake_telegram import FakeTelegram
 
 DATA = PROJECT_ROOT / "tests" / "data" / "gas"

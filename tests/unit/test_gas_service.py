@@ -11,11 +11,11 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from bot import db
-from bot import settings as bot_settings
-from bot.db import DatabaseUnavailable
 from bot.gas import service
 from bot.gas.accounts import BindOutcome
+from bot.infra import db
+from bot.infra import settings as bot_settings
+from bot.infra.db import DatabaseUnavailable
 from bot.models import FaultState, MeterFaultKind
 
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)  # 15:45 in Shanghai

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
-from bot import db
-from bot import settings as bot_settings
+from bot.infra import db
+from bot.infra import settings as bot_settings
 from bot.models import BookingState, HomeVisitBooking
-from bot.seed import seed_demo, seed_policies
+from bot.ops.seed import seed_demo, seed_policies
 from bot.visits.booking import HOLDS_SLOT
 from tests.formdriver import FormDriver
 
@@ -50,7 +50,7 @@ PERSONAL = {
 
 @pytest.fixture(scope="module")
 def demo_database(tmp_path_factory) -> Iterator[str]:
-    from bot.migrate import upgrade
+    from bot.infra.migrate import upgrade
 
     url = f"sqlite:///{tmp_path_factory.mktemp('infusion') / 'service.db'}"
     upgrade(url)

@@ -20,8 +20,8 @@ from actions.school import (
     ActionSubmitLeave,
     ValidateLeaveForm,
 )
-from bot import db
-from bot import settings as bot_settings
+from bot.infra import db
+from bot.infra import settings as bot_settings
 from bot.models import LeaveRequest, Student
 from bot.school import service
 from tests.formdriver import FormDriver

@@ -13,7 +13,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.lock_store import AtomicRedisLockStore
+from bot.infra.lock_store import AtomicRedisLockStore
 from tests.conftest import _require_services
 
 HOST, PORT = "127.0.0.1", 6379
@@ -34,7 +34,7 @@ def prefix() -> str:
 
 
 def store(prefix: str) -> AtomicRedisLockStore:
-    config = EndpointConfig(url=HOST, type="bot.lock_store.AtomicRedisLockStore", port=PORT)
+    config = EndpointConfig(url=HOST, type="bot.infra.lock_store.AtomicRedisLockStore", port=PORT)
     config.kwargs["key_prefix"] = prefix
     created = LockStore.create(config)
     assert isinstance(created, AtomicRedisLockStore)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.infra.settings import PROJECT_ROOT
 from bot.nlu.evaluate import (
     FALLBACK,
     OUT_OF_SCOPE,
@@ -21,7 +22,6 @@ from bot.nlu.evaluate import (
     with_thresholds,
 )
 from bot.nlu.normalize import normalize_chinese
-from bot.settings import PROJECT_ROOT
 
 
 def _p(

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.infra.settings import Settings
 from bot.notify import DeliveryStatus, channel_of, deliver
-from bot.settings import Settings
 from tests.e2e.fake_telegram import FakeTelegram
 from tests.e2e.fake_wechat import FakeWeChatApi
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.complaints.catalog import CatalogError, parse_catalog
+from bot.infra.settings import PROJECT_ROOT, Settings
 from bot.organisation import (
     Organisation,
     OrganisationError,
@@ -17,7 +18,6 @@ from bot.organisation import (
     load_organisation,
     parse_organisation,
 )
-from bot.settings import PROJECT_ROOT, Settings
 
 SETTINGS_FILE = PROJECT_ROOT / "data" / "organisation.yml"
 

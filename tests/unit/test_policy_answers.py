@@ -9,9 +9,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import get_settings
 from bot.models import Audience
+from bot.ops.seed import seed_demo, seed_policies
 from bot.policies import answer as answer_module
 from bot.policies.answer import answer_question
 from bot.policies.corpus import load_corpus
@@ -25,8 +27,6 @@ from bot.policies.search import (
     select_hits,
 )
 from bot.policies.semantic import DIMENSION, MODEL_NAME
-from bot.seed import seed_demo, seed_policies
-from bot.settings import get_settings
 
 BOTH = (Audience.PUBLIC, Audience.STAFF)
 

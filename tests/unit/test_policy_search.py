@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import get_settings
 from bot.models import Audience
+from bot.ops.seed import seed_policies
 from bot.policies.answer import answer_question
 from bot.policies.corpus import load_corpus
 from bot.policies.search import (
@@ -19,8 +21,6 @@ from bot.policies.search import (
     search_policies,
     select_hits,
 )
-from bot.seed import seed_policies
-from bot.settings import get_settings
 
 BOTH = (Audience.PUBLIC, Audience.STAFF)
 

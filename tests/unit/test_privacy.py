@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bot.privacy import PersonalDataFilter, mask_personal_data
-from bot.settings import PROJECT_ROOT
+from bot.infra.privacy import PersonalDataFilter, mask_personal_data
+from bot.infra.settings import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(
@@ -156,8 +156,8 @@ def test_sql_errors_never_repeat_the_values(sqlite_url, caplog):
     """A failed insert's exception (as logged by logger.exception) names no values."""
     from sqlalchemy.exc import IntegrityError
 
-    from bot.db import create_engine, session_scope
-    from bot.migrate import upgrade
+    from bot.infra.db import create_engine, session_scope
+    from bot.infra.migrate import upgrade
     from bot.models import Guardian
 
     upgrade(sqlite_url)
@@ -210,7 +210,7 @@ def test_a_process_that_loads_project_code_masks_its_logs(module):
 
 def test_the_command_line_logs_no_sql_values_even_with_echo(sqlite_url):
     """`python -m bot` with DATABASE_ECHO=1 logs every statement, never its values."""
-    from bot.migrate import upgrade
+    from bot.infra.migrate import upgrade
 
     upgrade(sqlite_url)
     result = subprocess.run(
@@ -235,7 +235,7 @@ def test_the_command_line_logs_no_sql_values_even_with_echo(sqlite_url):
 
 
 def test_debug_logging_is_off_by_default():
-    from bot.settings import Settings
+    from bot.infra.settings import Settings
 
     assert Settings.from_env({}).log_level == "INFO"
 

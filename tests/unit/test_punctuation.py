@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 # ASCII marks that have a Chinese form; ":" between digits is a time, "," between digits

@@ -26,14 +26,14 @@ from rasa_sdk.interfaces import ActionExecutionRejection
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot import action_guard
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import session_scope
-from bot.idempotency import request_key
 from bot.incidents import busy_text, new_incident_id, reports_incidents
+from bot.infra.db import session_scope
+from bot.infra.idempotency import request_key
+from bot.infra.settings import Settings
 from bot.models import Complaint, ComplaintEvent
-from bot.settings import Settings
+from bot.runtime import action_guard
 
 INCIDENT = re.compile(r"E\d{8}-[0-9A-F]{6}")
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)
@@ -168,7 +168,7 @@ def _closed_port() -> int:
 
 def test_an_unreachable_action_server_gets_the_busy_message(guarded, caplog):
     url = f"http://127.0.0.1:{_closed_port()}/webhook"
-    with caplog.at_level(logging.ERROR, logger="bot.action_guard"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.action_guard"):
         events = _run_remote(url, "action_gas_business_halls")
     [uttered] = events
     assert isinstance(uttered, BotUttered) and uttered.text.startswith("忙 E")

@@ -21,8 +21,8 @@ from actions.visits import (
     ActionSubmitReschedule,
     ValidateRescheduleForm,
 )
-from bot import db
-from bot import settings as bot_settings
+from bot.infra import db
+from bot.infra import settings as bot_settings
 from bot.models import HalfDay, HomeVisitBooking
 from tests.conversations.outcomes import _book_infusion
 from tests.formdriver import FormDriver

@@ -10,8 +10,8 @@ import re
 import pytest
 import yaml
 
+from bot.infra.settings import PROJECT_ROOT
 from bot.policies.corpus import load_corpus
-from bot.settings import PROJECT_ROOT
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
 RESPONSES: dict[str, list[str]] = {

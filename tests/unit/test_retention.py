@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
-from bot.db import create_engine, session_scope
-from bot.migrate import upgrade
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import (
     BindingAttempt,
     Complaint,
@@ -31,9 +32,8 @@ from bot.models import (
     Praise,
     Student,
 )
-from bot.retention import ANONYMOUS_SENDER, run_retention
-from bot.seed import seed_demo
-from bot.settings import PROJECT_ROOT
+from bot.ops.retention import ANONYMOUS_SENDER, run_retention
+from bot.ops.seed import seed_demo
 
 NOW = datetime(2026, 11, 25, 7, 45, tzinfo=timezone.utc)
 OLD = NOW - timedelta(days=200)

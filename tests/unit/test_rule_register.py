@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from bot.cli import main
+from bot.infra.settings import PROJECT_ROOT
 from bot.rule_register import check_register, check_rule, load_register
-from bot.settings import PROJECT_ROOT
 from bot.visits.eligibility import ExplanationCode
 
 RULES = load_register()

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_scope
+from bot.infra.db import session_scope
 from bot.models import LeaveRequest, Student
+from bot.ops.seed import DEMO_DIR, seed_school_demo
 from bot.organisation import get_organisation
 from bot.school.binding import StudentBindOutcome, bind_guardian, children_of
 from bot.school.leave import (
@@ -26,7 +27,6 @@ from bot.school.leave import (
     request_leave,
 )
 from bot.school.schools import new_school
-from bot.seed import DEMO_DIR, seed_school_demo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZHANG = "2024010101"  # 实验小学, guardians 19900001001 and 19900001002

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.db import session_scope
+from bot.infra.db import session_scope
 from bot.models import StaffRole, Teacher
 from bot.school import service
 from bot.school.binding import StudentBindOutcome

@@ -7,8 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.db import session_scope
 from bot.directory import contacts_for
+from bot.infra.db import session_scope
 from bot.models import StaffRole
 from bot.policies.service import answer_policy, policy_titles
 from bot.staff import BindOutcome, StaffBinding, create_invite, redeem_invite_code
@@ -33,7 +33,7 @@ def test_no_action_opens_a_session_or_imports_sqlalchemy():
     for path in files:
         modules = imported_modules(path)
         assert not [m for m in modules if m.split(".")[0] == "sqlalchemy"], path.name
-        assert "bot.db.session_scope" not in modules, path.name
+        assert "bot.infra.db.session_scope" not in modules, path.name
         assert "session_scope" not in path.read_text(encoding="utf-8"), path.name
 
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, Settings, SettingsError, load_dotenv_file
+from bot.infra.settings import PROJECT_ROOT, Settings, SettingsError, load_dotenv_file
 
 
 def test_defaults_need_no_configuration():

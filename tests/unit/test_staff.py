@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.db import session_scope
 from bot.identity import FAILURE_WINDOW, LOCKOUT, MAX_FAILURES, locked_until
+from bot.infra.db import session_scope
 from bot.models import BindingAttempt, StaffInvite, StaffRole
 from bot.policies.answer import audiences_for
 from bot.staff import (

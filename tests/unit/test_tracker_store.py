@@ -14,7 +14,7 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, Use
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot.tracker_store import ThreadedSQLTrackerStore
+from bot.infra.tracker_store import ThreadedSQLTrackerStore
 
 DOMAIN = Domain.from_yaml(
     """
@@ -150,7 +150,7 @@ def test_events_are_read_back_as_rasa_reads_them():
     from rasa.shared.core import events as rasa_events
     from rasa.shared.utils.common import all_subclasses
 
-    from bot.tracker_store import _event_classes, deserialise_events
+    from bot.infra.tracker_store import _event_classes, deserialise_events
 
     for cls in all_subclasses(rasa_events.Event):
         assert _event_classes()[cls.type_name] is rasa_events.Event.resolve_by_type(cls.type_name)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_scope
-from bot.idempotency import retry_on_conflict
-from bot.migrate import downgrade, upgrade
+from bot.infra.db import session_scope
+from bot.infra.idempotency import retry_on_conflict
+from bot.infra.migrate import downgrade, upgrade
 from bot.models import (
     BookingEvent,
     BookingState,
@@ -25,7 +25,7 @@ from bot.models import (
     NurseSlot,
     StaffRole,
 )
-from bot.seed import DEMO_DIR
+from bot.ops.seed import DEMO_DIR
 from bot.staff import create_invite, redeem_invite
 from bot.visits.booking import (
     BookingOutcome,

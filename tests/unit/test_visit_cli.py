@@ -10,9 +10,9 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.db import create_engine, session_scope
+from bot.infra.db import create_engine, session_scope
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import Community, HalfDay, Nurse
-from bot.settings import PROJECT_ROOT
 from bot.visits.booking import PatientDetails, request_infusion
 from bot.visits.drugs import default_catalogue
 from bot.visits.eligibility import (

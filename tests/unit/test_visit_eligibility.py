@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
 from bot.visits.drugs import (
     Drug,
     DrugCatalogue,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.db import session_scope
+from bot.infra.db import session_scope
 from bot.models import BookingState, HalfDay, Nurse, StaffRole
 from bot.staff import create_invite, redeem_invite
 from bot.visits import service

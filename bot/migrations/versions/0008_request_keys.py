@@ -1,5 +1,5 @@
 """Idempotent writes: a complaint or a home-infusion booking carries the key of the
-request that made it (`bot.idempotency.request_key`), unique, so that a confirmation
+request that made it (`bot.infra.idempotency.request_key`), unique, so that a confirmation
 sent again (a retry after a timeout, a button pressed twice, a crash between the write
 and the answer) finds the row it already made instead of writing a second one.
 

@@ -21,7 +21,7 @@ KINDS_BEFORE = ("service", "follow_up")
 
 
 # Plain ALTER TABLE, not batch mode: on SQLite a batch copies the table and drops the old
-# one, and with foreign keys on (bot.db) dropping it deletes every visit of the archive
+# one, and with foreign keys on (bot.infra.db) dropping it deletes every visit of the archive
 # (ON DELETE CASCADE). SQLite 3.35+ adds and drops these columns in place.
 
 

@@ -11,7 +11,7 @@ import os
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ default, answering only the Rasa server.
 sent, so whoever reaches its port can forge a tracker with a bound customer's sender id
 and read their data. This server listens on `ACTION_SERVER_HOST` (default 127.0.0.1) and
 refuses every request but the health check unless it carries the token the Rasa server
-sends (`Authorization: Bearer <ACTION_SERVER_TOKEN>`, added by `bot.action_guard`),
+sends (`Authorization: Bearer <ACTION_SERVER_TOKEN>`, added by `bot.runtime.action_guard`),
 compared in constant time. No CORS: no browser page may call it.
 
-    python -m bot.action_server [--host H] [--port 5055]
+    python -m bot.runtime.action_server [--host H] [--port 5055]
 
 Imports rasa_sdk only (the action server image has no Rasa).
 """
@@ -24,7 +24,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings import action_server_token, get_settings
+from bot.infra.settings import action_server_token, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa_sdk import utils
 
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.runtime.action_server", description=__doc__
+    )
     parser.add_argument("--host", default=settings.action_server_host)
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions")

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from bot.keys import private_dir, private_file
-from bot.settings import PROJECT_ROOT, get_settings
+from bot.infra.keys import private_dir, private_file
+from bot.infra.settings import PROJECT_ROOT, get_settings
 
 LOG_DIR = PROJECT_ROOT / "var" / "log"
 STARTUP_TIMEOUT = 300.0
@@ -77,7 +77,7 @@ class Servers:
     action_url: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     jwt_secret: str = field(default_factory=new_jwt_secret, repr=False)
-    # What the Rasa server sends the action server (bot.action_server refuses others).
+    # What the Rasa server sends the action server (bot.runtime.action_server refuses others).
     action_token: str = field(default_factory=new_jwt_secret, repr=False)
 
     def auth_headers(self) -> dict[str, str]:
@@ -172,23 +172,24 @@ def action_server_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def action_server_command(port: int) -> list[str]:
-    """The guarded action server (`bot.action_server`): 127.0.0.1, token required."""
-    return [sys.executable, "-m", "bot.action_server", "--host", "127.0.0.1", "--port", str(port)]
+    """The guarded action server (`bot.runtime.action_server`): 127.0.0.1, token required."""
+    module = "bot.runtime.action_server"
+    return [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def guarded_api_args() -> list[str]:
     """`rasa run` options: on localhost only, the HTTP API only for tokens signed with
-    RASA_JWT_SECRET, which `bot.rasa_server` reads from its environment."""
+    RASA_JWT_SECRET, which `bot.runtime.rasa_server` reads from its environment."""
     return ["--enable-api", "--interface", "127.0.0.1"]
 
 
 def rasa_server_command(port: int, endpoints: Path, model: Path | None = None) -> list[str]:
-    """Rasa with the project's endpoints and channels (`bot.rasa_server`: no secret on the
+    """Rasa with the project's endpoints and channels (`bot.runtime.rasa_server`: no secret on the
     command line, no CORS); see `guarded_api_args`."""
     args = [
         sys.executable,
         "-m",
-        "bot.rasa_server",
+        "bot.runtime.rasa_server",
         *guarded_api_args(),
         "--port",
         str(port),
@@ -351,7 +352,7 @@ def run(*, chat: bool = True) -> int:
             "(accounts: python -m bot admin create-user NAME)"
         )
         if chat and sys.stdin.isatty():
-            from bot.chat import chat as chat_loop
+            from bot.runtime.chat import chat as chat_loop
 
             return chat_loop(server_url=servers.rasa_url)
         print("serving; press Ctrl-C to stop")

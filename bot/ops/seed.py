@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.gas.demo import seed_gas_demo
+from bot.infra.settings import PROJECT_ROOT
 from bot.models import (
     CareEnrollment,
     Department,
@@ -26,7 +27,6 @@ from bot.models import (
 from bot.policies.corpus import load_corpus
 from bot.policies.semantic import sentence_model
 from bot.policies.store import SyncReport, sync_corpus
-from bot.settings import PROJECT_ROOT
 from bot.visits.demo import seed_visits_demo
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"

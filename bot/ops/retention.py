@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Delete, Update
 
-from bot.clock import as_utc
+from bot.infra.clock import as_utc
 from bot.models import (
     BindingAttempt,
     Complaint,

@@ -9,15 +9,15 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bot import clock
-from bot.settings import get_settings
+from bot.infra import clock
+from bot.infra.settings import get_settings
 
 
 def _retention_run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import create_engine
-    from bot.retention import run_retention
+    from bot.infra.db import create_engine
+    from bot.ops.retention import run_retention
 
     settings = get_settings()
     days = settings.retention_days if args.days is None else args.days
@@ -60,7 +60,7 @@ def _retention_run(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, backup_all
+    from bot.ops.backup import BackupError, backup_all
 
     settings = get_settings()
     folder = args.output or settings.backup_dir
@@ -80,7 +80,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from bot.backup import BackupError, restore_database, role_of
+    from bot.ops.backup import BackupError, restore_database, role_of
 
     settings = get_settings()
     role = role_of(args.file)

@@ -16,7 +16,7 @@ conversation's lock (the lock store) around retrieve and save.
 endpoints.yml (the keys are those of Rasa's `type: SQL`):
 
     tracker_store:
-      type: bot.tracker_store.ThreadedSQLTrackerStore
+      type: bot.infra.tracker_store.ThreadedSQLTrackerStore
       dialect: postgresql
       url: 127.0.0.1
       db: rasa
@@ -41,7 +41,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.sql import Select
 
 from bot.dialogue.tracker import StateCachingTracker
-from bot.keys import private_file
+from bot.infra.keys import private_file
 
 logger = logging.getLogger(__name__)
 

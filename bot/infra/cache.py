@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 
 
 class CacheUnavailable(RuntimeError):

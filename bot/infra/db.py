@@ -25,8 +25,8 @@ from sqlalchemy.engine import create_engine as sa_create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.keys import private_database_file
-from bot.settings import get_settings
+from bot.infra.keys import private_database_file
+from bot.infra.settings import get_settings
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:

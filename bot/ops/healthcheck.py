@@ -1,4 +1,4 @@
-"""`python -m bot.healthcheck URL [URL ...]`: exit 0 when every URL answers 2xx in time.
+"""`python -m bot.ops.healthcheck URL [URL ...]`: exit 0 when every URL answers 2xx in time.
 
 The containers' health checks in docker-compose.yml use it (the images have Python but
 not necessarily curl). Standard library only, so it costs a few milliseconds.
@@ -25,7 +25,7 @@ def healthy(url: str, timeout: float) -> tuple[bool, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.healthcheck", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.healthcheck", description=__doc__)
     parser.add_argument("urls", nargs="+", metavar="URL")
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args(argv)

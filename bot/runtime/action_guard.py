@@ -7,7 +7,7 @@ word to the user (rasa/core/processor.py `_run_action`). `install()` wraps
 `ACTION_TIMEOUT` seconds, is logged with an incident id and answered with the busy
 message (`bot.incidents`). The conversation goes on: the next message is handled as usual
 once the action server is back. Every call carries the action server's token
-(`ACTION_SERVER_TOKEN`, see `bot.action_server`), so endpoints files need no secret. It
+(`ACTION_SERVER_TOKEN`, see `bot.runtime.action_server`), so endpoints files need no secret. It
 also validates the action server's answers with a
 validator built once (see `_response_validator`).
 
@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.incidents import busy_text, new_incident_id
-from bot.settings import action_server_token, get_settings
+from bot.infra.settings import action_server_token, get_settings
 
 logger = logging.getLogger(__name__)
 

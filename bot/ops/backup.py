@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
-from bot.db import create_engine
+from bot.infra.db import create_engine
 
 SQLITE_SUFFIX = ".sqlite3"
 POSTGRES_SUFFIX = ".dump"

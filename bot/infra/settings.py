@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from bot.keys import local_secret, secret_from_env
+from bot.infra.keys import local_secret, secret_from_env
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -179,7 +179,7 @@ class Settings:
     # Starts every key the project writes there, so deployments may share one Redis.
     redis_key_prefix: str = "service-assistant:"
     # Reliability: how long the Rasa server waits for a custom action before it tells the
-    # user the system is busy (with an incident id; see bot.action_guard).
+    # user the system is busy (with an incident id; see bot.runtime.action_guard).
     action_timeout: float = 10.0
 
     @classmethod

@@ -1,7 +1,7 @@
 """The Rasa server as `make run` and compose start it: `rasa run` in this process, with the
 JWT secret from the environment instead of the command line, and two guards.
 
-    python -m bot.rasa_server --enable-api --port 5005 --endpoints endpoints.yml ...
+    python -m bot.runtime.rasa_server --enable-api --port 5005 --endpoints endpoints.yml ...
 
 Takes `rasa run`'s options; `--jwt-secret` is refused (a command line is visible to every
 local user): the secret is `RASA_JWT_SECRET` or the file `RASA_JWT_SECRET_FILE` names,
@@ -28,7 +28,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings import get_settings
+from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

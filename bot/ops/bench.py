@@ -1,6 +1,6 @@
 """`make bench`: turns per second and latency through the running servers.
 
-Starts the action server and the Rasa server (bot.devserver) on free ports with a fresh
+Starts the action server and the Rasa server (bot.ops.devserver) on free ports with a fresh
 demo database and tracker store in var/bench/, then, at each concurrency level, sends a
 turn that runs a custom action with a database query (by default 燃气营业厅在哪: the
 business halls, no state needed) from many distinct senders, and the same text to bare
@@ -11,11 +11,11 @@ under 1.2 GB. Exit status 1 when a target is missed. Each row also gives the CPU
 Rasa server and the action server spent per request, which other work on the machine
 skews less than the clock.
 
-    python -m bot.bench [--turns 400] [--concurrency 1,8,32] [--postgres] [--tracker-store SQL]
+    python -m bot.ops.bench [--turns 400] [--concurrency 1,8,32] [--postgres] [--tracker-store SQL]
 
 `--postgres` runs the production configuration instead of SQLite: service data and the
 tracker store on the local PostgreSQL (`TEST_POSTGRES_URL` names the server) and the
-project's Redis lock store (bot.lock_store) on 127.0.0.1:6379.
+project's Redis lock store (bot.infra.lock_store) on 127.0.0.1:6379.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.devserver import Servers, ServerStartError, start_servers
-from bot.settings import PROJECT_ROOT
+from bot.infra.settings import PROJECT_ROOT
+from bot.ops.devserver import Servers, ServerStartError, start_servers
 
 MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
 BENCH_DIR = PROJECT_ROOT / "var" / "bench"
@@ -46,7 +46,7 @@ EXPECTED = "营业时间"  # in every answer of action_gas_business_halls
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # The project's tracker store, and Rasa's own (`--tracker-store SQL`) to compare with.
-TRACKER_STORES = ("bot.tracker_store.ThreadedSQLTrackerStore", "SQL")
+TRACKER_STORES = ("bot.infra.tracker_store.ThreadedSQLTrackerStore", "SQL")
 
 TARGET_P95_MS_AT_8 = 150.0
 TARGET_TURNS_PER_S = 50.0
@@ -202,9 +202,9 @@ def bench_servers(
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from bot.db import create_engine, session_scope
-    from bot.migrate import upgrade
-    from bot.seed import seed_demo, seed_policies
+    from bot.infra.db import create_engine, session_scope
+    from bot.infra.migrate import upgrade
+    from bot.ops.seed import seed_demo, seed_policies
 
     suffix = uuid.uuid4().hex[:8]
     dropped: list[str] = []
@@ -221,7 +221,7 @@ def bench_servers(
             f"tracker_store:\n  type: {tracker_store}\n  dialect: postgresql\n"
             f'  url: "{url.host}"\n  port: {url.port or 5432}\n'
             f'  username: "{url.username or "postgres"}"\n  db: "{dropped[1]}"\n'
-            "lock_store:\n  type: bot.lock_store.AtomicRedisLockStore\n"
+            "lock_store:\n  type: bot.infra.lock_store.AtomicRedisLockStore\n"
             "  url: 127.0.0.1\n  port: 6379\n"
             f'  key_prefix: "bench{suffix}"\n'
         )

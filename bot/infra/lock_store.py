@@ -22,7 +22,7 @@ Rasa's store.
 endpoints.yml:
 
     lock_store:
-      type: bot.lock_store.AtomicRedisLockStore
+      type: bot.infra.lock_store.AtomicRedisLockStore
       url: 127.0.0.1
       port: 6379
 """

@@ -1,0 +1,3 @@
+"""Infrastructure: settings, the database and its migrations, caches and stores,
+clocks, keys, logging and privacy masking. Knows nothing of any flow.
+"""
