@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.admin.cli import register as register_admin
+from bot.analytics.cli import register as register_analytics
 from bot.dataops_cli import register as register_dataops
 from bot.db import session_scope
 from bot.gas.cli import register as register_gas
@@ -364,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_admin(groups)
     register_dataops(groups)
     register_rules(groups)
+    register_analytics(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

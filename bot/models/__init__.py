@@ -7,6 +7,7 @@ database (tests/unit/test_database.py checks they agree).
 
 from __future__ import annotations
 
+from bot.models.analytics import AnalyticsDay
 from bot.models.base import NAMING_CONVENTION, Base, install_text_cleaning, mapper_registry, utcnow
 from bot.models.complaints import (
     Complaint,
@@ -83,6 +84,7 @@ from bot.models.visits import (
 
 __all__ = [
     "NAMING_CONVENTION",
+    "AnalyticsDay",
     "ArrearsReminder",
     "Audience",
     "Base",
