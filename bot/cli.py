@@ -14,6 +14,7 @@ from bot.dataops_cli import register as register_dataops
 from bot.db import session_scope
 from bot.gas.cli import register as register_gas
 from bot.logging_setup import configure_logging
+from bot.review.cli import register as register_review
 from bot.rule_register import register as register_rules
 from bot.settings import SettingsError, get_settings
 from bot.text_safety import safe_terminal_output
@@ -366,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_dataops(groups)
     register_rules(groups)
     register_analytics(groups)
+    register_review(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -134,7 +134,7 @@ def operators_report(
     stored = _stored_days(first, today, engine)
     missing = [first + timedelta(n) for n in range(days - 1) if first + timedelta(n) not in stored]
     read_from = missing[0] if missing else today
-    tracker = tracker_engine or _tracker_engine()
+    tracker = tracker_engine if tracker_engine is not None else default_tracker_engine()
     computed = _compute(tracker, read_from, today, zone)
     _store(
         {key: figures for key, figures in computed.items() if key[0] in missing},
@@ -163,7 +163,7 @@ def operators_report(
     return report
 
 
-def _tracker_engine() -> Engine | None:
+def default_tracker_engine() -> Engine | None:
     url = get_settings().tracker_database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
@@ -187,13 +187,22 @@ def _compute(
 
 
 def _event_rows(tracker: Engine, start: float, end: float) -> Iterator[EventRow]:
-    """The events written between `start` and `end` (Unix times), in the order written,
-    read in batches by id."""
-    after = 0
+    """The events written between `start` and `end` (Unix times), in the order written."""
+    return _read(tracker, 0, EVENTS.c.timestamp >= start, EVENTS.c.timestamp < end)
+
+
+def event_rows_after(tracker: Engine, after: int, senders: Any) -> Iterator[EventRow]:
+    """The events after the id `after` of the senders selected by `senders` (a SELECT of
+    sender ids), in the order written."""
+    return _read(tracker, after, EVENTS.c.sender_id.in_(senders))
+
+
+def _read(tracker: Engine, after: int, *conditions: Any) -> Iterator[EventRow]:
+    """The events matching `conditions` after the id `after`, read in batches by id."""
     columns = [EVENTS.c[name] for name in ("id", "sender_id", "type_name", "timestamp")]
     query = (
         select(*columns, EVENTS.c.intent_name, EVENTS.c.action_name, EVENTS.c.data)
-        .where(EVENTS.c.timestamp >= start, EVENTS.c.timestamp < end)
+        .where(*conditions)
         .order_by(EVENTS.c.id)
         .limit(_BATCH)
     )

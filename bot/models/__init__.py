@@ -52,6 +52,7 @@ from bot.models.policies import (
     PolicyClause,
     PolicyDocument,
 )
+from bot.models.review import ReviewItem
 from bot.models.school import (
     CareEnrollment,
     Guardian,
@@ -132,6 +133,7 @@ __all__ = [
     "PolicyClause",
     "PolicyDocument",
     "Praise",
+    "ReviewItem",
     "School",
     "SchoolCalendarDay",
     "SchoolClass",
