@@ -163,8 +163,10 @@ def operators_report(
     return report
 
 
-def default_tracker_engine() -> Engine | None:
-    url = get_settings().tracker_database_url
+def default_tracker_engine(url: str | None = None) -> Engine | None:
+    """The tracker store's engine (default: TRACKER_DATABASE_URL); None while its SQLite
+    file does not exist."""
+    url = url or get_settings().tracker_database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         return None  # no conversation stored yet
