@@ -186,3 +186,29 @@ def test_percentiles_are_the_nearest_rank() -> None:
     assert percentile([], 0.5) is None
     assert percentile([10, 20, 30, 40], 0.5) == 20
     assert percentile([10, 20, 30, 40], 0.95) == 40
+
+
+def test_satisfaction_counts_the_survey_scores_given_in_the_window(tracker: Engine) -> None:
+    from bot.complaints.catalog import get_catalog
+    from bot.complaints.filing import ComplaintDraft, file_complaint
+    from bot.models import SurveyAnswer
+
+    with session_scope(tracker) as session:
+        for number, (score, given) in enumerate(
+            ((5, TODAY + timedelta(hours=1)), (2, YESTERDAY), (1, TODAY - timedelta(days=20)))
+        ):
+            complaint = file_complaint(
+                session=session,
+                draft=ComplaintDraft("gas", "attitude", f"态度不好{number}"),
+                sender_id=f"web:{number}",
+                channel="web",
+                now=given,
+                catalog=get_catalog(),
+            )
+            session.add(
+                SurveyAnswer(
+                    complaint_id=complaint.id, sender_id="web:x", score=score, created_at=given
+                )
+            )
+    figures = operators_report(days=7, now=NOW, engine=tracker, tracker_engine=tracker).as_json()
+    assert figures["satisfaction"] == {"answers": 2, "mean": 3.5, "low": 1}
