@@ -17,10 +17,19 @@ OUT_OF_SCOPE = "out_of_scope"
 DENIED_AFFIRMATION = "denied_affirmation"  # the two-stage fallback's "都不是"
 POLICY_NO_ANSWER = "policy_no_answer"
 FORM_ABANDONED = "form_abandoned"
-REASONS = (NLU_FALLBACK, OUT_OF_SCOPE, DENIED_AFFIRMATION, POLICY_NO_ANSWER, FORM_ABANDONED)
+LOW_SATISFACTION = "low_satisfaction"  # the survey score that got utter_survey_thanks_low
+REASONS = (
+    NLU_FALLBACK,
+    OUT_OF_SCOPE,
+    DENIED_AFFIRMATION,
+    POLICY_NO_ANSWER,
+    FORM_ABANDONED,
+    LOW_SATISFACTION,
+)
 
 _ASK_AFFIRMATION = "action_default_ask_affirmation"
 _DEACTIVATE = "action_deactivate_loop"
+_LOW_SCORE_THANKS = "utter_survey_thanks_low"
 SIMILAR = 0.5  # the character n-gram similarity at which two texts are one group
 
 
@@ -80,11 +89,14 @@ def flags(rows: Iterable[EventRow]) -> Iterator[Flag]:
                 state.policy_pending = True
             elif name == _DEACTIVATE and state.user is not None:
                 yield _flag(state.user, FORM_ABANDONED)
-        elif row.type_name == "bot" and state.policy_pending:
-            state.policy_pending = False
+        elif row.type_name == "bot":
             utter = str((row.data.get("metadata") or {}).get("utter_action") or "")
-            if utter.startswith(POLICY_NO_ANSWER_PREFIX) and state.user is not None:
-                yield _flag(state.user, POLICY_NO_ANSWER)
+            if state.policy_pending:
+                state.policy_pending = False
+                if utter.startswith(POLICY_NO_ANSWER_PREFIX) and state.user is not None:
+                    yield _flag(state.user, POLICY_NO_ANSWER)
+            elif utter == _LOW_SCORE_THANKS and state.user is not None:
+                yield _flag(state.user, LOW_SATISFACTION)
     for state in last.values():  # a fallback not answered yet
         if state.user is not None and state.user.intent_name == NLU_FALLBACK:
             yield _flag(state.user, NLU_FALLBACK)

@@ -54,7 +54,10 @@ def conversations() -> list[Conversation]:
         Conversation("web:c", "telegram", TODAY + timedelta(hours=10))
         .user("out_of_scope", "燃气表转的飞快怎么回事")
         .action("utter_out_of_scope")
-        .bot(0.5),
+        .bot(0.5)
+        .user("rate_service", "2分,处理太慢")
+        .action("action_record_survey")
+        .bot(0.5, "utter_survey_thanks_low"),
     ]
 
 
@@ -88,6 +91,7 @@ def test_each_unplaced_message_is_flagged_once_with_its_reason() -> None:
         ("员工能带宠物上班吗", inbox.POLICY_NO_ANSWER),
         ("先不办了", inbox.FORM_ABANDONED),
         ("燃气表转的飞快怎么回事", inbox.OUT_OF_SCOPE),
+        ("2分,处理太慢", inbox.LOW_SATISFACTION),
     }
 
 
@@ -111,13 +115,13 @@ def tracker(engine: Engine) -> Engine:
 
 
 def test_collected_messages_are_masked_and_collected_once(tracker: Engine) -> None:
-    assert collect(tracker=tracker, engine=tracker) == 5
+    assert collect(tracker=tracker, engine=tracker) == 6
     assert collect(tracker=tracker, engine=tracker) == 0
     with session_scope(tracker) as session:
         texts = session.scalars(select(ReviewItem.text)).all()
     assert not any(PHONE in text for text in texts)
     groups = list_inbox(engine=tracker)
-    assert sum(len(group) for group in groups) == 5
+    assert sum(len(group) for group in groups) == 6
     assert len(groups[0]) == 2  # the two fast-meter messages
 
 
