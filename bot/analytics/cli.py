@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from bot import clock
+from bot.db import DatabaseUnavailable
+
+NOT_READY = (
+    "the database or the tracker store is not reachable or not migrated ({});"
+    " see `python -m bot db upgrade`"
+)
 
 
 def _percent(rate: float | None) -> str:
@@ -16,7 +23,14 @@ def _percent(rate: float | None) -> str:
 def _analytics(args: argparse.Namespace) -> int:
     from bot.analytics.service import operators_report
 
-    figures = operators_report(days=args.days, now=clock.now()).as_json()
+    if args.days < 1:
+        print("--days must be 1 or more", file=sys.stderr)
+        return 2
+    try:
+        figures = operators_report(days=args.days, now=clock.now()).as_json()
+    except DatabaseUnavailable as error:
+        print(NOT_READY.format(error), file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return 0

@@ -246,7 +246,8 @@ def day_figures(
         walk.step(row)
         if row.type_name == "action" and row.action_name:
             walk.previous_action[row.sender_id] = row.action_name
-    return walk.days
+    # Rows that counted nothing (a session's start before its first message) leave no key.
+    return {key: figures for key, figures in walk.days.items() if figures != DayFigures()}
 
 
 def percentile(sorted_values: list[int], share: float) -> int | None:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+from bot.analytics.cli import NOT_READY
+from bot.db import DatabaseUnavailable
 
 
 def _collect(args: argparse.Namespace) -> int:
     from bot.analytics.service import default_tracker_engine
     from bot.review.service import collect
 
-    added = collect(tracker=default_tracker_engine())
+    try:
+        added = collect(tracker=default_tracker_engine())
+    except DatabaseUnavailable as error:
+        print(NOT_READY.format(error), file=sys.stderr)
+        return 1
     print(f"review inbox: {added} new message(s) to label")
     return 0
 
@@ -18,7 +26,11 @@ def _collect(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from bot.review.export import GAPS_FILE, NLU_FILE, export
 
-    report = export()
+    try:
+        report = export()
+    except DatabaseUnavailable as error:
+        print(NOT_READY.format(error), file=sys.stderr)
+        return 1
     print(
         f"{NLU_FILE}: {report.examples} example(s) "
         f"({report.skipped_duplicates} skipped: already in the training data); "

@@ -212,3 +212,26 @@ def test_satisfaction_counts_the_survey_scores_given_in_the_window(tracker: Engi
             )
     figures = operators_report(days=7, now=NOW, engine=tracker, tracker_engine=tracker).as_json()
     assert figures["satisfaction"] == {"answers": 2, "mean": 3.5, "low": 1}
+
+
+def test_the_command_prints_the_same_figures_as_json(tracker: Engine, monkeypatch, capsys) -> None:
+    from bot import db
+    from bot import settings as bot_settings
+    from bot.cli import main
+
+    url = tracker.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    monkeypatch.setenv("FROZEN_NOW", NOW.isoformat())
+    bot_settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    try:
+        assert main(["analytics", "--days", "7", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert main(["analytics", "--days", "0"]) == 2
+    finally:
+        db.get_engine(url).dispose()
+        db.get_engine.cache_clear()
+        bot_settings.get_settings.cache_clear()
+    assert printed["conversations"] == 4
+    assert printed["flows"]["complaint_form"]["abandoned"] == 1
