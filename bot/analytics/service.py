@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -269,8 +269,9 @@ def _store(
 
 def _scores(first: date, last: date, zone: ZoneInfo, engine: Engine | None) -> list[int]:
     """The satisfaction scores (1-5) given from `first` to `last` (local days)."""
-    start = datetime.combine(first, time(), tzinfo=zone)
-    end = datetime.combine(last + timedelta(1), time(), tzinfo=zone)
+    # Compared in UTC, as stored: SQLite compares the text, without the offset.
+    start = datetime.combine(first, time(), tzinfo=zone).astimezone(timezone.utc)
+    end = datetime.combine(last + timedelta(1), time(), tzinfo=zone).astimezone(timezone.utc)
     with unit_of_work(engine) as session:
         return list(
             session.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -207,11 +207,17 @@ def test_satisfaction_counts_the_survey_scores_given_in_the_window(tracker: Engi
             )
             session.add(
                 SurveyAnswer(
-                    complaint_id=complaint.id, sender_id="web:x", score=score, created_at=given
+                    complaint_id=complaint.id,
+                    sender_id="web:x",
+                    score=score,
+                    created_at=given.astimezone(timezone.utc),  # stored in UTC
                 )
             )
     figures = operators_report(days=7, now=NOW, engine=tracker, tracker_engine=tracker).as_json()
     assert figures["satisfaction"] == {"answers": 2, "mean": 3.5, "low": 1}
+    # 01:00 local today is 17:00 UTC the day before: still counted as today.
+    today_only = operators_report(days=1, now=NOW, engine=tracker, tracker_engine=tracker)
+    assert today_only.satisfaction == [5]
 
 
 def test_the_command_prints_the_same_figures_as_json(tracker: Engine, monkeypatch, capsys) -> None:
