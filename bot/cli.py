@@ -9,12 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot.admin.cli import register as register_admin
+from bot.analytics.cli import register as register_analytics
 from bot.gas.cli import register as register_gas
 from bot.infra.db import session_scope
 from bot.infra.logging_setup import configure_logging
 from bot.infra.settings import SettingsError, get_settings
 from bot.infra.text_safety import safe_terminal_output
 from bot.ops.dataops_cli import register as register_dataops
+from bot.review.cli import register as register_review
 from bot.rule_register import register as register_rules
 from bot.visits.cli import register as register_visits
 
@@ -364,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_admin(groups)
     register_dataops(groups)
     register_rules(groups)
+    register_analytics(groups)
+    register_review(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

@@ -42,6 +42,7 @@ from bot.admin.auth import (
     signed_in_user,
 )
 from bot.admin.sessions import ServerSessionMiddleware
+from bot.analytics.service import default_tracker_engine, operators_report
 from bot.complaints import workflow
 from bot.complaints.catalog import Catalog, get_catalog
 from bot.complaints.filing import find_complaint
@@ -61,6 +62,10 @@ from bot.infra.keys import local_secret
 from bot.infra.settings import PROJECT_ROOT, Settings, get_settings
 from bot.models import ComplaintFinding, ComplaintState
 from bot.notify import Delivery, deliver
+from bot.review.inbox import REASONS as REVIEW_REASONS
+from bot.review.service import BadLabel, InboxEntry, ReviewChanged, collect, domain_intents
+from bot.review.service import inbox as review_inbox
+from bot.review.service import label as label_review
 
 logger = logging.getLogger(__name__)
 
@@ -337,6 +342,70 @@ def create_app(
             figures = statistics(session=session, now=clock.now(), catalog=catalog)
         return render(request, "stats.html", s=figures)
 
+    async def review_page(request: Request) -> Response:
+        def load() -> list[list[InboxEntry]]:
+            collect(tracker=default_tracker_engine(settings.tracker_database_url), engine=engine)
+            return review_inbox(engine=engine)
+
+        groups = await run_in_threadpool(load)
+        labelled = await run_in_threadpool(lambda: review_inbox(labelled=True, engine=engine))
+        return render(
+            request,
+            "review.html",
+            groups=groups,
+            labelled=[entry for group in labelled for entry in group],
+            intents=sorted(domain_intents()),
+            reasons=REVIEW_REASONS,
+        )
+
+    async def review_label(request: Request) -> Response:
+        form = await request.form()
+        item_id, version = str(request.path_params["item"]), str(form.get("version") or "")
+        if not (
+            item_id.isascii() and item_id.isdigit() and version.isascii() and version.isdigit()
+        ):
+            return PlainTextResponse("bad review item or version", status_code=400)
+        try:
+            label_review(
+                item_id=int(item_id),
+                expected_version=int(version),
+                kind=str(form.get("kind") or ""),
+                intent=str(form.get("intent") or ""),
+                clause=str(form.get("clause") or ""),
+                actor=f"admin:{request.session['user']}",
+                now=clock.now(),
+                engine=engine,
+            )
+        except ReviewChanged:
+            flash(request, "review_changed")
+        except BadLabel:
+            flash(request, "review_bad_label")
+        else:
+            flash(request, "review_done", "ok")
+        return redirect("/review")
+
+    async def analytics_page(request: Request) -> Response:
+        days_text = request.query_params.get("days", "7")
+        if not (days_text.isascii() and days_text.isdigit() and 1 <= int(days_text) <= 366):
+            raise BadQuery("days")
+        report = await run_in_threadpool(
+            lambda: operators_report(
+                days=int(days_text),
+                now=clock.now(),
+                engine=engine,
+                tracker_engine=default_tracker_engine(settings.tracker_database_url),
+            )
+        )
+        figures = report.as_json()
+        return render(
+            request,
+            "analytics.html",
+            a=figures,
+            days=int(days_text),
+            day_rows=[(day[5:], row["conversations"]) for day, row in figures["per_day"].items()],
+            channel_rows=[(ch, row["conversations"]) for ch, row in figures["per_channel"].items()],
+        )
+
     async def export(request: Request) -> Response:
         filters = filters_from(request)
         now = clock.now()
@@ -361,6 +430,9 @@ def create_app(
         Route("/complaints/{ticket}", login_required(complaint_detail)),
         Route("/complaints/{ticket}/{action}", login_required(complaint_action), methods=["POST"]),
         Route("/stats", login_required(stats_page)),
+        Route("/review", login_required(review_page)),
+        Route("/review/{item}", login_required(review_label), methods=["POST"]),
+        Route("/analytics", login_required(analytics_page)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

@@ -7,6 +7,7 @@ database (tests/unit/test_database.py checks they agree).
 
 from __future__ import annotations
 
+from bot.models.analytics import AnalyticsDay
 from bot.models.base import NAMING_CONVENTION, Base, install_text_cleaning, mapper_registry, utcnow
 from bot.models.complaints import (
     Complaint,
@@ -51,6 +52,7 @@ from bot.models.policies import (
     PolicyClause,
     PolicyDocument,
 )
+from bot.models.review import ReviewItem
 from bot.models.school import (
     CareEnrollment,
     Guardian,
@@ -83,6 +85,7 @@ from bot.models.visits import (
 
 __all__ = [
     "NAMING_CONVENTION",
+    "AnalyticsDay",
     "ArrearsReminder",
     "Audience",
     "Base",
@@ -130,6 +133,7 @@ __all__ = [
     "PolicyClause",
     "PolicyDocument",
     "Praise",
+    "ReviewItem",
     "School",
     "SchoolCalendarDay",
     "SchoolClass",

@@ -266,3 +266,51 @@ def test_create_user_from_the_command_line(tmp_path):
         )
         assert result.outcome is LoginOutcome.OK
     engine.dispose()
+
+
+def test_a_supervisor_labels_an_unplaced_message_and_a_stale_label_is_refused(
+    tmp_path, monkeypatch
+):
+    from bot.analytics.service import EVENTS
+    from tests.unit.test_analytics import NOW as ANALYTICS_NOW
+    from tests.unit.test_analytics import TODAY, Conversation
+
+    monkeypatch.setenv("FROZEN_NOW", ANALYTICS_NOW.isoformat())
+
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    tracker_url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    tracker = create_engine(tracker_url)
+    EVENTS.metadata.create_all(tracker)
+    talk = Conversation("tg:9", "telegram", TODAY).user(
+        "nlu_fallback", "我手机13912345678<b>停气</b>"
+    )
+    with tracker.begin() as connection:
+        connection.execute(EVENTS.insert(), talk.rows)
+    with session_scope(engine) as session:
+        create_user(session=session, username="wang", password=PASSWORD)
+    settings = replace(
+        Settings(), database_url=url, admin_secret_key="t", tracker_database_url=tracker_url
+    )
+    with TestClient(
+        create_app(settings=settings, engine=engine), base_url="http://127.0.0.1"
+    ) as client:
+        sign_in(client)
+        page = client.get("/review").text
+        assert "13912345678" not in page and "<b>停气" not in page
+        assert "&lt;b&gt;停气" in page
+        item = re.findall(r'action="/review/(\d+)"', page)[0]
+        version = re.findall(r'name="version" value="(\d+)"', page)[0]
+        form = {"csrf_token": csrf_of(page), "version": version, "kind": "intent"}
+        refused = client.post(f"/review/{item}", data={**form, "intent": "no_such"})
+        assert "已有的意图" in refused.text
+        client.post(f"/review/{item}", data={**form, "intent": "report_meter_fault"})
+        stale = client.post(f"/review/{item}", data={**form, "kind": "out_of_scope"})
+        assert "被其他人标注过" in stale.text
+        assert "report_meter_fault" in stale.text  # the first label stands
+        analytics = client.get("/analytics?days=3").text
+        assert 'id="conversations">1<' in analytics
+        assert client.get("/analytics?days=abc").status_code == 400
+    engine.dispose()
+    tracker.dispose()

@@ -1,0 +1,1 @@
+"""Operators' figures computed from Rasa's tracker store (`python -m bot analytics`)."""

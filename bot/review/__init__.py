@@ -1,0 +1,1 @@
+"""The operators' review loop: the inbox of unplaced messages, labels, the export."""
