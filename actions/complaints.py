@@ -130,13 +130,16 @@ class ValidateComplaintForm(FormEngine):
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker).strip()
-        if tracker.get_slot("requested_slot") is None:
+        starting = tracker.get_slot("requested_slot") is None
+        if starting:
             # "管道接口漏气 师傅看了一眼就走了" was answered as an emergency first; the
             # complaint that follows keeps what it described.
             text = f"{hazard_told_before(tracker)} {text}".strip()
         catalog = get_catalog()
         slots: dict[str, Any] = dict.fromkeys(COMPLAINT_SLOTS)
-        if says_what_happened(text):
+        # Later, what happened is its own question: an answer to another one ("服务质量",
+        # a time and place) is not taken for it.
+        if starting and says_what_happened(text):
             slots["complaint_description"] = text
             slots["complaint_department"] = catalog.guess_department(text)
             slots["complaint_category"] = catalog.guess_category(text)

@@ -278,6 +278,11 @@ class FormEngine(FormValidationAction):
         if requested is None or not self.stop_slot or tracker.get_slot(self.stop_slot):
             return events
         set_now = {e.get("name"): e.get("value") for e in events if e.get("event") == "slot"}
+        if not set(set_now) - {"requested_slot"}:
+            # Nothing was taken from the message (its intent is not one the form's slots
+            # accept, such as a gas leak in the gas form): Rasa then hands the turn to
+            # the rules, which an event set here would prevent.
+            return events
         next_asked = set_now.get("requested_slot", requested)
         failed = (
             next_asked == requested

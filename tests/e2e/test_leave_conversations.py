@@ -127,7 +127,7 @@ def test_a_parent_of_two_chooses_the_child(assistant):
 
     replies = assistant.say("后天孩子去医院复查 请假", sender)
     buttons = {b["title"] for r in replies for b in r.get("buttons", [])}
-    assert buttons == {"张子涵", "张子轩"}
+    assert buttons == {"张子涵", "张子轩", "都请"}
     confirm = texts(assistant.say("张子轩", sender))
     assert "张子轩" in confirm
     assert "11月27日（周五）" in confirm
