@@ -331,10 +331,18 @@ def test_a_booking_is_moved_to_another_half_day(assistant):
     [booking] = bookings(assistant, sender)
     number = booking.booking_no
     too_far = texts(assistant.say(f"把{number}改到12月25日上午", sender))
-    assert "没有改动" in too_far
-    moved = texts(assistant.say(f"把{number}改到后天下午", sender))
+    assert "14 天内" in too_far
+    [unchanged] = bookings(assistant, sender)
+    assert unchanged.visit_date == booking.visit_date
+    # The move is shown and confirmed before it is made.
+    confirm = texts(assistant.say("后天下午", sender))
+    assert "11月27日（周五）下午" in confirm and "确认" in confirm
+    [still] = bookings(assistant, sender)
+    assert still.visit_date == booking.visit_date
+    moved = texts(assistant.say("/affirm", sender))
     assert "11月27日（周五）下午" in moved
     [after] = bookings(assistant, sender)
     assert (after.visit_date, after.half_day) == (date(2026, 11, 27), HalfDay.AFTERNOON)
     assert after.state is BookingState.AWAITING_CONSENT
-    assert "没有找到您名下的预约" in texts(assistant.say(f"把{number}改到明天上午"))
+    refused = texts(assistant.say(f"把{number}改到明天上午"))
+    assert "名下" in refused and "没有" in refused
