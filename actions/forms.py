@@ -109,6 +109,21 @@ async def answer_aside(
     return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]
 
 
+def _as_requested(tracker: Tracker) -> Tracker:
+    """The tracker whose latest message is the request a form starts from: the message
+    itself, or, when a button started the form ("/request_leave" offered after a message
+    that was not understood), the message before it."""
+    if not message_text(tracker).startswith("/"):
+        return tracker
+    users = [event for event in reversed(tracker.events) if event.get("event") == "user"]
+    before = next((e for e in users[1:] if not str(e.get("text") or "").startswith("/")), None)
+    if before is None:
+        return tracker
+    request = tracker.copy()
+    request.latest_message = {**tracker.latest_message, "text": before.get("text") or ""}
+    return request
+
+
 class FormEngine(FormValidationAction):
     """What every form shares, written once: it takes what the first message already says;
     any message stops it in plain words ("算了", "不预约了", "我没要投诉") without storing
@@ -161,7 +176,8 @@ class FormEngine(FormValidationAction):
             if corrected is not None:
                 return corrected
         if requested is None:
-            prefill = [*self._changes(self._prefill(tracker), tracker), SlotSet(RETRY_SLOT, None)]
+            request = _as_requested(tracker)
+            prefill = [*self._changes(self._prefill(request), tracker), SlotSet(RETRY_SLOT, None)]
         elif self.reads_every_message:
             prefill = self._also_given(tracker)
         else:

@@ -153,8 +153,11 @@ def resolve_followup(
     if intent not in GENERIC_INTENTS or _in_form(events):
         return None
     words = normalize_chinese(text).strip()
-    if not words or len(words) > MAX_FOLLOWUP_CHARS or _FAREWELL.search(words):
+    if not words or len(words) > MAX_FOLLOWUP_CHARS:
         return None
+    if _FAREWELL.search(words):
+        # "谢谢 再见" that the NLU could not place is seen off (走有送声).
+        return "goodbye" if intent != "goodbye" else None
     task = last_task(events)
     if task is None:
         return None

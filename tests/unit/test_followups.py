@@ -137,6 +137,11 @@ def test_a_farewell_after_an_answer_stays_a_farewell(text: str) -> None:
     assert follow(GAS_BILL_ANSWERED, text, "goodbye") is None
 
 
+@pytest.mark.parametrize("intent", ["nlu_fallback", "inform"])
+def test_thanks_and_goodbye_the_nlu_could_not_place_are_seen_off(intent: str) -> None:
+    assert follow(GAS_BILL_ANSWERED, "谢谢 再见", intent) == "goodbye"
+
+
 def test_a_message_the_nlu_gave_a_service_is_left_to_that_service() -> None:
     assert follow(LEAVE_RECORDED, "周三呢", "ask_care_times") is None
     assert follow(GAS_BILL_ANSWERED, "那我欠费不", "set_arrears_reminder") is None

@@ -231,3 +231,14 @@ def test_another_drug_named_at_a_yes_no_question_is_added_never_swapped_for_the_
     assert form.slots["requested_slot"] == "visit_drug_more"
     form.say("还有维生素C")
     assert "葡萄糖氯化钠" in (form.slots["visit_drug"] or "")
+
+
+def test_a_form_started_by_a_button_reads_the_message_before_it(world):
+    who = sender()
+    form = leave(who)
+    misread = "学号2024010104 家长手机19900001006 孩子发烧了明天不参加课后看护"
+    form.history.append({"event": "user", "text": misread, "parse_data": {}})
+    said = form.say("/request_leave", intent="request_leave")
+    assert "utter_student_bound" in said
+    assert not any(name in said for name in ("utter_ask_student_no", "utter_ask_guardian_phone"))
+    assert form.slots["leave_dates"] == ["2026-11-26"]
