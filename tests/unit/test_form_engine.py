@@ -12,13 +12,24 @@ from sqlalchemy import func, select
 
 from actions.complaints import ActionSubmitComplaint, ValidateComplaintForm
 from actions.gas import ActionGasAnswer, ValidateGasAccountForm
-from actions.school import ActionSubmitLeave, ValidateLeaveForm
-from actions.visits import ActionSubmitInfusion, ValidateInfusionForm
+from actions.school import (
+    ActionSubmitBindStudent,
+    ActionSubmitLeave,
+    ValidateBindStudentForm,
+    ValidateLeaveForm,
+)
+from actions.visits import (
+    ActionSubmitCare,
+    ActionSubmitInfusion,
+    ValidateCareForm,
+    ValidateInfusionForm,
+)
 from bot.gas.accounts import bindings_of
 from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import Complaint, HomeVisitBooking
 from bot.ops.seed import seed_demo, seed_policies
+from bot.school.binding import children_of
 from tests.formdriver import FormDriver
 
 FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
@@ -242,3 +253,38 @@ def test_a_form_started_by_a_button_reads_the_message_before_it(world):
     assert "utter_student_bound" in said
     assert not any(name in said for name in ("utter_ask_student_no", "utter_ask_guardian_phone"))
     assert form.slots["leave_dates"] == ["2026-11-26"]
+
+
+def test_a_second_child_is_bound_with_the_number_and_phone_given_together(world):
+    who = sender()
+    form = FormDriver(
+        "bind_student_form", ValidateBindStudentForm(), ActionSubmitBindStudent(), sender=who
+    )
+    said = form.say("绑定孩子 学号2023010301 电话19900001001", intent="bind_student")
+    assert "utter_student_bound" in said and form.finished
+
+
+def test_binding_a_child_stops_in_plain_words_and_binds_nothing(world):
+    who = sender()
+    form = FormDriver(
+        "bind_student_form", ValidateBindStudentForm(), ActionSubmitBindStudent(), sender=who
+    )
+    form.say("我要绑定孩子", intent="bind_student")
+    form.say("2023010301")
+    said = form.say("算了 不绑了")
+    assert form.finished and "utter_student_bound" not in said
+    with db.session_scope() as session:
+        assert children_of(session=session, sender_id=who) == []
+
+
+def test_elderly_care_takes_the_services_from_the_first_message_and_registers(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    said = form.say("想给我妈申请居家养老上门服务 送饭和打扫卫生", intent="elderly_care")
+    assert "utter_ask_care_items" not in said
+    form.say("何秀兰")
+    form.say("13812345615")
+    form.say("康乐苑8幢101")
+    form.say("后天")
+    said = form.say("下午")
+    assert form.finished and "utter_care_registered" in said
