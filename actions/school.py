@@ -150,6 +150,9 @@ class ValidateLeaveForm(FormEngine):
         named = children_named(text, service.children(sender_id=tracker.sender_id))
         if named:
             slots["leave_student"] = _ids(named)
+        reason = guess_reason(text) if tracker.get_slot("requested_slot") is None else None
+        if reason and not slots.get("leave_reason"):
+            slots["leave_reason"] = reason
         try:
             days = parse_dates(text, clock.today())
         except DateParseError:

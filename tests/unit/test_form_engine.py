@@ -253,6 +253,8 @@ def test_a_form_started_by_a_button_reads_the_message_before_it(world):
     assert "utter_student_bound" in said
     assert not any(name in said for name in ("utter_ask_student_no", "utter_ask_guardian_phone"))
     assert form.slots["leave_dates"] == ["2026-11-26"]
+    assert "发烧" in (form.slots["leave_reason"] or "")
+    assert said[-1] == "utter_ask_leave_confirmed"
 
 
 def test_a_second_child_is_bound_with_the_number_and_phone_given_together(world):
