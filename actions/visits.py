@@ -243,6 +243,24 @@ def _offer_buttons(offers: tuple[SlotOffer, ...]) -> list[dict[str, str]]:
     ]
 
 
+def _half_day_if_free(
+    dispatcher: CollectingDispatcher, community_id: str | None, day: date, half_day: HalfDay
+) -> dict[str, Any]:
+    """The half-day, when a nurse of the community's team is free then; otherwise the free
+    half-days nearby as buttons, and the day and half-day asked again."""
+    offers = service.offers_instead(
+        community_id=community_id, day=day, half_day=half_day, now=clock.now()
+    )
+    if offers is None:
+        return {"visit_half_day": half_day.value}
+    dispatcher.utter_message(
+        response="utter_visit_slot_full" if offers else "utter_visit_no_free_slot",
+        slot=format_slot(day, half_day),
+        buttons=_offer_buttons(offers),
+    )
+    return {"visit_date": None, "visit_half_day": None}
+
+
 class _VisitFormValidation(FormEngine):
     """What both visit forms collect: who, where, which day and half-day."""
 
@@ -630,20 +648,7 @@ class ValidateInfusionForm(_VisitFormValidation):
         """For a booking that can be made, check that a nurse is free that half-day."""
         if _decision(tracker).outcome is not Outcome.ELIGIBLE:
             return {"visit_half_day": half_day.value}
-        offers = service.offers_instead(
-            community_id=tracker.get_slot("visit_community"),
-            day=day,
-            half_day=half_day,
-            now=clock.now(),
-        )
-        if offers is None:
-            return {"visit_half_day": half_day.value}
-        dispatcher.utter_message(
-            response="utter_visit_slot_full" if offers else "utter_visit_no_free_slot",
-            slot=format_slot(day, half_day),
-            buttons=_offer_buttons(offers),
-        )
-        return {"visit_date": None, "visit_half_day": None}
+        return _half_day_if_free(dispatcher, tracker.get_slot("visit_community"), day, half_day)
 
 
 class ValidateCareForm(_VisitFormValidation):
@@ -1054,17 +1059,7 @@ class ValidateRescheduleForm(_VisitFormValidation):
         )
         if target is None or not target.holds_place:
             return {"visit_half_day": half_day.value}
-        offers = service.offers_instead(
-            community_id=target.community_id, day=day, half_day=half_day, now=clock.now()
-        )
-        if offers is None:
-            return {"visit_half_day": half_day.value}
-        dispatcher.utter_message(
-            response="utter_visit_slot_full" if offers else "utter_visit_no_free_slot",
-            slot=format_slot(day, half_day),
-            buttons=_offer_buttons(offers),
-        )
-        return {"visit_date": None, "visit_half_day": None}
+        return _half_day_if_free(dispatcher, target.community_id, day, half_day)
 
 
 def _new_slot(tracker: Tracker) -> tuple[date, HalfDay] | None:
