@@ -28,35 +28,19 @@ from bot.gas.accounts import bindings_of
 from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import Complaint, HomeVisitBooking
-from bot.ops.seed import seed_demo, seed_policies
 from bot.school.binding import children_of
 from tests.formdriver import FormDriver
 
 FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
 
 
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory) -> Iterator[str]:
-    from bot.infra.migrate import upgrade
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('engine') / 'service.db'}"
-    upgrade(url)
-    engine = db.create_engine(url)
-    with db.session_scope(engine) as session:
-        seed_policies(session=session)
-        seed_demo(session=session)
-    engine.dispose()
-    yield url
-
-
 @pytest.fixture()
-def world(demo_database, monkeypatch) -> Iterator[str]:
-    monkeypatch.setenv("DATABASE_URL", demo_database)
+def world(service_database, monkeypatch) -> Iterator[str]:
+    """The actions read a fresh copy of the demo database (tests/unit/conftest.py) at the
+    frozen time."""
     monkeypatch.setenv("FROZEN_NOW", FROZEN_NOW)
     bot_settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    yield demo_database
-    db.get_engine.cache_clear()
+    yield service_database
     bot_settings.get_settings.cache_clear()
 
 
