@@ -30,6 +30,7 @@ ASIDE_INTENTS = frozenset(
         "ask_leave_alone",
         "ask_business_hall",
         "ask_gas_payment",
+        "ask_gas_price",
         "ask_meter_schedule",
         "ask_contact",
         "list_policies",

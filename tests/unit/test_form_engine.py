@@ -27,7 +27,7 @@ from actions.visits import (
 from bot.gas.accounts import bindings_of
 from bot.infra import db
 from bot.infra import settings as bot_settings
-from bot.models import Complaint, HomeVisitBooking
+from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking
 from bot.school.binding import children_of
 from tests.formdriver import FormDriver
 
@@ -273,4 +273,52 @@ def test_elderly_care_takes_the_services_from_the_first_message_and_registers(wo
     form.say("康乐苑8幢101")
     form.say("后天")
     said = form.say("下午")
+    assert said[-1] == "utter_ask_care_confirmed"
+    said = form.say("对", intent="affirm")
     assert form.finished and "utter_care_registered" in said
+
+
+def _care_form_at_confirmation(who: str) -> FormDriver:
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("给婆婆申请上门打扫卫生", intent="elderly_care")
+    form.say("何秀兰")
+    form.say("13812345615")
+    form.say("康乐苑8幢101")
+    form.say("明天")
+    assert form.say("下午")[-1] == "utter_ask_care_confirmed"
+    return form
+
+
+def _clients(who: str) -> list[ElderlyCareClient]:
+    with db.session_scope() as session:
+        query = select(ElderlyCareClient).where(ElderlyCareClient.registered_by == who)
+        return list(session.scalars(query))
+
+
+def test_elderly_care_address_corrected_at_confirmation_is_the_one_registered(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("地址写错了 是康乐苑9幢101", intent="deny")
+    assert said == ["utter_form_corrected", "utter_ask_care_confirmed"]
+    assert form.slots["visit_address"] == "康乐苑9幢101"
+    assert form.slots["visit_phone"] == "13812345615"  # the rest is kept
+    said = form.say("确认", intent="affirm")
+    assert form.finished and "utter_care_registered" in said
+    assert [client.address for client in _clients(who)] == ["康乐苑9幢101"]
+
+
+def test_elderly_care_phone_corrected_at_confirmation(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("电话打错了 应该是13812345616")
+    assert said == ["utter_form_corrected", "utter_ask_care_confirmed"]
+    form.say("对", intent="affirm")
+    assert [client.phone for client in _clients(who)] == ["13812345616"]
+
+
+def test_elderly_care_not_confirmed_registers_nothing(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("不登记了", intent="deny")
+    assert form.finished and "utter_care_registered" not in said
+    assert _clients(who) == []
