@@ -322,3 +322,34 @@ def test_elderly_care_not_confirmed_registers_nothing(world):
     said = form.say("不登记了", intent="deny")
     assert form.finished and "utter_care_registered" not in said
     assert _clients(who) == []
+
+
+def test_another_service_asked_mid_form_pauses_it_and_is_never_stored_as_the_answer(world):
+    who = sender()
+    form = bound_leave(who)
+    assert form.slots["requested_slot"] == "leave_reason"
+    said = form.say("顺便帮我查一下燃气费", intent="check_gas_bill", confidence=0.97)
+    assert said[0] == "utter_form_paused"
+    assert form.slots["leave_reason"] is None
+    assert form.slots["paused_form"] == "leave_form"
+    assert form.slots["leave_dates"] == ["2026-11-26"]  # kept for later
+
+
+def test_an_answer_that_only_sounds_like_another_service_is_taken_as_the_answer(world):
+    who = sender()
+    form = bound_leave(who)
+    said = form.say("带孩子去医院输液", intent="book_home_visit", confidence=0.95)
+    assert "utter_form_paused" not in said
+    assert form.slots["leave_reason"] == "带孩子去医院输液"
+
+
+def test_a_paused_form_taken_up_again_keeps_what_it_held(world):
+    who = sender()
+    form = bound_leave(who)
+    form.say("顺便帮我查一下燃气费", intent="check_gas_bill", confidence=0.97)
+    # The gas form ran in between (Rasa's rules); the leave form starts again.
+    form.active = False
+    said = form.say("接着请假", intent="request_leave")
+    assert form.slots["paused_form"] is None
+    assert form.slots["leave_dates"] == ["2026-11-26"]
+    assert said[-1] == "utter_ask_leave_reason"

@@ -3,6 +3,8 @@ row, however often the person insists) and the gas price list (the organisation'
 
 from __future__ import annotations
 
+import itertools
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -42,7 +44,7 @@ def test_insisting_out_of_scope_never_gets_the_same_text_twice_in_a_row():
         events.append({"event": "bot", "text": said[-1]})
     assert said[0] == "utter_out_of_scope"
     assert "utter_out_of_scope_again" in said  # the second time: a person, the services
-    assert all(a != b for a, b in zip(said, said[1:]))
+    assert all(a != b for a, b in itertools.pairwise(said))
 
 
 def test_a_service_between_two_out_of_scope_messages_starts_the_count_again():
