@@ -28,7 +28,7 @@ from bot.analytics.sessions import POLICY_FLOW, Outcome, SessionSummary, session
 from bot.analytics.transcript import masked_bot_text, masked_user_text, personal_values
 from bot.infra.clock import as_utc, local_zone
 from bot.infra.db import DatabaseUnavailable, unit_of_work
-from bot.infra.privacy import mask_personal_data
+from bot.infra.privacy import mask_sender_id
 from bot.models import ConversationSession
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ def indexed_channels(*, engine: Engine | None = None) -> list[str]:
 def _entry(row: ConversationSession) -> ConversationEntry:
     return ConversationEntry(
         id=row.id,
-        sender=mask_personal_data(row.sender_id),
+        sender=mask_sender_id(row.sender_id),
         channel=row.channel,
         started_at=as_utc(row.started_at),
         last_at=as_utc(row.last_at),

@@ -165,6 +165,14 @@ def mask_known_values(text: str, values: Iterable[str]) -> str:
     return text
 
 
+def mask_sender_id(sender_id: str) -> str:
+    """A chat sender id as a page may show it: the channel and the last 4 characters of the
+    platform's id (tg:***0001, wx:***Xb7Q), as phone numbers keep their last digits."""
+    channel, _, platform_id = sender_id.rpartition(":")
+    tail = platform_id[-4:] if len(platform_id) > 8 else ""
+    return f"{channel}:{MASK}{tail}" if channel else f"{MASK}{tail}"
+
+
 def mask_for_reading(text: str, known_values: Iterable[str] = (), health: bool = True) -> str:
     """What a supervisor may read of a conversation: `mask_personal_data`, then the known
     personal values of the conversation, then (with `health`) health words."""

@@ -150,3 +150,12 @@ def test_a_transcript_shows_no_personal_data(tracker: Engine) -> None:
     assert speakers == ["user", "bot", "user", "bot", "user", "bot"]
     assert transcript.messages[-2].not_understood
     assert read_conversation(conversation_id=9999, tracker=tracker, engine=tracker) is None
+
+
+def test_a_sender_id_is_shown_by_its_channel_and_last_characters_only() -> None:
+    from bot.infra.privacy import mask_sender_id
+
+    assert mask_sender_id("tg:5512345678") == "tg:***5678"
+    assert mask_sender_id("wx:oAbCdEfGhIjKlMnOpQrStUvWxYz") == "wx:***WxYz"
+    assert mask_sender_id("web:short") == "web:***"
+    assert mask_sender_id("someone") == "***"
