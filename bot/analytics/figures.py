@@ -34,9 +34,9 @@ SUBMIT_ACTIONS = {
     "infusion_form": "action_submit_infusion",
     "care_form": "action_submit_care",
 }
-# The action that hands a conversation to a person (none exists yet: the handoff work
-# names its action so, and the figures and the conversation index count it).
-HANDOFF_ACTIONS = frozenset({"action_handoff"})
+# The event of a conversation a person took over (Rasa's ConversationPaused, which the
+# handoff to a person writes).
+HANDOFF_EVENT = "pause"
 _LISTEN = "action_listen"
 _UNKNOWN_CHANNEL = "unknown"
 
@@ -215,6 +215,8 @@ class ConversationWalk:
             self._action(row, state, happened)
         elif kind == "active_loop":
             self._active_loop(row, state, happened)
+        elif kind == HANDOFF_EVENT:
+            happened.append(Happened(Happening.HANDOFF, state.channel))
         if kind == "action" and row.action_name:
             self.previous_action[row.sender_id] = row.action_name
         return happened
@@ -261,8 +263,6 @@ class ConversationWalk:
         if name == POLICY_ACTION:
             state.policy_pending = True
             happened.append(Happened(Happening.POLICY_ASKED, state.channel))
-        elif name in HANDOFF_ACTIONS:
-            happened.append(Happened(Happening.HANDOFF, state.channel))
 
     def _active_loop(self, row: EventRow, state: _Conversation, happened: list[Happened]) -> None:
         name = row.data.get("name")

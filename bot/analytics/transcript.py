@@ -25,7 +25,7 @@ from bot.infra.settings import PROJECT_ROOT
 # Slots whose values identify a person or say something private about them.
 PERSONAL_SLOT = re.compile(
     r"name|patient|student|guardian|holder|contact|phone|address|reason|drug|description|"
-    r"occurred|staff|condition|health|reaction|account_no|request_text"
+    r"occurred|staff|condition|health|reaction|account_no"
 )
 # Placeholders of domain.yml responses that the assistant fills with personal data (a
 # list of leaves, bookings or accounts names people too).

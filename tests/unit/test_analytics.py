@@ -64,6 +64,10 @@ class Conversation:
         self.wait(seconds)
         return self._row("bot", {"text": text, "metadata": {"utter_action": utter}})
 
+    def pause(self) -> Conversation:
+        """A person takes the conversation over (Rasa's ConversationPaused)."""
+        return self._row("pause", {})
+
     def slot(self, name: str, value: Any) -> Conversation:
         return self._row("slot", {"name": name, "value": value})
 

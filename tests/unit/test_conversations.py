@@ -104,13 +104,15 @@ def test_a_refresh_reads_only_what_was_written_since_and_a_conversation_may_go_o
     # The not-understood conversation goes on and ends with a person; someone new writes.
     later = Conversation("web:d", "web", TODAY + timedelta(hours=11))
     later.rows = []  # the same session: no new session start
-    later.user("human_handoff", "转人工").action("action_handoff").bot(0.5)
+    later.user("ask_contact", "转人工").action("action_hand_to_person").bot(0.5).pause()
     _write(tracker, [later, Conversation("tg:f", "telegram", TODAY + timedelta(hours=12))])
     _write(tracker, [Conversation("tg:f", "telegram", TODAY).user("greet", "你好")])
     assert refresh_index(tracker=tracker, engine=tracker) == 2
     with session_scope(tracker) as session:
         assert session.scalar(select(func.count()).select_from(ConversationSession)) == 6
     assert _find(tracker, outcome="handed_over") == [("web", "handed_over")]
+    report = operators_report(days=1, now=NOW, engine=tracker, tracker_engine=tracker)
+    assert report.as_json()["handoffs"] == 1  # the figures count the same handoff
     assert _find(tracker, outcome="not_understood")[0] == ("web", "handed_over")
 
 
