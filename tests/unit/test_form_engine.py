@@ -207,6 +207,21 @@ def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_desc
     assert "接口漏气" in form.slots["complaint_description"]
 
 
+def test_an_emergency_chosen_by_button_keeps_the_message_that_described_it(world):
+    who = sender()
+    form = complaint(who)
+    hazard = "投诉 建设路19号楼道燃气管道接口漏气 师傅来看了一眼说没事就走了"
+    unsure = {"intent": {"name": "nlu_fallback"}}
+    chosen = {"intent": {"name": "gas_leak"}}
+    form.history += [
+        {"event": "user", "text": hazard, "parse_data": unsure},
+        {"event": "user", "text": "/gas_leak", "parse_data": chosen},
+    ]
+    form.say("我已经在楼外了 我是要投诉那个维修师傅 漏气不管就走", intent="file_complaint")
+    assert "接口漏气" in form.slots["complaint_description"]
+    assert form.slots["complaint_category"] == "safety"
+
+
 def test_a_mistyped_account_number_is_corrected_before_the_phone_digits(world):
     who = sender()
     form = gas(who)
