@@ -13,6 +13,9 @@ PIP_VERSION := 24.0
 # pyenv resolves python3.10 through .python-version; elsewhere a system python3.10 serves.
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null)
 MODEL := models/service-assistant.tar.gz
+# What the model was trained on (docker/training_fingerprint.py): the Rasa image keeps the
+# model only while the training files still have this fingerprint.
+MODEL_FINGERPRINT := models/service-assistant.fingerprint
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories data/dict -type f 2>/dev/null)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -20,12 +23,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu eval-dialogue bench lock clean
+.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu eval-dialogue bench compose-test lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
 	@echo "make test   set everything up and run the whole test suite"
-	@echo "make lint | format | unit | security | browser | train | db | eval-policy | eval-nlu | eval-dialogue | bench | lock | clean"
+	@echo "make lint | format | unit | security | browser | train | db | eval-policy | eval-nlu | eval-dialogue | bench | compose-test | lock | clean"
 
 $(VENV)/.installed: requirements.txt
 	@if [ -z "$(PYTHON310)" ] || ! "$(PYTHON310)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
@@ -54,7 +57,11 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@touch $@
 	@echo "model: $@ ($$(du -h $@ | cut -f1))"
 
-train: $(MODEL)
+# $(MODEL) is newer than every training file here, so these files are what it was trained on.
+$(MODEL_FINGERPRINT): $(MODEL)
+	$(PY) docker/training_fingerprint.py > $@
+
+train: $(MODEL) $(MODEL_FINGERPRINT)
 
 run: db train
 	$(PY) -m bot run
@@ -124,6 +131,14 @@ eval-dialogue: train
 # it on PostgreSQL and Redis.
 bench: train
 	$(PY) -m bot.ops.bench $(BENCH_ARGS)
+
+# docker-compose.yml for real (README, "Deploying with docker compose"): installs Docker
+# from Debian and starts a daemon if there is none (as root), makes the base images that
+# cannot be pulled here, builds the project's images with the model of `make train`, runs
+# the stack through conversations, killed containers, a backup and restore and a
+# down/up, then removes what it started. Prints timings, image sizes and memory.
+compose-test: install train
+	$(PY) -m tests.compose_stack $(COMPOSE_TEST_ARGS)
 
 test: install db lint unit security browser validate train rasa-test nlu-test e2e eval-dialogue
 	@echo "all checks passed"

@@ -1,29 +1,41 @@
 # The action server, and the image of the project's other processes (database migration,
-# dashboard, Telegram bridge): rasa-sdk's image with the project's code and runtime
-# packages, without Rasa itself. Build from the project root:
+# dashboard, Telegram bridge): the project's code and runtime packages, without Rasa.
+# Build from the project root:
 #   docker build -f docker/actions.Dockerfile .
-FROM rasa/rasa-sdk:3.6.2
+# BASE_IMAGE: CPython 3.10 on Debian bookworm (whose PostgreSQL client, 15, matches the
+# server for `python -m bot backup`); docker-compose.yml passes PYTHON_IMAGE, and
+# make compose-test a locally made image of the same kind.
+ARG BASE_IMAGE=python:3.10-slim-bookworm
 
-ENV PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    SQLALCHEMY_SILENCE_UBER_WARNING=1
-WORKDIR /app
-
-# The image's Python is /opt/venv (first on PATH). Add the project's runtime packages with
-# requirements.txt as constraints: the versions the tests ran with, within rasa-sdk's pins.
-USER root
+# Build stage: the packages in /opt/venv, the code in /app. Nothing else of it is kept.
+FROM ${BASE_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+# The runtime part of requirements.in, with requirements.txt as constraints: the versions
+# the tests ran with (docker/image_requirements.py).
 COPY requirements.in requirements.txt docker/image_requirements.py /tmp/deps/
 RUN python -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
+    && python -m venv /opt/venv \
+    && /opt/venv/bin/pip install --quiet "pip==24.0" \
     && python /tmp/deps/image_requirements.py /tmp/deps/requirements.in --without rasa \
        > /tmp/deps/image.txt \
-    && pip install --no-cache-dir -r /tmp/deps/image.txt -c /tmp/deps/requirements.txt \
-    && pip check \
-    && rm -rf /tmp/deps
-
+    && /opt/venv/bin/pip install --quiet -r /tmp/deps/image.txt -c /tmp/deps/requirements.txt \
+    && /opt/venv/bin/pip check
 COPY . /app
-RUN mkdir -p var && chown -R 1001:0 var && chmod -R g=u var
+# var/: the only place the processes write (backups, keys when not given), the user's own.
+RUN rm -rf /app/models /app/docker \
+    && mkdir -m 0700 /app/var && chown 1001:0 /app/var
 
-# rasa-sdk's non-root user; the code stays read-only to it.
+FROM ${BASE_IMAGE}
+# pg_dump and pg_restore for `python -m bot backup` and `restore` inside the stack.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
+ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    SQLALCHEMY_SILENCE_UBER_WARNING=1 HOME=/app/var
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+# A non-root user (1001, as in Rasa's images); the code stays read-only to it.
 USER 1001
 EXPOSE 5055
-ENTRYPOINT []
 CMD ["python", "-m", "bot.runtime.action_server", "--host", "0.0.0.0", "--port", "5055"]
