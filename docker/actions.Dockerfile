@@ -20,16 +20,22 @@ RUN python -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' 
        > /tmp/deps/image.txt \
     && /opt/venv/bin/pip install --quiet -r /tmp/deps/image.txt -c /tmp/deps/requirements.txt \
     && /opt/venv/bin/pip check
+# pg_dump and pg_restore of PostgreSQL 15 for `python -m bot backup` and `restore`: the
+# final image takes the two programs, not the client package's Perl wrappers.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 COPY . /app
 # var/: the only place the processes write (backups, keys when not given), the user's own.
 RUN rm -rf /app/models /app/docker \
     && mkdir -m 0700 /app/var && chown 1001:0 /app/var
 
 FROM ${BASE_IMAGE}
-# pg_dump and pg_restore for `python -m bot backup` and `restore` inside the stack.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && apt-get install -y --no-install-recommends libpq5 \
     && rm -rf /var/lib/apt/lists/*
+COPY --from=build /usr/lib/postgresql/15/bin/pg_dump /usr/lib/postgresql/15/bin/pg_restore \
+     /usr/local/bin/
 ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 HOME=/app/var
 WORKDIR /app

@@ -5,7 +5,7 @@
 # PYTHON_IMAGE, and make compose-test a locally made image of the same kind.
 ARG BASE_IMAGE=python:3.10-slim-bookworm
 
-# Build stage: the packages in /opt/venv, the code and the model in /app.
+# Build stage: the packages in /opt/venv.
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 RASA_TELEMETRY_ENABLED=false \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2
@@ -18,6 +18,9 @@ RUN python -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' 
     && python /tmp/deps/image_requirements.py /tmp/deps/requirements.in > /tmp/deps/image.txt \
     && /opt/venv/bin/pip install --quiet -r /tmp/deps/image.txt -c /tmp/deps/requirements.txt \
     && /opt/venv/bin/pip check
+
+# Model stage: the code, and the model kept or trained.
+FROM build AS model
 COPY . /app
 WORKDIR /app
 # The model `make train` left in models/ is kept when docker/training_fingerprint.py finds
@@ -39,7 +42,7 @@ ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNB
     HOME=/app/var
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /app /app
+COPY --from=model /app /app
 # A non-root user (1001, as in Rasa's images); the code and the model stay read-only to it.
 USER 1001
 EXPOSE 5005

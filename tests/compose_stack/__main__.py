@@ -13,6 +13,7 @@ as the next run's cache. Exit 1 on the first failed check.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.compose_stack", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     args = parser.parse_args(argv)
+    # Stopped from outside (CI's time limit, Ctrl-C): clean up all the same.
+    signal.signal(signal.SIGTERM, _interrupted)
 
     state = PROJECT_ROOT / "var" / "compose-test"
     state.mkdir(parents=True, exist_ok=True)
@@ -139,10 +142,16 @@ def main(argv: list[str] | None = None) -> int:
                         else "none in models/: the Rasa image trains one"
                     )
                 )
-                stack.run("build", log=build_log)
+                try:
+                    stack.run("build", log=build_log)
+                except host.HostError:  # a download that failed once: the rest is cached
+                    print("   the build failed; once more")
+                    stack.run("build", log=build_log)
                 for kind in sorted(set(BUILT.values())):
                     images[kind] = f"service-assistant-test/{kind}:latest"
             with run.step("docker compose up -d, until every health check passes"):
+                # What an interrupted run may have left of this project goes first.
+                stack.run("down", "--volumes", "--remove-orphans", log=build_log)
                 stack.run("up", "-d", log=build_log)
                 health = stack.wait_healthy()
                 for service, seconds in sorted(health.items(), key=lambda item: item[1]):
@@ -198,6 +207,10 @@ class Parent:
 
     chat: WebChatVisitor
     day: date
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def converse(run: Run, stack: Stack) -> Parent:

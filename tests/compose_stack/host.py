@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,26 @@ BASE_PACKAGES = (
 # Parts of the standard library that python:3.10-slim leaves out too.
 STDLIB_LEFT_OUT = ("test", "idlelib", "tkinter", "turtledemo", "lib2to3/tests")
 SITE_PACKAGES_KEPT = ("pip", "setuptools", "_distutils_hack", "pkg_resources", "distutils-")
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# What debian:bookworm-slim (under python:3.10-slim) configures: apt keeps no package files
+# or caches, and dpkg leaves out documentation, manuals and translations.
+_APT_REMOVE = (
+    "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb"
+    " /var/cache/apt/*.bin || true"
+)
+APT_CLEAN = (
+    f'DPkg::Post-Invoke {{ "{_APT_REMOVE}"; }};\n'
+    f'APT::Update::Post-Invoke {{ "{_APT_REMOVE}"; }};\n'
+    'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
+)
+SLIM_EXCLUDES = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/groff",
+    "usr/share/info",
+    "usr/share/linda",
+    "usr/share/lintian",
+    "usr/share/locale",
+)
 HOST_LOCAL_CAS = Path("/usr/local/share/ca-certificates")
 
 
@@ -117,12 +137,18 @@ class Daemon:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
+        self.leftover: int | None = None  # a dockerd an interrupted run started
         self.storage_driver = ""
 
     def start(self, timeout: float = 60) -> str:
         """Make sure a daemon answers; say which one."""
         if succeeds(["docker", "info"]):
             self.storage_driver = self._driver()
+            self.leftover = self._leftover_pid()
+            if self.leftover is not None:
+                return (
+                    f"the dockerd an earlier run left ({self.storage_driver}), stopped at the end"
+                )
             return f"the running Docker engine ({self.storage_driver})"
         if os.geteuid() != 0:
             raise HostError("no Docker engine is running and only root may start dockerd")
@@ -192,15 +218,30 @@ class Daemon:
         finally:
             shutil.rmtree(probe, ignore_errors=True)
 
+    def _leftover_pid(self) -> int | None:
+        """The dockerd of this folder's pid file, if it still runs."""
+        try:
+            pid = int((self.workdir / "dockerd.pid").read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, ValueError):
+            return None
+        return pid if command.endswith(b"dockerd") else None
+
     def _driver(self) -> str:
         return run(["docker", "info", "--format", "{{.Driver}}"]).strip()
 
     @property
     def started_here(self) -> bool:
-        return self.process is not None
+        return self.process is not None or self.leftover is not None
 
     def stop(self) -> None:
-        """Stop the daemon if this object started it (containers were stopped before)."""
+        """Stop the daemon if this run (or an interrupted one) started it."""
+        if self.leftover is not None:
+            os.kill(self.leftover, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while Path(f"/proc/{self.leftover}").exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            self.leftover = None
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -239,6 +280,7 @@ def base_tag() -> str:
     """The base image's tag: its Debian suite and packages, Python and trusted authorities."""
     python = _python_home()
     digest = _digest(
+        Path(__file__).read_bytes(),  # the recipe
         SUITE.encode(),
         BASE_PACKAGES.encode(),
         ",".join(STDLIB_LEFT_OUT).encode(),
@@ -297,6 +339,20 @@ def base_image(log: Path) -> tuple[str, bool]:
         (rootfs / "etc" / "pip.conf").write_text(
             "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n", encoding="utf-8"
         )
+        (rootfs / "etc/apt/apt.conf.d/docker-clean").write_text(APT_CLEAN, encoding="utf-8")
+        (rootfs / "etc/dpkg/dpkg.cfg.d/docker").write_text(
+            "".join(f"path-exclude /{path}/*\n" for path in SLIM_EXCLUDES)
+            + "path-include /usr/share/doc/*/copyright\n",
+            encoding="utf-8",
+        )
+        for path in SLIM_EXCLUDES:
+            for item in (rootfs / path).glob("*"):
+                if path == "usr/share/doc" and (item / "copyright").is_file():
+                    for extra in item.iterdir():
+                        if extra.name != "copyright":
+                            shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
+                    continue
+                shutil.rmtree(item) if item.is_dir() and not item.is_symlink() else item.unlink()
         run(["chroot", rootfs, "update-ca-certificates"], log=log)
         run(["chroot", rootfs, "ldconfig"], log=log)
         run(["chroot", rootfs, "apt-get", "clean"], log=log)

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,10 @@ class Stack:
 
     def memory(self) -> dict[str, str]:
         """Each running container's memory use, as `docker stats` reports it."""
-        ids = {self.container(service): service for service in LONG_RUNNING}
+        ids = {}
+        for service in LONG_RUNNING:
+            with suppress(HostError):
+                ids[self.container(service)] = service
         output = run(["docker", "stats", "--no-stream", "--format", "{{.ID}} {{.MemUsage}}", *ids])
         usage = {}
         for line in output.splitlines():
