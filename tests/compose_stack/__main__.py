@@ -19,7 +19,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     daemon = host.Daemon(state)
     stack: Stack | None = None
     images: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     memory: dict[str, str] = {}
-    health: dict[str, float] = {}
     failure: BaseException | None = None
     print(f"make compose-test: logs of the builds in {build_log}")
     with tempfile.TemporaryDirectory(prefix="compose-test-") as workdir:
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                 images["base"] = base
             with run.step("stand-ins for postgres:15 and redis:7"):
                 standins = host.standin_images(base, build_log)
-                images.update(standins)
+                images["postgres stand-in"] = standins["POSTGRES_IMAGE"]
+                images["redis stand-in"] = standins["REDIS_IMAGE"]
                 print("   " + ", ".join(standins.values()))
             stack = Stack(
                 compose=compose,
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     stack.run("build", log=build_log)
                 for kind in sorted(set(BUILT.values())):
                     images[kind] = f"service-assistant-test/{kind}:latest"
+                sizes = {tag: image_size(tag) for tag in images.values()}
             with run.step("docker compose up -d, until every health check passes"):
                 # What an interrupted run may have left of this project goes first.
                 stack.run("down", "--volumes", "--remove-orphans", log=build_log)
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                         "   containers, network and volumes removed"
                         + ("; the dockerd started here stopped" if stopped else "")
                     )
-    summary(run, images, memory, health)
+    summary(run, images, sizes, memory)
     if failure is not None:
         if isinstance(failure, CheckFailed | host.HostError):
             print(f"\nFAILED: {failure}", file=sys.stderr)
@@ -333,15 +335,15 @@ def down_and_up(run: Run, stack: Stack, parent: Parent) -> None:
 
 
 def summary(
-    run: Run, images: dict[str, str], memory: dict[str, str], health: dict[str, float]
+    run: Run, images: dict[str, str], sizes: dict[str, int], memory: dict[str, str]
 ) -> None:
     print("\n== summary")
     for name, took in run.timings:
         print(f"   {took:7.1f} s  {name}")
     print(f"   {time.monotonic() - run.started:7.1f} s  in all")
     for kind, tag in images.items():
-        with suppress(host.HostError):
-            print(f"   image {kind:<14} {image_size(tag) / 1e6:8.0f} MB  {tag}")
+        if tag in sizes:
+            print(f"   image {kind:<14} {sizes[tag] / 1e6:6.0f} MB  {tag}")
     for service, used in memory.items():
         print(f"   memory {service:<10} {used}")
 
