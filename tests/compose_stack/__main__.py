@@ -223,7 +223,9 @@ def converse(run: Run, stack: Stack) -> Parent:
     with run.step("published ports: REST channel, web chat page, dashboard, Rasa API"):
         status, answer = post_rest(stack.rasa_url, "web:compose-test", "你好")
         run.check(
-            status == 200 and "您好" in answer, "REST channel from this machine answers", answer
+            status == 200 and "您好" in answer,
+            "REST channel from this machine answers",
+            f"HTTP {status}: {answer}",
         )
         run.check(http_status(f"{stack.dashboard_url}/health") == 200, "dashboard /health 200")
         run.check(http_status(f"{stack.rasa_url}/status") == 401, "Rasa API without a JWT: 401")

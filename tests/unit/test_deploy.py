@@ -404,6 +404,22 @@ def test_the_rasa_service_uses_postgres_for_trackers_and_redis_for_locks(service
     assert {"postgres", "redis", "actions"} <= set(services)
 
 
+def test_rasa_fills_the_endpoints_secrets_in_from_the_environment(monkeypatch):
+    """Rasa replaces ${VAR} only in plain YAML scalars: a quoted "${POSTGRES_PASSWORD}" reached
+    PostgreSQL as the literal text (found by make compose-test, not by the process test)."""
+    from rasa.shared.utils.io import read_config_file
+
+    names = ("POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+    values = {name: f"value-of-{name.lower()}" for name in names}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    endpoints = read_config_file(str(PROJECT_ROOT / "endpoints.docker.yml"))
+    assert endpoints["tracker_store"]["db"] == values["POSTGRES_DB"]
+    assert endpoints["tracker_store"]["username"] == values["POSTGRES_USER"]
+    assert endpoints["tracker_store"]["password"] == values["POSTGRES_PASSWORD"]
+    assert endpoints["lock_store"]["password"] == values["REDIS_PASSWORD"]
+
+
 @pytest.mark.parametrize("endpoints_file", ["endpoints.yml", "endpoints.docker.yml"])
 def test_the_action_server_gets_the_domain_only_where_an_action_reads_it(endpoints_file):
     """Rasa sends its whole domain (58 KB of JSON) with every action call unless selective
