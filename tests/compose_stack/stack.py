@@ -130,10 +130,14 @@ class Stack:
         return status, health, int(code)
 
     def wait_healthy(
-        self, services: Sequence[str] = LONG_RUNNING + ONE_SHOT, timeout: float = 900
+        self,
+        services: Sequence[str] = LONG_RUNNING + ONE_SHOT,
+        timeout: float = 900,
+        since: float | None = None,
     ) -> dict[str, float]:
-        """Seconds until each service was healthy (a one-shot: exited 0)."""
-        started = time.monotonic()
+        """Seconds from `since` (default: now) until each service was healthy (a one-shot:
+        exited 0), to within the one-second polling."""
+        started = time.monotonic() if since is None else since
         ready: dict[str, float] = {}
         while time.monotonic() - started < timeout:
             for service in services:
