@@ -11,7 +11,7 @@ from bot.directory import find_department
 from bot.infra.settings import Settings
 from bot.models import Audience, Department
 from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
-from bot.policies.search import PolicyHit, search_policies
+from bot.policies.search import MIN_PROMINENCE, PolicyHit, search_policies
 from bot.policies.store import find_document
 from bot.staff import staff_member
 
@@ -106,7 +106,7 @@ def _answer(
     )
     if hits:
         best = hits[0]
-        related = tuple(hit for hit in hits[1:] if hit.score >= RELATED_SHARE * best.score)
+        related = tuple(hit for hit in hits[1:] if _related(best, hit))
         return PolicyAnswer(best=best, related=related, referral=None)
     if Audience.STAFF not in audiences:
         internal = search_policies(
@@ -128,6 +128,14 @@ def _answer(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
     return PolicyAnswer(best=None, related=(), referral=referral)
+
+
+def _related(best: PolicyHit, hit: PolicyHit) -> bool:
+    """Whether `hit` is worth quoting beside `best`: near it by BM25, or, when the question
+    was embedded, standing out of the rest as an answer must (`MIN_PROMINENCE`)."""
+    if hit.similarity is None:
+        return hit.fused_score >= RELATED_SHARE * best.fused_score
+    return hit.prominence >= MIN_PROMINENCE
 
 
 def _department_of_document(*, session: Session, code: str) -> str:

@@ -42,6 +42,10 @@ HELDOUT_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_heldout.tsv"
 # each shares at most `MAX_EVERYDAY_OVERLAP` of its characters with its clause. Never
 # tuned on: thresholds and fusion weights are chosen on QUESTIONS_PATH only.
 EVERYDAY_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_everyday.tsv"
+# Everyday and dialect questions written from the clauses for tuning (the same rule of at
+# most a third of the characters shared): with QUESTIONS_PATH, what fusion and the
+# thresholds are chosen on.
+EVERYDAY_TUNING_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_everyday_tuning.tsv"
 MAX_EVERYDAY_OVERLAP = 1 / 3
 STAFF = (Audience.PUBLIC, Audience.STAFF)
 TOP_K = 3
@@ -56,6 +60,8 @@ TARGETS: dict[str, tuple[float, bool]] = {
 # The targets for the held-out sets (the p95 latency target holds for every set).
 SET_TARGETS: dict[str, dict[str, tuple[float, bool]]] = {
     "tuning": TARGETS,
+    # Tuning data, reported for reference: its targets are the everyday held-out set's.
+    "ev-tuning": {},
     "held-out": {"hit@1": (0.97, True), "p95 latency ms": (20.0, False)},
     "everyday": {
         "hit@1": (0.85, True),
@@ -180,6 +186,8 @@ def rank_all(
         index.rank("预热 蓄水池多久消毒一次", audiences=STAFF)
         index.semantic_calls = 0
         for round_number in range(rounds):
+            # Every round embeds afresh: the figures are those of questions never asked.
+            index.forget_embeddings()
             for question in questions:
                 started = time.perf_counter()
                 hits = index.rank(question.text, audiences=STAFF, thresholds=thresholds)
@@ -370,7 +378,12 @@ def print_table(rows: list[tuple[str, str, Report, float]]) -> None:
 
 
 def _set_name(path: Path) -> str:
-    names = {QUESTIONS_PATH: "tuning", HELDOUT_PATH: "held-out", EVERYDAY_PATH: "everyday"}
+    names = {
+        QUESTIONS_PATH: "tuning",
+        EVERYDAY_TUNING_PATH: "ev-tuning",
+        HELDOUT_PATH: "held-out",
+        EVERYDAY_PATH: "everyday",
+    }
     return names.get(path.resolve(), path.stem)
 
 
@@ -378,6 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.policies.evaluate", description=__doc__)
     parser.add_argument(
         "--questions", type=Path, help="one question set (default: every set, both rankings)"
+    )
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="only the tuning sets (what thresholds and fusion may be chosen on)",
     )
     parser.add_argument("--tune", action="store_true", help="search the best thresholds")
     parser.add_argument("--show-misses", action="store_true")
@@ -394,7 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "min_coverage": settings.policy_min_coverage,
         "min_score_unknown_noun": settings.policy_min_score_unknown_noun,
     }
-    paths = [args.questions] if args.questions else [QUESTIONS_PATH, HELDOUT_PATH, EVERYDAY_PATH]
+    paths = (
+        [args.questions]
+        if args.questions
+        else [QUESTIONS_PATH, EVERYDAY_TUNING_PATH]
+        + ([] if args.tuning_only else [HELDOUT_PATH, EVERYDAY_PATH])
+    )
     rows: list[tuple[str, str, Report, float]] = []
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as directory:
