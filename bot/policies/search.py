@@ -48,7 +48,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.infra.settings import PROJECT_ROOT
 from bot.models import Audience, PolicyClause, PolicyDocument
-from bot.policies.semantic import SentenceModel, from_bytes, from_bytes_matrix, sentence_model
+from bot.policies.semantic import (
+    EmbeddingCache,
+    SentenceModel,
+    from_bytes,
+    from_bytes_matrix,
+    sentence_model,
+)
 
 DICT_DIR = PROJECT_ROOT / "data" / "dict"
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"
@@ -79,7 +85,10 @@ CLAUSE_SIMILARITY_WEIGHT = 0.5
 BM25_WEIGHT = 0.002
 # How far, in standard deviations over every clause the caller may see, the best fused
 # score must stand above the mean to answer when no clause passes the BM25 thresholds.
-MIN_PROMINENCE = 4.5
+MIN_PROMINENCE = 2.0
+# A question whose nearest unanswered question (unanswered_questions.yml) is nearer than
+# this less than the nearest question a clause answers is not answered.
+UNANSWERED_MARGIN = 0.005
 # The question is not embedded when a clause passes the thresholds with a BM25 score
 # this far ahead of the next passing one: on the tuning questions a wider gap was never
 # closed by the model.
@@ -127,6 +136,8 @@ class PolicyHit:
     similarity: float | None = None
     question_similarity: float = 0.0
     prominence: float = 0.0
+    # Cosine of the nearest question the regulations do not answer (unanswered_questions).
+    unanswered_similarity: float = -1.0
 
     @property
     def fused_score(self) -> float:
@@ -358,8 +369,13 @@ class PolicyIndex:
         tokenizer: PolicyTokenizer,
         keywords: Mapping[str, str] | None = None,
         model: SentenceModel | None = None,
+        unanswered: np.ndarray | None = None,
     ) -> None:
         self._tokenizer = tokenizer
+        # Embeddings of questions the regulations do not answer (`unanswered_questions`).
+        self._unanswered = (
+            unanswered if unanswered is not None else np.zeros((0, 384), dtype=np.float32)
+        )
         self._model = model
         vectors: list[np.ndarray | None] = []
         question_vectors: list[np.ndarray] = []
@@ -473,6 +489,7 @@ class PolicyIndex:
             + question_similarities
             + BM25_WEIGHT * scores
         )
+        beyond = float((self._unanswered @ vector).max()) if len(self._unanswered) else -1.0
         visible = fused[allowed & self._has_vector]
         spread = float(visible.std()) or 1.0
         mean = float(visible.mean()) if len(visible) else 0.0
@@ -493,6 +510,7 @@ class PolicyIndex:
                 similarity=float(similarities[i]),
                 question_similarity=float(question_similarities[i]),
                 prominence=(float(fused[i]) - mean) / spread,
+                unanswered_similarity=beyond,
             )
             for i in chosen
         ]
@@ -698,14 +716,18 @@ def select_hits(
     """The clauses that answer, best first. Ranked by BM25 (the question was not
     embedded): those that answer by BM25 (`_bm25_answers`). Ranked by the fused score:
     the best clauses that state what is asked, when a clause answers by BM25 or the best
-    one stands out (`MIN_PROMINENCE`), and the question does not ask a fact about a thing
-    the regulations never name."""
+    one stands out (`MIN_PROMINENCE`), the question is nearer a clause's question than
+    any the regulations do not answer, and it does not ask a fact about a thing the
+    regulations never name."""
     thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
     answers = _bm25_answers(ranked, thresholds)
     if not any(hit.similarity is not None for hit in ranked):
         return answers[:limit]
     if not ranked or (not answers and ranked[0].prominence < MIN_PROMINENCE):
         return []
+    nearest_answered = max(hit.question_similarity for hit in ranked)
+    if ranked[0].unanswered_similarity >= nearest_answered - UNANSWERED_MARGIN:
+        return []  # more like a question the regulations do not answer than any they do
     if ranked[0].unknown_nouns and ranked[0].asks_for:
         return []
     return [hit for hit in ranked if hit.states_asked][:limit]
@@ -732,7 +754,21 @@ def build_index(*, session: Session, model: SentenceModel | None) -> PolicyIndex
         .options(selectinload(PolicyClause.document))
         .order_by(PolicyDocument.ordinal, PolicyClause.ordinal)
     ).all()
-    return PolicyIndex(clauses, default_tokenizer(), clause_keywords(), model)
+    unanswered = embed_unanswered(model) if model is not None else None
+    return PolicyIndex(clauses, default_tokenizer(), clause_keywords(), model, unanswered)
+
+
+@lru_cache(maxsize=1)
+def unanswered_questions(policy_dir: Path = POLICY_DIR) -> tuple[str, ...]:
+    """Questions the regulations do not answer (unanswered_questions.yml)."""
+    with (policy_dir / "unanswered_questions.yml").open(encoding="utf-8") as handle:
+        return tuple(str(q).strip() for q in yaml.safe_load(handle)["questions"] if str(q).strip())
+
+
+def embed_unanswered(model: SentenceModel) -> np.ndarray:
+    """The embeddings of `unanswered_questions`: from the cache the regulations' seeding
+    fills (`bot db seed`), else computed once (a second or two)."""
+    return EmbeddingCache().embed(model, list(unanswered_questions()), as_queries=True)
 
 
 def load_index(*, session: Session) -> PolicyIndex:
