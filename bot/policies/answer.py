@@ -11,7 +11,7 @@ from bot.directory import find_department
 from bot.infra.settings import Settings
 from bot.models import Audience, Department
 from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
-from bot.policies.search import MIN_PROMINENCE, PolicyHit, search_policies
+from bot.policies.search import MIN_PROMINENCE, PolicyHit, default_tokenizer, search_policies
 from bot.policies.store import find_document
 from bot.staff import staff_member
 
@@ -55,10 +55,10 @@ def answer_question(
     previous: str | None = None,
 ) -> PolicyAnswer:
     """Answer `question`; `previous` is what the last policy question was about, which a
-    follow-up ("那商业用户呢", or a short question that finds nothing alone: "多久一次?")
-    is searched with."""
+    follow-up ("那商业用户呢", a short question naming nothing: "多久一次?", or a short
+    question that finds nothing alone) is searched with."""
     searched = question
-    if previous and is_follow_up(question):
+    if previous and (is_follow_up(question) or _names_nothing(question)):
         searched = with_context(question, previous)
     prefer = question if searched != question else ""
     answer = _answer(
@@ -120,7 +120,11 @@ def _answer(
         )
         if internal:
             return PolicyAnswer(best=None, related=(), referral=None, staff_only=True)
-    nearest = search_policies(session=session, query=question, audiences=audiences, limit=1)
+    # The regulation sharing most words names the department (the model's nearest clause,
+    # for a question no clause answers, is as often one of the general rules).
+    nearest = search_policies(
+        session=session, query=question, audiences=audiences, limit=1, semantic=False
+    )
     department_code = DEPARTMENT_OF_GENERAL_RULES
     if nearest:
         department_code = _department_of_document(session=session, code=nearest[0].code)
@@ -128,6 +132,13 @@ def _answer(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
     return PolicyAnswer(best=None, related=(), referral=referral)
+
+
+def _names_nothing(question: str) -> bool:
+    """Whether `question` is short and names no thing ("多久一次?", "要签字吗"): it asks
+    about what the last question named, though anticipated questions such as "气表多久
+    看一回" would match its words alone."""
+    return is_short(question) and not default_tokenizer().nouns(question)
 
 
 def _related(best: PolicyHit, hit: PolicyHit) -> bool:
