@@ -493,9 +493,7 @@ class PolicyIndex:
                 question_similarities, self._vector_owner, self._question_vectors @ vector
             )
         fused = (
-            CLAUSE_SIMILARITY_WEIGHT * similarities
-            + question_similarities
-            + BM25_WEIGHT * scores
+            CLAUSE_SIMILARITY_WEIGHT * similarities + question_similarities + BM25_WEIGHT * scores
         )
         beyond = float((self._unanswered @ vector).max()) if len(self._unanswered) else -1.0
         # Over every clause, whoever asks: a clause the caller may not see can be the

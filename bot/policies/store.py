@@ -26,7 +26,14 @@ class SyncReport:
 
 def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str, str]]:
     return [
-        (ordinal, clause.number, clause.label, clause.heading, clause.text, "\n".join(clause.questions))
+        (
+            ordinal,
+            clause.number,
+            clause.label,
+            clause.heading,
+            clause.text,
+            "\n".join(clause.questions),
+        )
         for ordinal, clause in enumerate(document.clauses, start=1)
     ]
 
