@@ -120,14 +120,19 @@ def _answer(
         )
         if internal:
             return PolicyAnswer(best=None, related=(), referral=None, staff_only=True)
-    # The regulation sharing most words names the department (the model's nearest clause,
-    # for a question no clause answers, is as often one of the general rules).
-    nearest = search_policies(
-        session=session, query=question, audiences=audiences, limit=1, semantic=False
+    # The regulation sharing most words names the department: by the clauses' own words
+    # (the model's nearest clause, or an anticipated question's words such as 多少钱, as
+    # often point to an unrelated one).
+    nearest = max(
+        search_policies(
+            session=session, query=question, audiences=audiences, limit=5, semantic=False
+        ),
+        key=lambda hit: hit.score,
+        default=None,
     )
     department_code = DEPARTMENT_OF_GENERAL_RULES
     if nearest:
-        department_code = _department_of_document(session=session, code=nearest[0].code)
+        department_code = _department_of_document(session=session, code=nearest.code)
     referral = find_department(session=session, code=department_code) or find_department(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
