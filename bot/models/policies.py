@@ -74,6 +74,11 @@ class PolicyClause(Base):
     # empty when the model was not installed when the regulations were stored.
     embedding = Column(LargeBinary, nullable=True)
     embedding_model = Column(String(64), nullable=True)
+    # What people ask that this clause answers, one question a line
+    # (data/policies/clause_questions.yml), and their embeddings by the same model, one
+    # after the other in that order.
+    questions = Column(Text, nullable=False, default="", server_default="")
+    question_embeddings = Column(LargeBinary, nullable=True)
 
     document = relationship("PolicyDocument", back_populates="clauses")
 

@@ -25,6 +25,7 @@ from bot.models import (
     Teacher,
 )
 from bot.policies.corpus import load_corpus
+from bot.policies.search import embed_unanswered
 from bot.policies.semantic import sentence_model
 from bot.policies.store import SyncReport, sync_corpus
 from bot.visits.demo import seed_visits_demo
@@ -46,7 +47,10 @@ class DemoReport:
 def seed_policies(*, session: Session) -> SyncReport:
     """Store the regulations, each clause with its sentence embedding when the model is
     installed (`bot.policies.semantic`)."""
-    return sync_corpus(session=session, documents=load_corpus(), model=sentence_model())
+    model = sentence_model()
+    if model is not None:  # the search index reads them from the cache
+        embed_unanswered(model)
+    return sync_corpus(session=session, documents=load_corpus(), model=model)
 
 
 def seed_demo(*, session: Session, demo_dir: Path = DEMO_DIR) -> DemoReport:

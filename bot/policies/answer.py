@@ -11,7 +11,7 @@ from bot.directory import find_department
 from bot.infra.settings import Settings
 from bot.models import Audience, Department
 from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
-from bot.policies.search import PolicyHit, search_policies
+from bot.policies.search import MIN_PROMINENCE, PolicyHit, default_tokenizer, search_policies
 from bot.policies.store import find_document
 from bot.staff import staff_member
 
@@ -55,10 +55,10 @@ def answer_question(
     previous: str | None = None,
 ) -> PolicyAnswer:
     """Answer `question`; `previous` is what the last policy question was about, which a
-    follow-up ("那商业用户呢", or a short question that finds nothing alone: "多久一次?")
-    is searched with."""
+    follow-up ("那商业用户呢", a short question naming nothing: "多久一次?", or a short
+    question that finds nothing alone) is searched with."""
     searched = question
-    if previous and is_follow_up(question):
+    if previous and (is_follow_up(question) or _names_nothing(question)):
         searched = with_context(question, previous)
     prefer = question if searched != question else ""
     answer = _answer(
@@ -106,7 +106,7 @@ def _answer(
     )
     if hits:
         best = hits[0]
-        related = tuple(hit for hit in hits[1:] if hit.score >= RELATED_SHARE * best.score)
+        related = tuple(hit for hit in hits[1:] if _related(best, hit))
         return PolicyAnswer(best=best, related=related, referral=None)
     if Audience.STAFF not in audiences:
         internal = search_policies(
@@ -120,14 +120,38 @@ def _answer(
         )
         if internal:
             return PolicyAnswer(best=None, related=(), referral=None, staff_only=True)
-    nearest = search_policies(session=session, query=question, audiences=audiences, limit=1)
+    # The regulation sharing most words names the department: by the clauses' own words
+    # (the model's nearest clause, or an anticipated question's words such as 多少钱, as
+    # often point to an unrelated one).
+    nearest = max(
+        search_policies(
+            session=session, query=question, audiences=audiences, limit=5, semantic=False
+        ),
+        key=lambda hit: hit.score,
+        default=None,
+    )
     department_code = DEPARTMENT_OF_GENERAL_RULES
     if nearest:
-        department_code = _department_of_document(session=session, code=nearest[0].code)
+        department_code = _department_of_document(session=session, code=nearest.code)
     referral = find_department(session=session, code=department_code) or find_department(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
     return PolicyAnswer(best=None, related=(), referral=referral)
+
+
+def _names_nothing(question: str) -> bool:
+    """Whether `question` is short and names no thing ("多久一次?", "要签字吗"): it asks
+    about what the last question named, though anticipated questions such as "气表多久
+    看一回" would match its words alone."""
+    return is_short(question) and not default_tokenizer().nouns(question)
+
+
+def _related(best: PolicyHit, hit: PolicyHit) -> bool:
+    """Whether `hit` is worth quoting beside `best`: near it by BM25, or, when the question
+    was embedded, standing out of the rest as an answer must (`MIN_PROMINENCE`)."""
+    if hit.similarity is None:
+        return hit.fused_score >= RELATED_SHARE * best.fused_score
+    return hit.prominence >= MIN_PROMINENCE
 
 
 def _department_of_document(*, session: Session, code: str) -> str:

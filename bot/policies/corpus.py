@@ -13,7 +13,7 @@ answer can be quoted with its source.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -22,6 +22,8 @@ from bot.infra.settings import PROJECT_ROOT
 
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"
 CATALOG_PATH = POLICY_DIR / "catalog.yml"
+# Questions each clause answers in everyday words, kept and indexed with the clause.
+QUESTIONS_FILE = "clause_questions.yml"
 
 AUDIENCES = ("public", "staff")
 
@@ -65,6 +67,8 @@ class ParsedClause:
     label: str
     heading: str
     text: str
+    # What people ask that this clause answers, in their own words (clause_questions.yml).
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,4 +308,39 @@ def load_corpus(catalog_path: Path = CATALOG_PATH) -> list[ParsedDocument]:
     """Parse the project's regulations as described by its catalog."""
     catalog = load_catalog(catalog_path)
     source = catalog_path.parent / catalog["source_file"]
-    return parse_corpus(source.read_text(encoding="utf-8"), catalog)
+    documents = parse_corpus(source.read_text(encoding="utf-8"), catalog)
+    questions_path = catalog_path.parent / QUESTIONS_FILE
+    if not questions_path.exists():
+        return documents
+    return with_questions(documents, load_clause_questions(questions_path))
+
+
+def load_clause_questions(path: Path) -> dict[str, tuple[str, ...]]:
+    """The anticipated questions by "CODE:LABEL" (data/policies/clause_questions.yml)."""
+    with path.open(encoding="utf-8") as handle:
+        clauses = yaml.safe_load(handle)["clauses"]
+    return {
+        str(key): tuple(str(q).strip() for q in questions if str(q).strip())
+        for key, questions in clauses.items()
+    }
+
+
+def with_questions(
+    documents: list[ParsedDocument], questions: dict[str, tuple[str, ...]]
+) -> list[ParsedDocument]:
+    """`documents` with each clause's anticipated questions; a question for a clause that
+    does not exist is an error (a renumbered regulation must move its questions)."""
+    known = {f"{doc.code}:{clause.label}" for doc in documents for clause in doc.clauses}
+    unknown = sorted(set(questions) - known)
+    if unknown:
+        raise CorpusError(f"{QUESTIONS_FILE}: no such clause: {', '.join(unknown)}")
+    return [
+        replace(
+            doc,
+            clauses=tuple(
+                replace(clause, questions=questions.get(f"{doc.code}:{clause.label}", ()))
+                for clause in doc.clauses
+            ),
+        )
+        for doc in documents
+    ]

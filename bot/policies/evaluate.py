@@ -42,6 +42,10 @@ HELDOUT_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_heldout.tsv"
 # each shares at most `MAX_EVERYDAY_OVERLAP` of its characters with its clause. Never
 # tuned on: thresholds and fusion weights are chosen on QUESTIONS_PATH only.
 EVERYDAY_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_everyday.tsv"
+# Everyday and dialect questions written from the clauses for tuning (the same rule of at
+# most a third of the characters shared): with QUESTIONS_PATH, what fusion and the
+# thresholds are chosen on.
+EVERYDAY_TUNING_PATH = PROJECT_ROOT / "tests" / "data" / "policy_questions_everyday_tuning.tsv"
 MAX_EVERYDAY_OVERLAP = 1 / 3
 STAFF = (Audience.PUBLIC, Audience.STAFF)
 TOP_K = 3
@@ -56,6 +60,8 @@ TARGETS: dict[str, tuple[float, bool]] = {
 # The issue's targets for the held-out sets (the p95 latency target holds for every set).
 SET_TARGETS: dict[str, dict[str, tuple[float, bool]]] = {
     "tuning": TARGETS,
+    # Tuning data, reported for reference: its targets are the everyday held-out set's.
+    "ev-tuning": {},
     "held-out": {"hit@1": (0.97, True), "p95 latency ms": (20.0, False)},
     "everyday": {
         "hit@1": (0.85, True),
@@ -94,6 +100,9 @@ class Report:
     latency_p50_ms: float
     latency_p95_ms: float
     misses: tuple[str, ...] = ()
+    # hit@1 of the ranking alone, as if every answerable question were answered: what
+    # the no-answer decision costs is the gap to hit@1.
+    ranked_hit_at_1: float = 0.0
 
     def figures(self) -> dict[str, float]:
         return {
@@ -105,6 +114,7 @@ class Report:
             "no-answer F1": self.no_answer_f1,
             "p50 latency ms": self.latency_p50_ms,
             "p95 latency ms": self.latency_p95_ms,
+            "ranked hit@1": self.ranked_hit_at_1,
         }
 
 
@@ -180,6 +190,8 @@ def rank_all(
         index.rank("预热 蓄水池多久消毒一次", audiences=STAFF)
         index.semantic_calls = 0
         for round_number in range(rounds):
+            # Every round embeds afresh: the figures are those of questions never asked.
+            index.forget_embeddings()
             for question in questions:
                 started = time.perf_counter()
                 hits = index.rank(question.text, audiences=STAFF, thresholds=thresholds)
@@ -225,7 +237,7 @@ def evaluate(
     min_score_unknown_noun: float = 0.0,
 ) -> Report:
     """Quality of the answers the thresholds would give, and the measured latency."""
-    hit1 = hit3 = reciprocal = 0.0
+    hit1 = hit3 = reciprocal = ranked_hit1 = 0.0
     true_none = false_none = missed_none = 0
     misses = []
     for question, candidates in zip(ranking.questions, ranking.ranked, strict=True):
@@ -249,6 +261,9 @@ def evaluate(
             continue
         if not hits:
             false_none += 1
+        ranked_hit1 += bool(candidates) and (candidates[0].code, candidates[0].clause) in (
+            question.answers
+        )
         ranks = [rank for rank, key in enumerate(found, start=1) if key in question.answers]
         if ranks:
             hit1 += ranks[0] == 1
@@ -280,6 +295,7 @@ def evaluate(
         latency_p50_ms=statistics.median(latencies),
         latency_p95_ms=_percentile(latencies, 0.95),
         misses=tuple(misses),
+        ranked_hit_at_1=ranked_hit1 / answerable if answerable else 0.0,
     )
 
 
@@ -354,6 +370,7 @@ TABLE_FIGURES = (
     ("no-answer F1", "no-answer F1"),
     ("p50 latency ms", "p50 ms"),
     ("p95 latency ms", "p95 ms"),
+    ("ranked hit@1", "ranked h@1"),
 )
 
 
@@ -370,7 +387,12 @@ def print_table(rows: list[tuple[str, str, Report, float]]) -> None:
 
 
 def _set_name(path: Path) -> str:
-    names = {QUESTIONS_PATH: "tuning", HELDOUT_PATH: "held-out", EVERYDAY_PATH: "everyday"}
+    names = {
+        QUESTIONS_PATH: "tuning",
+        EVERYDAY_TUNING_PATH: "ev-tuning",
+        HELDOUT_PATH: "held-out",
+        EVERYDAY_PATH: "everyday",
+    }
     return names.get(path.resolve(), path.stem)
 
 
@@ -378,6 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.policies.evaluate", description=__doc__)
     parser.add_argument(
         "--questions", type=Path, help="one question set (default: every set, both rankings)"
+    )
+    parser.add_argument(
+        "--tuning-only",
+        action="store_true",
+        help="only the tuning sets (what thresholds and fusion may be chosen on)",
     )
     parser.add_argument("--tune", action="store_true", help="search the best thresholds")
     parser.add_argument("--show-misses", action="store_true")
@@ -394,7 +421,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "min_coverage": settings.policy_min_coverage,
         "min_score_unknown_noun": settings.policy_min_score_unknown_noun,
     }
-    paths = [args.questions] if args.questions else [QUESTIONS_PATH, HELDOUT_PATH, EVERYDAY_PATH]
+    paths = (
+        [args.questions]
+        if args.questions
+        else [QUESTIONS_PATH, EVERYDAY_TUNING_PATH]
+        + ([] if args.tuning_only else [HELDOUT_PATH, EVERYDAY_PATH])
+    )
     rows: list[tuple[str, str, Report, float]] = []
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as directory:

@@ -7,14 +7,23 @@ answers in everyday words (data/policies/clause_keywords.yml), because the regul
 formal wording (估抄, 抄见率) is rarely how a question puts it. Clauses of staff
 documents are searched only for callers allowed to see them.
 
-When the sentence model is installed (`bot.policies.semantic`), BM25 is fused with the
-cosine between the question's embedding and each clause's stored one: clauses that pass
-the thresholds are ordered by BM25 score plus `FUSION_WEIGHT` x 100 x cosine, and when
-none passes, a clause reaching the lower `AGREEING_MIN_SCORE` still answers if it is also
-the model's nearest clause (two signals agreeing). The question is embedded only when
-that can change the answer: when the best two passing clauses are close by BM25
-(`REORDER_MAX_GAP`), or when none passes but one reaches the lower bar. Chosen on the
-tuning questions with `make eval-policy` (see README).
+Each clause also carries the questions people ask that it answers, in their own words
+(data/policies/clause_questions.yml, "doc2query"): they are indexed by BM25 on their own,
+and a clause's best-matching question counts for it (`PolicyHit.question_score`), so
+that "存水的罐子隔几天弄一回" finds the clause on 蓄水池 though it shares no word with it.
+
+When the sentence model is installed (`bot.policies.semantic`), the question's embedding
+is compared with every clause's stored one and with those of its anticipated questions
+(a few hundred vectors: one matrix product), and clauses are ranked by the fused score
+`CLAUSE_SIMILARITY_WEIGHT` x the clause's cosine + its best question's cosine +
+`BM25_WEIGHT` x its BM25 score. A clause that no BM25 threshold lets answer still answers
+when its fused score stands out from all the others (`MIN_PROMINENCE` standard deviations
+above their mean: an absolute cosine says little, since everyday and dialect wording
+lowers every clause's alike). The question is embedded only when that can change the
+answer: not when one clause passes the BM25 thresholds well ahead of the next
+(`REORDER_MAX_GAP`). Weights and bars were chosen on the tuning questions only
+(tests/data/policy_questions.tsv and policy_questions_everyday_tuning.tsv) with
+`make eval-policy` (see README).
 """
 
 from __future__ import annotations
@@ -39,7 +48,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.infra.settings import PROJECT_ROOT
 from bot.models import Audience, PolicyClause, PolicyDocument
-from bot.policies.semantic import SentenceModel, from_bytes, sentence_model
+from bot.policies.semantic import (
+    EmbeddingCache,
+    SentenceModel,
+    from_bytes,
+    from_bytes_matrix,
+    sentence_model,
+)
 
 DICT_DIR = PROJECT_ROOT / "data" / "dict"
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"
@@ -57,20 +72,33 @@ RANK_DEPTH = 20
 # tuning questions it answers short ones and no unanswerable one (held-out: unchanged).
 FULL_COVERAGE = 0.7
 SHORT_QUESTION_SCORE = 0.6
-# Fusion with the sentence model, chosen on the tuning questions only (hit@1 + no-answer
-# F1; ties: the stricter bar, here up to coverage 0.25): the cosine of e5 embeddings
-# varies little (0.8-0.95), so it is scaled by 100 before it is weighed against BM25
-# scores of 10-60.
-FUSION_WEIGHT = 4.0
-# A clause that misses the score and coverage thresholds but reaches these answers when
-# it is also the clause nearest the question by the sentence model.
-AGREEING_MIN_SCORE = 15.0
-AGREEING_MIN_COVERAGE = 0.25
-# Passing clauses are reordered by the fused score only when the best two BM25 scores are
-# this close: on the tuning questions a wider gap was never closed by the model (0, 2, 4,
-# 6: hit@1 0.927, 0.955, 0.962, 0.969, no better above), and the question is embedded for
-# 18% of them instead of 66%.
+# Anticipated questions (BM25 alone): a clause is ranked by its BM25 score plus this
+# share of its best question's, and a clause whose best question reaches
+# `QUESTION_MIN_SCORE` answers though the clause itself misses the thresholds. Chosen on
+# the tuning sets (0.25, 0.5, 1; 20-40): hit@1 0.917 -> 0.976 on the tuning questions,
+# no-answer F1 0.907 -> 0.903.
+QUESTION_WEIGHT = 0.5
+QUESTION_MIN_SCORE = 30.0
+# Fusion with the sentence model, chosen on the tuning sets only (hit@1 + no-answer F1 of
+# both): cosines of e5 embeddings vary little (0.8-0.95), BM25 scores 0-60.
+CLAUSE_SIMILARITY_WEIGHT = 0.5
+BM25_WEIGHT = 0.002
+# How far, in standard deviations over every clause, the best fused score must stand
+# above the mean to answer when no clause passes the BM25 thresholds. Chosen with
+# `UNANSWERED_MARGIN` for the best hit@1 + no-answer F1 of both tuning sets while the
+# first keeps its no-answer F1 target of 0.85 (3.0-4.5 by 0.25; margins 0, 0.005, 0.01):
+# lower bars answer more everyday questions and more that the regulations do not cover.
+MIN_PROMINENCE = 3.75
+# A question whose nearest unanswered question (unanswered_questions.yml) is nearer than
+# this less than the nearest question a clause answers is not answered.
+UNANSWERED_MARGIN = 0.005
+# The question is not embedded when a clause passes the thresholds with a BM25 score
+# this far ahead of the next passing one: on the tuning questions a wider gap was never
+# closed by the model.
 REORDER_MAX_GAP = 6.0
+# Question embeddings remembered, by normalised question (the same question asked again,
+# a follow-up searched with its context twice).
+QUERY_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -103,17 +131,30 @@ class PolicyHit:
     # states such a thing; a clause that does not cannot answer it (see `select_hits`).
     asks_for: tuple[str, ...] = ()
     states_asked: bool = True
-    # Cosine between the question's and the clause's embeddings, when the question was
-    # embedded; and whether this clause is the nearest of all the caller may see.
+    # BM25 score of the clause's anticipated question that best matches the question.
+    question_score: float = 0.0
+    # Cosines between the question's embedding and the clause's, and the best of its
+    # anticipated questions', when the question was embedded; and how far the fused score
+    # stands above that of all clauses the caller may see (standard deviations).
     similarity: float | None = None
-    nearest: bool = False
+    question_similarity: float = 0.0
+    prominence: float = 0.0
+    # Cosine of the nearest question the regulations do not answer (unanswered_questions),
+    # and whether a clause the caller may not see ranks above this one.
+    unanswered_similarity: float = -1.0
+    outranked: bool = False
 
     @property
     def fused_score(self) -> float:
-        """BM25 score plus the weighed similarity (the BM25 score alone without one)."""
+        """What clauses are ranked by: BM25 with its anticipated questions', or, when the
+        question was embedded, the fused score (see the module's docstring)."""
         if self.similarity is None:
-            return self.score
-        return self.score + FUSION_WEIGHT * 100 * self.similarity
+            return self.score + QUESTION_WEIGHT * self.question_score
+        return (
+            CLAUSE_SIMILARITY_WEIGHT * self.similarity
+            + self.question_similarity
+            + BM25_WEIGHT * self.score
+        )
 
     @property
     def citation(self) -> str:
@@ -128,11 +169,14 @@ class PolicyHit:
             # question was embedded (`fused_score`); "bm25_score" is BM25's alone.
             "score": round(self.fused_score, 4),
             "bm25_score": round(self.score, 4),
+            "question_score": round(self.question_score, 4),
             "coverage": round(self.coverage, 4),
             "unknown_nouns": list(self.unknown_nouns),
             "asks_for": list(self.asks_for),
             "states_asked": self.states_asked,
             "similarity": None if self.similarity is None else round(self.similarity, 4),
+            "question_similarity": round(self.question_similarity, 4),
+            "prominence": round(self.prominence, 4),
             "code": self.code,
             "source": self.source,
             "heading": self.heading,
@@ -187,6 +231,7 @@ ANSWER_KINDS = (
     ),
     AnswerKind("digits", re.compile(r"几位|多少位"), re.compile(_NUMBER + r"\s*位")),
 )
+ANSWER_KIND_BY_NAME = {kind.name: kind for kind in ANSWER_KINDS}
 _QUESTION_PART = re.compile(r"[\s,，;；。?？!！、]+")
 _ASKS = re.compile(
     r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|几|多少|多久|多长|是否|能不能|可不可以|要不要"
@@ -229,7 +274,9 @@ class PolicyTokenizer:
         # Every word of a group is searched as the group's first word.
         self._canonical = {word: group[0] for group in groups for word in group}
         for word in self._canonical:
-            self._jieba.add_word(word)
+            # Tagged a noun: what the regulations name, for `nouns` (jieba tags a word it
+            # was given without a tag as unknown).
+            self._jieba.add_word(word, tag="n")
         # Characters that carry no meaning alone: not terms, nor pairs of two of them.
         self._stop_chars = {word for word in self._stopwords if len(word) == 1}
         self._pos = jieba.posseg.POSTokenizer(self._jieba)
@@ -268,6 +315,41 @@ class PolicyTokenizer:
         return terms
 
 
+class Bm25Postings:
+    """BM25Okapi's scores (`rank_bm25`, same IDF and length normalisation), computed from
+    each term's postings instead of a pass over every document per term: with the
+    anticipated questions there are some 750 documents, and a question's 30 terms took
+    several milliseconds that way."""
+
+    def __init__(self, documents: list[list[str]]) -> None:
+        okapi = BM25Okapi(documents, k1=BM25_K1, b=BM25_B)
+        self.idf: dict[str, float] = okapi.idf
+        # The weight of the rarest term, for words no document uses (`_coverage`).
+        self.max_idf = max(self.idf.values(), default=1.0)
+        self.size = len(documents)
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for j, frequencies in enumerate(okapi.doc_freqs):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * okapi.doc_len[j] / okapi.avgdl)
+            for term, tf in frequencies.items():
+                weight = self.idf.get(term, 0.0) * tf * (BM25_K1 + 1) / (tf + norm)
+                docs, weights = postings.setdefault(term, ([], []))
+                docs.append(j)
+                weights.append(weight)
+        self._postings = {
+            term: (np.array(docs, dtype=np.int64), np.array(weights))
+            for term, (docs, weights) in postings.items()
+        }
+
+    def get_scores(self, terms: list[str]) -> np.ndarray:
+        """Each document's BM25 score for `terms` (a repeated term counts again)."""
+        scores = np.zeros(self.size)
+        for term in terms:
+            posting = self._postings.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+        return scores
+
+
 @lru_cache(maxsize=1)
 def default_tokenizer() -> PolicyTokenizer:
     return PolicyTokenizer()
@@ -281,11 +363,12 @@ def clause_keywords(policy_dir: Path = POLICY_DIR) -> dict[str, str]:
 
 
 class PolicyIndex:
-    """A BM25 index over clauses, each with its document's title and audience.
+    """A BM25 index over clauses, each with its document's title and audience, and over
+    the questions each clause answers (`PolicyClause.questions`).
 
     `keywords` maps "CODE:LABEL" to everyday words for what that clause answers. With a
-    `model`, the clauses' stored embeddings (made by that model) fuse with BM25; a clause
-    without one is never the nearest."""
+    `model`, the clauses' and their questions' stored embeddings (made by that model) fuse
+    with BM25; a clause without one never ranks by the model."""
 
     def __init__(
         self,
@@ -293,13 +376,22 @@ class PolicyIndex:
         tokenizer: PolicyTokenizer,
         keywords: Mapping[str, str] | None = None,
         model: SentenceModel | None = None,
+        unanswered: np.ndarray | None = None,
     ) -> None:
         self._tokenizer = tokenizer
+        # Embeddings of questions the regulations do not answer (`unanswered_questions`).
+        self._unanswered = (
+            unanswered if unanswered is not None else np.zeros((0, 384), dtype=np.float32)
+        )
         self._model = model
         vectors: list[np.ndarray | None] = []
+        question_vectors: list[np.ndarray] = []
         keywords = keywords or {}
         self._hits: list[PolicyHit] = []
         corpus: list[list[str]] = []
+        questions: list[list[str]] = []
+        owners: list[int] = []
+        vector_owners: list[int] = []
         self._words: list[frozenset[str]] = []
         # What each clause states, for `asked_kinds`: its own words, half-width.
         self._statements: list[str] = []
@@ -325,17 +417,35 @@ class PolicyIndex:
             self._statements.append(unicodedata.normalize("NFKC", clause.text))
             stored = getattr(clause, "embedding_model", None) == getattr(model, "name", "")
             vectors.append(from_bytes(clause.embedding) if model and stored else None)
-        self._bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B) if corpus else None
-        # Clauses without a vector of this model score -1: never nearest, never fused up.
+            asked = [q for q in (getattr(clause, "questions", "") or "").split("\n") if q]
+            questions.extend(tokenizer(q) or ["∅"] for q in asked)
+            owners.extend([len(self._hits) - 1] * len(asked))
+            blob = getattr(clause, "question_embeddings", None) if model and stored else None
+            matrix = from_bytes_matrix(blob, len(asked))
+            if matrix is not None:  # vectors that do not match the questions are not used
+                question_vectors.extend(matrix)
+                vector_owners.extend([len(self._hits) - 1] * len(asked))
+        self._bm25 = Bm25Postings(corpus) if corpus else None
+        self._question_bm25 = Bm25Postings(questions) if questions else None
+        self._question_owner = np.array(owners, dtype=np.int64)
+        self._vector_owner = np.array(vector_owners, dtype=np.int64)
+        # Everything the regulations and their questions name, for `_unknown_nouns`.
+        self._vocabulary = {term for words in corpus + questions for term in words}
+        # Clauses without a vector of this model score -1: never ranked up by the model.
         self._vectors = (
             np.stack([v if v is not None else np.zeros(384, dtype=np.float32) for v in vectors])
             if vectors
             else np.zeros((0, 384), dtype=np.float32)
         )
+        self._question_vectors = (
+            np.stack(question_vectors) if question_vectors else np.zeros((0, 384), np.float32)
+        )
         self._has_vector = np.array([v is not None for v in vectors], dtype=bool)
+        self._audiences = np.array([hit.audience for hit in self._hits], dtype=object)
         if model is not None and not self._has_vector.any():
             self._model = None
         self.semantic_calls = 0
+        self._query_vector = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed)
 
     @property
     def semantic(self) -> bool:
@@ -345,6 +455,10 @@ class PolicyIndex:
     def __len__(self) -> int:
         return len(self._hits)
 
+    def forget_embeddings(self) -> None:
+        """Empty the cache of question embeddings (the benchmark times cold searches)."""
+        self._query_vector.cache_clear()
+
     def rank(
         self,
         query: str,
@@ -352,62 +466,108 @@ class PolicyIndex:
         audiences: tuple[Audience, ...] = (Audience.PUBLIC,),
         depth: int = RANK_DEPTH,
         thresholds: Thresholds | None = None,
+        semantic: bool = True,
     ) -> list[PolicyHit]:
-        """The `depth` best clauses for `query` by BM25 that `audiences` may see, best
-        first, each with its similarity to the question when the sentence model is used
-        and can change what `select_hits` answers at `thresholds` (always, without
-        thresholds)."""
-        hits = self._rank_bm25(query, audiences=audiences, depth=depth)
-        if self._model is None or not hits:
-            return hits
-        if thresholds is not None and not _semantic_can_change(hits, thresholds):
-            return hits
-        return self._with_similarity(query, hits, audiences)
-
-    def _with_similarity(
-        self, query: str, hits: list[PolicyHit], audiences: tuple[Audience, ...]
-    ) -> list[PolicyHit]:
-        assert self._model is not None
-        self.semantic_calls += 1
-        similarities = self._vectors @ self._model.query(query)
-        allowed = {audience.value for audience in audiences}
-        visible = [
-            i for i, hit in enumerate(self._hits) if hit.audience in allowed and self._has_vector[i]
-        ]
-        nearest = max(visible, key=lambda i: similarities[i], default=None)
-        position = {(hit.code, hit.clause): i for i, hit in enumerate(self._hits)}
-        ranked = []
-        for hit in hits:
-            i = position[(hit.code, hit.clause)]
-            similarity = float(similarities[i]) if self._has_vector[i] else None
-            ranked.append(replace(hit, similarity=similarity, nearest=i == nearest))
-        return ranked
-
-    def _rank_bm25(
-        self, query: str, *, audiences: tuple[Audience, ...], depth: int
-    ) -> list[PolicyHit]:
+        """The `depth` best clauses for `query` that `audiences` may see, best first: by
+        BM25, or by the fused score when the sentence model is used (`semantic`) and can
+        change what `select_hits` answers at `thresholds` (always, without thresholds)."""
         terms = self._tokenizer(query)
         if not terms or self._bm25 is None:
             return []
-        unknown = self._unknown_nouns(query)
-        kinds = asked_kinds(query)
-        allowed = {audience.value for audience in audiences}
-        scores = self._bm25.get_scores(terms)
-        ranked = [
-            i
-            for i in sorted(range(len(self._hits)), key=lambda i: scores[i], reverse=True)
-            if scores[i] > 0 and self._hits[i].audience in allowed
-        ]
+        scores, question_scores = self._bm25_scores(terms)
+        allowed = np.isin(self._audiences, [audience.value for audience in audiences])
+        bm25_order = scores + QUESTION_WEIGHT * question_scores
+        hits = self._hits_at(
+            query, terms, self._top(bm25_order, allowed, depth), scores, question_scores
+        )
+        if self._model is None or not semantic or not hits:
+            return hits
+        if thresholds is not None and not _semantic_can_change(hits, thresholds):
+            return hits
+        self.semantic_calls += 1
+        vector = self._query_vector(_normalized(query))
+        similarities = np.where(self._has_vector, self._vectors @ vector, -1.0)
+        question_similarities = np.full(len(self._hits), -1.0)
+        if len(self._vector_owner):
+            np.maximum.at(
+                question_similarities, self._vector_owner, self._question_vectors @ vector
+            )
+        fused = (
+            CLAUSE_SIMILARITY_WEIGHT * similarities + question_similarities + BM25_WEIGHT * scores
+        )
+        beyond = float((self._unanswered @ vector).max()) if len(self._unanswered) else -1.0
+        # Over every clause, whoever asks: a clause the caller may not see can be the
+        # answer, and then none they may see is (`select_hits`, `outranked`).
+        embedded = fused[self._has_vector]
+        spread = float(embedded.std()) or 1.0
+        mean = float(embedded.mean())
+        best_hidden = float(np.max(fused, where=~allowed & self._has_vector, initial=-np.inf))
+        chosen = self._top(np.where(self._has_vector, fused, -np.inf), allowed, depth)
+        first = hits[0]
         return [
             replace(
                 self._hits[i],
                 score=float(scores[i]),
+                question_score=float(question_scores[i]),
+                coverage=self._coverage(terms, i),
+                unknown_nouns=first.unknown_nouns,
+                asks_for=first.asks_for,
+                states_asked=all(
+                    ANSWER_KIND_BY_NAME[name].stated.search(self._statements[i])
+                    for name in first.asks_for
+                ),
+                similarity=float(similarities[i]),
+                question_similarity=float(question_similarities[i]),
+                prominence=(float(fused[i]) - mean) / spread,
+                unanswered_similarity=beyond,
+                outranked=best_hidden > fused[i],
+            )
+            for i in chosen
+        ]
+
+    def _embed(self, query: str) -> np.ndarray:
+        assert self._model is not None
+        return self._model.query(query)
+
+    @staticmethod
+    def _top(order: np.ndarray, allowed: np.ndarray, depth: int) -> list[int]:
+        candidates = np.flatnonzero(allowed & (order > 0))
+        return [int(i) for i in candidates[np.argsort(-order[candidates], kind="stable")][:depth]]
+
+    def _bm25_scores(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Each clause's BM25 score, and that of its best-matching anticipated question."""
+        assert self._bm25 is not None
+        scores = self._bm25.get_scores(terms)
+        question_scores = np.zeros(len(self._hits))
+        if self._question_bm25 is not None:
+            np.maximum.at(
+                question_scores, self._question_owner, self._question_bm25.get_scores(terms)
+            )
+        return scores, question_scores
+
+    def _hits_at(
+        self,
+        query: str,
+        terms: list[str],
+        indices: list[int],
+        scores: np.ndarray,
+        question_scores: np.ndarray,
+    ) -> list[PolicyHit]:
+        if not indices:
+            return []
+        unknown = self._unknown_nouns(query)
+        kinds = asked_kinds(query)
+        return [
+            replace(
+                self._hits[i],
+                score=float(scores[i]),
+                question_score=float(question_scores[i]),
                 coverage=self._coverage(terms, i),
                 unknown_nouns=unknown,
                 asks_for=tuple(kind.name for kind in kinds),
                 states_asked=all(kind.stated.search(self._statements[i]) for kind in kinds),
             )
-            for i in ranked[:depth]
+            for i in indices
         ]
 
     def search(
@@ -420,12 +580,14 @@ class PolicyIndex:
         min_coverage: float = 0.0,
         min_score_unknown_noun: float = 0.0,
         prefer: str = "",
+        semantic: bool = True,
     ) -> list[PolicyHit]:
         """The best clauses for `query`, best first, that reach the thresholds; with
-        `prefer` (a follow-up's own words), those covering more of it come first."""
+        `prefer` (a follow-up's own words), those covering more of it come first; without
+        `semantic`, by BM25 alone."""
         thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
         hits = select_hits(
-            self.rank(query, audiences=audiences, thresholds=thresholds),
+            self.rank(query, audiences=audiences, thresholds=thresholds, semantic=semantic),
             limit=RANK_DEPTH if prefer else limit,
             min_score=min_score,
             min_coverage=min_coverage,
@@ -444,12 +606,11 @@ class PolicyIndex:
 
     def _unknown_nouns(self, query: str) -> tuple[str, ...]:
         """The nouns of `query` that share no term (character pair, or the character of a
-        one-character noun) with any clause."""
-        idf: dict[str, float] = self._bm25.idf  # type: ignore[union-attr]
+        one-character noun) with any clause or anticipated question."""
         return tuple(
             word
             for word in dict.fromkeys(self._tokenizer.nouns(query))
-            if not any(term in idf for term in _pairs(word))
+            if not any(term in self._vocabulary for term in _pairs(word))
         )
 
     def _coverage(self, terms: list[str], index: int) -> float:
@@ -457,8 +618,9 @@ class PolicyIndex:
 
         A word the regulations never use weighs as much as the rarest word they do: a
         question about 停车费 is not answered by a clause that merely shares 收费."""
-        idf: dict[str, float] = self._bm25.idf  # type: ignore[union-attr]
-        unknown = max(idf.values(), default=1.0)
+        assert self._bm25 is not None
+        idf = self._bm25.idf
+        unknown = self._bm25.max_idf
         words = self._words[index]
         total = covered = 0.0
         for term in set(terms):
@@ -467,6 +629,11 @@ class PolicyIndex:
             if term in words:
                 covered += weight
         return covered / total if total else 0.0
+
+
+def _normalized(query: str) -> str:
+    """The question as embedded and cached: half-width, lower case, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", query).lower().split())
 
 
 def _pairs(word: str) -> list[str]:
@@ -509,36 +676,45 @@ def _passing(
     return passing[:limit]
 
 
-def _close_call(passing: list[PolicyHit]) -> bool:
-    """Whether the best two passing clauses are close enough by BM25 for the model to
-    decide between them (`REORDER_MAX_GAP`)."""
-    return len(passing) > 1 and passing[0].score - passing[1].score < REORDER_MAX_GAP
+def _bm25_answers(ranked: list[PolicyHit], thresholds: Thresholds) -> list[PolicyHit]:
+    """The clauses of `ranked` that answer by BM25, in its order: those `_passing` the
+    thresholds, and those whose anticipated question reaches `QUESTION_MIN_SCORE` and
+    that state what is asked (unless the question asks a fact about a thing the
+    regulations never name)."""
+    passing = {
+        (hit.code, hit.clause)
+        for hit in _passing(
+            ranked,
+            limit=len(ranked),
+            min_score=thresholds.min_score,
+            min_coverage=thresholds.min_coverage,
+            min_score_unknown_noun=thresholds.min_score_unknown_noun,
+        )
+    }
+    return [
+        hit
+        for hit in ranked
+        if (hit.code, hit.clause) in passing
+        or (
+            hit.question_score >= QUESTION_MIN_SCORE
+            and hit.states_asked
+            and not (hit.unknown_nouns and hit.asks_for)
+        )
+    ]
+
+
+def _decisive(answers: list[PolicyHit]) -> bool:
+    """Whether BM25 alone settles the answer: one clause answers, well ahead of the next
+    (`REORDER_MAX_GAP`)."""
+    if not answers:
+        return False
+    return len(answers) == 1 or answers[0].fused_score - answers[1].fused_score >= REORDER_MAX_GAP
 
 
 def _semantic_can_change(ranked: list[PolicyHit], thresholds: Thresholds) -> bool:
-    """Whether the sentence model can change what `select_hits` answers: it reorders two
-    close clauses that pass, or lets one that reaches the agreeing bar answer."""
-    passing = _passing(
-        ranked,
-        limit=2,
-        min_score=thresholds.min_score,
-        min_coverage=thresholds.min_coverage,
-        min_score_unknown_noun=thresholds.min_score_unknown_noun,
-    )
-    if passing:
-        return _close_call(passing)
-    return bool(_agreeing(ranked, thresholds))
-
-
-def _agreeing(ranked: list[PolicyHit], thresholds: Thresholds) -> list[PolicyHit]:
-    """The clauses reaching the lower bar for a clause the sentence model agrees on."""
-    return _passing(
-        ranked,
-        limit=len(ranked),
-        min_score=min(AGREEING_MIN_SCORE, thresholds.min_score),
-        min_coverage=AGREEING_MIN_COVERAGE,
-        min_score_unknown_noun=thresholds.min_score_unknown_noun,
-    )
+    """Whether the sentence model can change what `select_hits` answers: unless BM25 is
+    decisive, it can reorder the clauses or find one BM25 misses."""
+    return not _decisive(_bm25_answers(ranked, thresholds))
 
 
 def select_hits(
@@ -549,26 +725,26 @@ def select_hits(
     min_coverage: float,
     min_score_unknown_noun: float = 0.0,
 ) -> list[PolicyHit]:
-    """The clauses that answer, best first: those `_passing` the thresholds, ordered by
-    `PolicyHit.fused_score` when the question was embedded and the best two are close
-    (`REORDER_MAX_GAP`); when none passes, the clause the sentence model finds nearest if
-    it reaches `AGREEING_MIN_SCORE` and `AGREEING_MIN_COVERAGE`."""
+    """The clauses that answer, best first. Ranked by BM25 (the question was not
+    embedded): those that answer by BM25 (`_bm25_answers`). Ranked by the fused score:
+    the best clauses that state what is asked, when a clause answers by BM25 or the best
+    one stands out (`MIN_PROMINENCE`) with no clause the caller may not see above it, the
+    question is nearer a clause's question than any the regulations do not answer, and it
+    does not ask a fact about a thing the regulations never name."""
     thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
-    passing = _passing(
-        ranked,
-        limit=len(ranked),
-        min_score=min_score,
-        min_coverage=min_coverage,
-        min_score_unknown_noun=min_score_unknown_noun,
-    )
+    answers = _bm25_answers(ranked, thresholds)
     if not any(hit.similarity is not None for hit in ranked):
-        return passing[:limit]
-    if passing and not _close_call(passing):
-        # BM25 decides: scores are BM25's, so that they read in the order given.
-        return [replace(hit, similarity=None, nearest=False) for hit in passing[:limit]]
-    if not passing:
-        passing = [hit for hit in _agreeing(ranked, thresholds) if hit.nearest]
-    return sorted(passing, key=lambda hit: hit.fused_score, reverse=True)[:limit]
+        return answers[:limit]
+    if not ranked or (
+        not answers and (ranked[0].prominence < MIN_PROMINENCE or ranked[0].outranked)
+    ):
+        return []
+    nearest_answered = max(hit.question_similarity for hit in ranked)
+    if ranked[0].unanswered_similarity >= nearest_answered - UNANSWERED_MARGIN:
+        return []  # more like a question the regulations do not answer than any they do
+    if ranked[0].unknown_nouns and ranked[0].asks_for:
+        return []
+    return [hit for hit in ranked if hit.states_asked][:limit]
 
 
 _index_lock = threading.Lock()
@@ -592,7 +768,21 @@ def build_index(*, session: Session, model: SentenceModel | None) -> PolicyIndex
         .options(selectinload(PolicyClause.document))
         .order_by(PolicyDocument.ordinal, PolicyClause.ordinal)
     ).all()
-    return PolicyIndex(clauses, default_tokenizer(), clause_keywords(), model)
+    unanswered = embed_unanswered(model) if model is not None else None
+    return PolicyIndex(clauses, default_tokenizer(), clause_keywords(), model, unanswered)
+
+
+@lru_cache(maxsize=1)
+def unanswered_questions(policy_dir: Path = POLICY_DIR) -> tuple[str, ...]:
+    """Questions the regulations do not answer (unanswered_questions.yml)."""
+    with (policy_dir / "unanswered_questions.yml").open(encoding="utf-8") as handle:
+        return tuple(str(q).strip() for q in yaml.safe_load(handle)["questions"] if str(q).strip())
+
+
+def embed_unanswered(model: SentenceModel) -> np.ndarray:
+    """The embeddings of `unanswered_questions`: from the cache the regulations' seeding
+    fills (`bot db seed`), else computed once (a second or two)."""
+    return EmbeddingCache().embed(model, list(unanswered_questions()), as_queries=True)
 
 
 def load_index(*, session: Session) -> PolicyIndex:
@@ -618,6 +808,7 @@ def search_policies(
     min_coverage: float = 0.0,
     min_score_unknown_noun: float = 0.0,
     prefer: str = "",
+    semantic: bool = True,
 ) -> list[PolicyHit]:
     """Search the stored regulations; see `PolicyIndex.search`."""
     return load_index(session=session).search(
@@ -628,4 +819,5 @@ def search_policies(
         min_coverage=min_coverage,
         min_score_unknown_noun=min_score_unknown_noun,
         prefer=prefer,
+        semantic=semantic,
     )

@@ -114,6 +114,13 @@ def from_bytes(blob: bytes | None) -> np.ndarray | None:
     return np.frombuffer(blob, dtype="<f4").astype(np.float32)
 
 
+def from_bytes_matrix(blob: bytes | None, rows: int) -> np.ndarray | None:
+    """`rows` stored vectors one after the other, or None when the size does not match."""
+    if not rows or not blob or len(blob) != rows * DIMENSION * 4:
+        return None
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32).reshape(rows, DIMENSION)
+
+
 def passage_text(title: str, heading: str, text: str, everyday: str = "") -> str:
     """What is embedded for a clause: its document's title, its heading, its text and what
     it answers in everyday words (data/policies/clause_keywords.yml; on the tuning
@@ -131,8 +138,9 @@ class EmbeddingCache:
         self._path = path
 
     @staticmethod
-    def key(model_name: str, passage: str) -> str:
-        return hashlib.sha256(f"{model_name}\n{passage}".encode()).hexdigest()
+    def key(model_name: str, passage: str, *, as_queries: bool = False) -> str:
+        text = f"{model_name}\n{passage}" if not as_queries else f"{model_name}\nquery\n{passage}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def _load(self) -> dict[str, np.ndarray]:
         try:
@@ -141,14 +149,22 @@ class EmbeddingCache:
         except (OSError, ValueError):
             return {}
 
-    def embed(self, model: SentenceModel, passages: Sequence[str]) -> np.ndarray:
-        """Vectors for `passages` (one row each), computing only those not cached."""
+    def embed(
+        self, model: SentenceModel, passages: Sequence[str], *, as_queries: bool = False
+    ) -> np.ndarray:
+        """Vectors for `passages` (one row each), computing only those not cached; with
+        `as_queries`, each embedded as a question is (`SentenceModel.query`)."""
         known = self._load()
-        keys = [self.key(model.name, passage) for passage in passages]
+        keys = [self.key(model.name, passage, as_queries=as_queries) for passage in passages]
         missing = sorted({i for i, key in enumerate(keys) if key not in known})
         if missing:
-            logger.info("policy search: embedding %d clauses (about 0.15 s each)", len(missing))
-            vectors = model.passages([passages[i] for i in missing])
+            logger.info("policy search: embedding %d texts", len(missing))
+            texts = [passages[i] for i in missing]
+            vectors = (
+                np.stack([model.query(text) for text in texts])
+                if as_queries
+                else model.passages(texts)
+            )
             for i, vector in zip(missing, vectors, strict=True):
                 known[keys[i]] = vector
             self._save(known)

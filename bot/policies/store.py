@@ -24,9 +24,16 @@ class SyncReport:
     embedded: int = 0
 
 
-def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str]]:
+def _clause_rows(document: ParsedDocument) -> list[tuple[int, str, str, str, str, str]]:
     return [
-        (ordinal, clause.number, clause.label, clause.heading, clause.text)
+        (
+            ordinal,
+            clause.number,
+            clause.label,
+            clause.heading,
+            clause.text,
+            "\n".join(clause.questions),
+        )
         for ordinal, clause in enumerate(document.clauses, start=1)
     ]
 
@@ -63,7 +70,8 @@ def sync_corpus(
             created += 1
         else:
             stored_rows = [
-                (c.ordinal, c.number, c.label, c.heading, c.text) for c in stored.clauses
+                (c.ordinal, c.number, c.label, c.heading, c.text, c.questions)
+                for c in stored.clauses
             ]
             same_fields = all(getattr(stored, key) == value for key, value in fields.items())
             if same_fields and stored_rows == rows:
@@ -76,8 +84,15 @@ def sync_corpus(
             session.flush()
             updated += 1
         stored.clauses.extend(
-            PolicyClause(ordinal=ordinal, number=number, label=label, heading=heading, text=text)
-            for ordinal, number, label, heading, text in rows
+            PolicyClause(
+                ordinal=ordinal,
+                number=number,
+                label=label,
+                heading=heading,
+                text=text,
+                questions=questions,
+            )
+            for ordinal, number, label, heading, text, questions in rows
         )
     removed = len(existing)
     if existing:
@@ -98,7 +113,9 @@ def embed_clauses(
     *, session: Session, model: SentenceModel, cache: EmbeddingCache | None = None
 ) -> int:
     """Store `model`'s embedding with every clause that has none of its own (new, changed,
-    or embedded by another model); the number of clauses embedded."""
+    or embedded by another model), and of each of its anticipated questions (embedded as
+    questions are: a question is compared with them as with its peers); the number of
+    clauses embedded."""
     stale = session.scalars(
         select(PolicyClause)
         .options(selectinload(PolicyClause.document))
@@ -116,12 +133,23 @@ def embed_clauses(
         )
         for c in stale
     ]
-    vectors = (cache or EmbeddingCache()).embed(model, passages)
+    cache = cache or EmbeddingCache()
+    vectors = cache.embed(model, passages)
+    questions = [question for c in stale for question in clause_questions_of(c)]
+    question_vectors = iter(cache.embed(model, questions, as_queries=True))
     for clause, vector in zip(stale, vectors, strict=True):
         clause.embedding = to_bytes(vector)
         clause.embedding_model = model.name
+        clause.question_embeddings = b"".join(
+            to_bytes(next(question_vectors)) for _ in clause_questions_of(clause)
+        )
     session.flush()
     return len(stale)
+
+
+def clause_questions_of(clause: PolicyClause) -> list[str]:
+    """The clause's anticipated questions, in stored order."""
+    return [line for line in (clause.questions or "").split("\n") if line]
 
 
 def list_documents(

@@ -10,6 +10,7 @@ from bot.infra.settings import get_settings
 from bot.policies.corpus import load_corpus
 from bot.policies.evaluate import (
     EVERYDAY_PATH,
+    EVERYDAY_TUNING_PATH,
     TARGETS,
     Report,
     character_overlap,
@@ -26,8 +27,9 @@ from bot.policies.evaluate import (
 # makes policy answers worse than this fails the build. (The targets, in
 # TARGETS, are higher; `make eval-policy` reports against them.)
 REGRESSION_FLOOR = {"hit@1": 0.89, "hit@3": 0.96, "no-answer F1": 0.79}
-# With the sentence model fused in (`make eval-policy`: 0.969, 0.990, 0.926).
-FUSED_FLOOR = {"hit@1": 0.95, "hit@3": 0.98, "no-answer F1": 0.9}
+# With the sentence model fused in, every question embedded (`make eval-policy`, which
+# embeds only when the model can change the answer: 0.986, 0.997, 0.879).
+FUSED_FLOOR = {"hit@1": 0.97, "hit@3": 0.98, "no-answer F1": 0.84}
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +47,27 @@ def test_question_set_covers_every_document_and_has_negatives():
     assert sum(1 for q in questions if not q.answers) >= 20
 
 
-def test_everyday_questions_share_at_most_a_third_of_their_characters_with_their_clause():
-    questions = load_questions(EVERYDAY_PATH)
-    clause_texts = {
+def _clause_texts() -> dict[tuple[str, str], str]:
+    return {
         (document.code, clause.label): clause.text
         for document in load_corpus()
         for clause in document.clauses
     }
-    assert overlapping_questions(questions, clause_texts) == []
+
+
+def test_everyday_questions_share_at_most_a_third_of_their_characters_with_their_clause():
+    questions = load_questions(EVERYDAY_PATH)
+    assert overlapping_questions(questions, _clause_texts()) == []
     assert sum(1 for q in questions if q.answers) >= 150
     assert sum(1 for q in questions if not q.answers) >= 40
+    assert len({code for q in questions for code, _ in q.answers}) == 20
+
+
+def test_everyday_tuning_questions_follow_the_same_rule_and_cover_every_document():
+    questions = load_questions(EVERYDAY_TUNING_PATH)
+    assert overlapping_questions(questions, _clause_texts()) == []
+    assert sum(1 for q in questions if q.answers) >= 100
+    assert sum(1 for q in questions if not q.answers) >= 30
     assert len({code for q in questions for code, _ in q.answers}) == 20
 
 
@@ -99,7 +112,10 @@ def test_the_sentence_model_raises_the_figures_on_the_tuning_questions(ranking):
         assert figures[name] >= floor, f"{name} = {figures[name]:.3f} < {floor}"
 
 
-def test_thresholds_that_answer_everything_fail_the_targets(ranking):
+def test_thresholds_that_answer_everything_fail_the_targets(tmp_path):
+    engine = seeded_engine(tmp_path)
+    ranking = rank_all(engine, load_questions(), rounds=1, semantic=False)
+    engine.dispose()
     report = evaluate(ranking, min_score=0.0, min_coverage=0.0)
     assert report.no_answer_recall < 0.5
     assert any(line.startswith("no-answer F1") for line in failed_targets(report))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
+from rank_bm25 import BM25Okapi
 
 from bot.infra.db import create_engine, session_scope
 from bot.infra.migrate import upgrade
@@ -12,8 +14,12 @@ from bot.infra.settings import get_settings
 from bot.models import Audience
 from bot.ops.seed import seed_policies
 from bot.policies.answer import answer_question
-from bot.policies.corpus import load_corpus
+from bot.policies.corpus import CorpusError, load_corpus, with_questions
 from bot.policies.search import (
+    BM25_B,
+    BM25_K1,
+    QUESTION_MIN_SCORE,
+    Bm25Postings,
     PolicyHit,
     asked_kinds,
     clause_keywords,
@@ -222,3 +228,26 @@ def test_full_width_and_traditional_punctuation_do_not_matter(seeded_engine):
 def test_every_clause_keyword_entry_names_a_clause():
     clauses = {f"{doc.code}:{clause.label}" for doc in load_corpus() for clause in doc.clauses}
     assert set(clause_keywords()) <= clauses
+
+
+def test_every_clause_carries_anticipated_questions_and_none_names_a_missing_clause():
+    clauses = [clause for doc in load_corpus() for clause in doc.clauses]
+    assert all(len(clause.questions) >= 2 for clause in clauses)
+    with pytest.raises(CorpusError, match="no such clause: 3:第九条"):
+        with_questions(load_corpus(), {"3:第九条": ("蓄水池归谁管",)})
+
+
+def test_a_clause_is_found_through_the_question_people_ask_for_it(seeded_engine):
+    # The clause speaks of 漂白精片 and 塑料瓶 with 8 小孔; the question of 药片 and 眼.
+    hits = search(seeded_engine, "装药片的瓶子要扎几个眼")
+    assert (hits[0].code, hits[0].clause) == ("3", "第二条第1款")
+    assert hits[0].question_score >= QUESTION_MIN_SCORE
+
+
+def test_postings_give_rank_bm25s_scores():
+    documents = [default_tokenizer()(q) for q in ("蓄水池多久消毒一次", "机房能抽烟吗", "抽烟")]
+    okapi = BM25Okapi(documents, k1=BM25_K1, b=BM25_B)
+    postings = Bm25Postings(documents)
+    for question in ("蓄水池多久消毒", "抽烟抽烟", "天气"):
+        terms = default_tokenizer()(question)
+        assert np.allclose(postings.get_scores(terms), okapi.get_scores(terms))

