@@ -41,6 +41,13 @@ from bot.models.gas import (
     MeterLocation,
     MeterReading,
 )
+from bot.models.handoff import (
+    HandoffConversation,
+    HandoffEntry,
+    HandoffStatus,
+    StaffNotification,
+    StaffNotificationSetting,
+)
 from bot.models.identity import (
     BindingAttempt,
     StaffInvite,
@@ -119,6 +126,9 @@ __all__ = [
     "Guardian",
     "GuardianBinding",
     "HalfDay",
+    "HandoffConversation",
+    "HandoffEntry",
+    "HandoffStatus",
     "HomeVisitBooking",
     "HotlineCall",
     "LeaveRequest",
@@ -139,6 +149,8 @@ __all__ = [
     "SchoolClass",
     "StaffInvite",
     "StaffMember",
+    "StaffNotification",
+    "StaffNotificationSetting",
     "StaffRole",
     "Student",
     "StudentGuardian",
