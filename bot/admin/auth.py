@@ -56,9 +56,15 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    *, session: Session, username: str, password: str, display_name: str = ""
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    display_name: str = "",
+    department: str | None = None,
 ) -> DashboardUser:
-    """Create a supervisor account, or set a new password for an existing one."""
+    """Create a supervisor account, or set a new password for an existing one;
+    `department`: the handoff queue the user answers (bot/handoff; "" for none)."""
     username = username.strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise AccountError("a user name is 1-64 characters without spaces")
@@ -71,6 +77,8 @@ def create_user(
     user.password_hash = hash_password(password)
     user.display_name = (display_name or user.display_name or username)[:64]
     user.is_active = True
+    if department is not None:
+        user.department = department
     session.flush()
     return user
 

@@ -47,6 +47,7 @@ def _create_user(args: argparse.Namespace) -> int:
                 username=args.name,
                 password=password,
                 display_name=args.display_name or "",
+                department=args.department,
             )
             username = user.username
     except AccountError as error:
@@ -82,6 +83,10 @@ def register(groups: Any) -> None:
     create.add_argument("--display-name", help="the name shown in the audit trail")
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.add_argument(
+        "--department",
+        help="the department whose handoff queue the user answers (gas, school, health, ...)",
     )
     create.set_defaults(handler=_create_user)
     disable = commands.add_parser("disable-user", help="take a user's access away at once")

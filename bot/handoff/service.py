@@ -19,7 +19,7 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
@@ -51,6 +51,11 @@ class NotHolder(RuntimeError):
 
 class NoSuchHandoff(LookupError):
     """No handoff conversation with that id or reference."""
+
+
+def _utc(moment: datetime) -> datetime:
+    """Everything is stored in UTC: SQLite keeps a datetime's clock time without its offset."""
+    return moment.astimezone(timezone.utc)
 
 
 # --- The customer's side (actions and the Rasa server's relay) ---
@@ -136,6 +141,7 @@ def request_handoff(
 ) -> HandoffTicket:
     """Put the sender in the queue of the department their request is about (or, outside
     its staffed hours, take a message, 留言). A sender already waiting keeps their place."""
+    now = _utc(now)
     desks = get_desks()
     code = department_for(text, flow_department, desks)
     with unit_of_work(engine) as session:
@@ -204,6 +210,7 @@ def record_customer_message(
 ) -> bool:
     """Keep a message the customer sent while a person has the conversation; True when it
     is the first of a message left out of hours (the customer is told it arrived)."""
+    now = _utc(now)
     with unit_of_work(engine) as session:
         conversation = session.get(HandoffConversation, conversation_id)
         if conversation is None:
@@ -240,6 +247,7 @@ def _has_customer_entry(session: Session, conversation_id: int) -> bool:
 def customer_returns(*, conversation_id: int, now: datetime, engine: Engine | None = None) -> None:
     """The customer goes back to the assistant: out of the queue (a person holding it is
     told in the desk); a message left out of hours stays for the staff."""
+    now = _utc(now)
     with unit_of_work(engine) as session:
         conversation = session.get(HandoffConversation, conversation_id)
         if conversation is None or not conversation.silent:
@@ -415,6 +423,7 @@ def claim(
 ) -> ClaimOutcome:
     """Take a waiting conversation. Of two agents claiming at once exactly one wins: the
     UPDATE only changes a row that is still waiting, and the database applies one first."""
+    now = _utc(now)
     with unit_of_work(engine) as session:
         won = session.execute(
             update(HandoffConversation)
@@ -482,6 +491,7 @@ def reply(
 ) -> SentMessage:
     """Send the agent's reply to the customer's channel, with the agent's name. The text
     is sent as plain text everywhere (no markup is ever interpreted)."""
+    now = _utc(now)
     text = text.strip()[:MAX_TEXT]
     if not text:
         raise ValueError("empty reply")
@@ -504,6 +514,7 @@ def transfer(
 ) -> None:
     """Hand the conversation on to another department's queue, keeping its place in time
     (handed on, never bounced: 主动联系相关部门人员接待，不得踢皮球)."""
+    now = _utc(now)
     desks = get_desks()
     if department not in desks.hours:
         raise ValueError(f"no desk {department!r}")
@@ -539,6 +550,7 @@ def close(
     """Close (hand back): the assistant answers the customer again and says so. False when
     it was closed already. An agent closes what they hold; operators (`require_holder`
     False) close anything open."""
+    now = _utc(now)
     with unit_of_work(engine) as session:
         if require_holder:
             conversation = _holding(session, conversation_id, actor)
@@ -571,6 +583,7 @@ def expire_idle(
     """Give back to the assistant every silent conversation idle for the desks' idle time,
     politely; the references of those it gave back. Run by the desk every half minute and
     by `python -m bot handoff sweep`: of two processes sweeping at once, one gives each back."""
+    now = _utc(now)
     desks = get_desks()
     cutoff = now - timedelta(minutes=desks.idle_minutes)
     with unit_of_work(engine) as session:
