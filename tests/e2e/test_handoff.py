@@ -6,6 +6,7 @@ to the assistant mid-queue; a message left out of hours; WeChat voice messages."
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -239,3 +240,155 @@ def test_outside_staffed_hours_the_customer_leaves_a_message(night):
     message = next(row for row in waiting.messages if row.sender_id == sender)
     assert message.reference.startswith("LY") and not message.silent
     assert "生活缴费" in texts(night.say("燃气费怎么交", sender))
+
+
+# --- The browser test: a customer on the web chat page and an agent on the desk, each in a
+# headless Chromium of their own (Debian's chromium and chromium-driver).
+
+AGENT_PASSWORD = "handoff browser test password"
+
+
+def _chrome(tmp_path: Any, name: str, size: str) -> Any:
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "Debian's chromium and chromium-driver are not installed"
+        if os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--window-size={size}",
+        f"--user-data-dir={tmp_path / name}",
+    ):
+        options.add_argument(argument)
+    browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    browser.set_page_load_timeout(30)
+    return browser
+
+
+@pytest.fixture()
+def desk_server(desk, tmp_path) -> Iterator[str]:
+    """The desk (bot/admin) on a free port in this process, on the assistant's databases."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from bot.admin.app import create_app
+    from bot.admin.auth import create_user
+    from bot.infra.db import session_scope
+    from bot.ops.bench import free_port
+
+    workdir = desk.assistant.log_dir.parent if desk.assistant.log_dir else tmp_path
+    with session_scope(desk.engine) as session:
+        create_user(
+            session=session,
+            username="li",
+            password=AGENT_PASSWORD,
+            display_name="李客服",
+            department="service",
+        )
+    settings = replace(
+        desk.settings,
+        admin_secret_key="handoff-browser-secret",
+        tracker_database_url=f"sqlite:///{workdir / 'tracker.db'}",
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings=settings, engine=desk.engine, notify=desk.send, resume=desk.resume),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="none",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the desk did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_in_two_browsers_a_person_takes_over_the_web_chat_and_hands_back(
+    desk, desk_server, tmp_path
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def bubbles(browser: Any) -> list[str]:
+        return [element.text for element in browser.find_elements(By.CSS_SELECTOR, ".bubble")]
+
+    def wait_for_text(browser: Any, text: str, timeout: float = 60) -> None:
+        WebDriverWait(browser, timeout).until(lambda b: any(text in t for t in bubbles(b)))
+
+    def say(browser: Any, text: str) -> None:
+        browser.find_element(By.ID, "text").send_keys(text)
+        browser.find_element(By.ID, "send").click()
+
+    customer = _chrome(tmp_path, "customer", "420,860")
+    agent = _chrome(tmp_path, "agent", "1280,900")
+    try:
+        customer.get(f"{desk.assistant.servers.rasa_url}/webhooks/webchat/")
+        wait_for_text(customer, "您好")
+        say(customer, "转人工")
+        wait_for_text(customer, "前面还有")
+
+        waiting = [
+            row
+            for row in service.list_open(now=clock.now(), engine=desk.engine)
+            if row.channel == "web" and row.status == "queued"
+        ]
+        conversation = waiting[-1].id
+        agent.get(f"{desk_server}/handoff")
+        agent.find_element(By.ID, "username").send_keys("li")
+        agent.find_element(By.ID, "password").send_keys(AGENT_PASSWORD)
+        agent.find_element(By.ID, "login").click()
+        WebDriverWait(agent, 30).until(lambda b: b.find_elements(By.ID, "waiting"))
+        assert f"/handoff/{conversation}" in agent.page_source  # in the queue, oldest first
+        agent.get(f"{desk_server}/handoff/{conversation}")
+        agent.find_element(By.ID, "claim").click()
+        # The customer is greeted by name over the push connection (server-sent events).
+        wait_for_text(customer, "李客服")
+
+        markup = '<img src="x" onerror="document.title=1">请稍等'
+        WebDriverWait(agent, 30).until(lambda b: b.find_elements(By.ID, "reply-text"))
+        agent.find_element(By.ID, "reply-text").send_keys(markup)
+        agent.find_element(By.ID, "send-reply").click()
+        wait_for_text(customer, markup)  # shown as text, never run
+        assert customer.find_elements(By.CSS_SELECTOR, "#log img") == []
+
+        say(customer, "好的，谢谢，我等着")
+        agent.find_element(By.ID, "refresh").click()
+        WebDriverWait(agent, 30).until(
+            lambda b: "好的，谢谢，我等着" in b.find_element(By.ID, "handoff-entries").text
+        )
+        assert "系统暂时无法回答" not in "\n".join(bubbles(customer))  # silence is no error
+
+        agent.find_element(By.ID, "close").click()
+        wait_for_text(customer, "转回智能助手")
+        say(customer, "燃气费怎么交")
+        wait_for_text(customer, "生活缴费")  # the assistant answers again
+    finally:
+        customer.quit()
+        agent.quit()
