@@ -103,7 +103,9 @@ def _leave_notices(session: Session, since: datetime) -> Iterator[Notice]:
     for leave, student, school_class in rows:
         for teacher_id in {school_class.head_teacher_id, school_class.care_teacher_id} - {None}:
             teacher = session.get(Teacher, teacher_id)
-            member = session.get(StaffMember, teacher.staff_member_id) if teacher else None
+            if teacher is None or teacher.staff_member_id is None:
+                continue  # not bound in chat
+            member = session.get(StaffMember, teacher.staff_member_id)
             if member is None:
                 continue
             state = getattr(leave.state, "value", leave.state)
