@@ -33,7 +33,7 @@ def resume_conversation(sender_id: str, settings: Settings | None = None) -> boo
     if not settings.rasa_jwt_secret:
         logger.warning("cannot resume a conversation through Rasa's API: no RASA_JWT_SECRET")
         return False
-    url = f"{settings.rasa_server_url}/conversations/{quote(sender_id, safe='')}/tracker/events"
+    url = f"{settings.rasa_server_url}/conversations/{quote(sender_id, safe=':')}/tracker/events"
     try:
         reply = httpx.post(
             url,
