@@ -77,9 +77,14 @@ def flow_department(tracker: Tracker) -> str | None:
 
 
 def previous_question(tracker: Tracker) -> str:
-    """The customer's message before the latest one (what they wanted a person for)."""
-    messages = _user_messages(tracker)
-    return str(messages[-2].get("text") or "") if len(messages) >= 2 else ""
+    """The customer's last typed message before the latest one (what they wanted a person
+    for); buttons ("/greet") are not questions."""
+    typed = [
+        str(event.get("text") or "")
+        for event in _user_messages(tracker)[:-1]
+        if str(event.get("text") or "") and not str(event.get("text")).startswith("/")
+    ]
+    return typed[-1] if typed else ""
 
 
 def hand_to_person(
