@@ -120,6 +120,7 @@ def _leave_notices(session: Session, since: datetime) -> Iterator[Notice]:
 
 
 def _booking_notices(session: Session, since: datetime) -> Iterator[Notice]:
+    """The nurses of the team a booking is for (its nurse's team), bound in chat."""
     bookings = session.scalars(
         select(HomeVisitBooking).where(
             HomeVisitBooking.updated_at >= since, HomeVisitBooking.nurse_id.is_not(None)
@@ -127,22 +128,24 @@ def _booking_notices(session: Session, since: datetime) -> Iterator[Notice]:
     )
     for booking in bookings:
         nurse = session.get(Nurse, booking.nurse_id)
-        member = (
-            session.scalar(select(StaffMember).where(StaffMember.invite_id == nurse.invite_id))
-            if nurse is not None and nurse.invite_id is not None
-            else None
-        )
-        if member is None:
+        if nurse is None:
             continue
+        members = session.scalars(
+            select(StaffMember)
+            .join(Nurse, Nurse.invite_id == StaffMember.invite_id)
+            .where(Nurse.team_id == nurse.team_id, Nurse.invite_id.is_not(None))
+        )
         state = getattr(booking.state, "value", booking.state)
         half_day = getattr(booking.half_day, "value", booking.half_day) or ""
         when = f"{booking.visit_date:%m-%d} {half_day}" if booking.visit_date else ""
-        yield Notice(
-            "booking",
-            f"{booking.booking_no}:{state}:{when}",
-            member.sender_id,
-            f"【预约通知】上门服务 {booking.booking_no}：{when}，状态 {state}。",
-        )
+        for member in members:
+            yield Notice(
+                "booking",
+                f"{booking.booking_no}:{state}:{when}",
+                member.sender_id,
+                f"【预约通知】上门服务 {booking.booking_no}：{when}，状态 {state}"
+                f"（{nurse.name}）。",
+            )
 
 
 def _complaint_notices(session: Session, since: datetime, now: datetime) -> Iterator[Notice]:
