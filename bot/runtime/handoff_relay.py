@@ -97,11 +97,10 @@ async def relay(processor: Any, message: Any, original: Any) -> Any:
         await _resume_and_say(processor, message, RETURNED)
         await asyncio.to_thread(mark_resumed, conversation_id=active.id)
         return collected()
-    first_message = await asyncio.to_thread(
-        record_customer_message,
-        conversation_id=active.id,
-        text=message.text or "",
-        now=clock.now(),
+    text = message.text or ""
+    # A button's intent ("/greet" when the web chat page is opened again) is no message.
+    first_message = not text.startswith("/") and await asyncio.to_thread(
+        record_customer_message, conversation_id=active.id, text=text, now=clock.now()
     )
     result = await original(processor, message)  # recorded; paused, so nothing predicted
     if first_message:
