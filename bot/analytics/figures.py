@@ -169,6 +169,10 @@ class _Walk:
             self.action(row, state)
         elif kind == "active_loop":
             self.active_loop(row, state)
+        elif kind == "pause":  # a person took over (bot/handoff: ConversationPaused)
+            counted = self.figures(row, state)
+            if counted is not None:
+                counted.handoffs += 1
 
     def user(self, row: EventRow, state: _Conversation) -> None:
         self.close_form(state, row)

@@ -108,3 +108,19 @@ def test_going_back_to_the_assistant(text):
 @pytest.mark.parametrize("text", ["返回助手是什么意思", "我的燃气表不走了", ""])
 def test_other_messages_go_to_the_person(text):
     assert not wants_assistant(text)
+
+
+def test_the_operators_figures_count_a_conversation_a_person_took_over():
+    from zoneinfo import ZoneInfo
+
+    from bot.analytics.figures import EventRow, day_figures
+
+    stamp = NOW.timestamp()
+    rows = [
+        EventRow(1, "tg:1", "user", stamp, "ask_contact", None, {"input_channel": "rest"}),
+        EventRow(2, "tg:1", "action", stamp + 1, None, "action_contact", {}),
+        EventRow(3, "tg:1", "pause", stamp + 1, None, None, {}),
+        EventRow(4, "tg:2", "user", stamp, "greet", None, {"input_channel": "rest"}),
+    ]
+    (figures,) = day_figures(rows, zone=ZoneInfo("Asia/Shanghai")).values()
+    assert (figures.conversations, figures.handoffs) == (2, 1)
