@@ -1,10 +1,11 @@
 """Resume a conversation in Rasa after a person hands it back, through Rasa's HTTP API.
 
 `POST /conversations/{sender}/tracker/events` with a `resume` event (Rasa's
-ConversationResumed), authorised by an HS256 JWT signed with `RASA_JWT_SECRET`, the token
-the project's API already requires (bot/runtime/rasa_server.py). When the call fails, the
-Rasa server resumes the conversation itself on the sender's next message
-(bot/runtime/handoff_relay.py), so nobody is left unanswered.
+ConversationResumed) and `action_listen`, authorised by an HS256 JWT signed with
+`RASA_JWT_SECRET`, the token the project's API already requires
+(bot/runtime/rasa_server.py). When the call fails, the Rasa server resumes the
+conversation itself on the sender's next message (bot/runtime/handoff_relay.py), so
+nobody is left unanswered.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def resume_conversation(sender_id: str, settings: Settings | None = None) -> boo
     try:
         reply = httpx.post(
             url,
-            json=[{"event": "resume"}],
+            # Listening again: the messages kept for the person while paused were never
+            # answered by the assistant; the next one starts a fresh turn.
+            json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
             headers={"Authorization": f"Bearer {api_token(settings.rasa_jwt_secret)}"},
             timeout=10,
         )

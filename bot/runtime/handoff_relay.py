@@ -42,6 +42,7 @@ _BACK = re.compile(
     r"\s*[。.!！]?\s*$"
 )
 RETURNED = "utter_handoff_returned"
+LISTEN = "action_listen"
 MESSAGE_RECEIVED = "utter_handoff_message_received"
 
 
@@ -61,7 +62,7 @@ async def _active(sender_id: str) -> ActiveHandoff | None:
 async def _resume_and_say(processor: Any, message: Any, response: str | None) -> None:
     """Resume the paused conversation and, with `response`, say it (recorded in the tracker)."""
     from rasa.core.policies.policy import PolicyPrediction
-    from rasa.shared.core.events import ConversationResumed
+    from rasa.shared.core.events import ActionExecuted, ConversationResumed
 
     tracker = await processor.fetch_tracker_and_update_session(
         message.sender_id, message.output_channel, message.metadata
@@ -74,6 +75,9 @@ async def _resume_and_say(processor: Any, message: Any, response: str | None) ->
         await processor._run_action(
             action, tracker, message.output_channel, processor.nlg, prediction
         )
+    # Listening again, as after any answer: the messages kept for the person while paused
+    # were never answered by the assistant, and the next one must start a fresh turn.
+    tracker.update(ActionExecuted(LISTEN))
     await processor.save_tracker(tracker)
 
 
