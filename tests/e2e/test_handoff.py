@@ -158,7 +158,7 @@ def test_a_telegram_customer_is_answered_by_a_person_and_handed_back(desk):
 
     desk.close(conversation)
     assert "转回智能助手" in desk.telegram.wait_for("sendMessage", 3)[-1]["text"]
-    assert events_of(desk, sender)[-1] == "resume"
+    assert events_of(desk, sender)[-2:] == ["resume", "action"]  # resumed, listening
     assert "生活缴费" in texts(assistant.say("燃气费怎么交", sender))  # the assistant is back
 
 
