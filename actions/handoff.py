@@ -55,6 +55,7 @@ _FLOW_DEPARTMENTS = {
     "give_praise": "service",
 }
 TWO_STAGE_FALLBACK = "action_two_stage_fallback"
+_WORD = re.compile(r"\w")  # a letter, digit or Chinese character (not emoji, not dots)
 
 
 def asks_for_person(text: str) -> bool:
@@ -136,17 +137,16 @@ class ActionDefaultFallback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if (tracker.active_loop or {}).get("name") == TWO_STAGE_FALLBACK:
+        typed = [
+            str(event.get("text") or "")
+            for event in _user_messages(tracker)[-2:]
+            if not str(event.get("text") or "").startswith("/")
+        ]
+        # Only someone who wrote words gets a person: emoji or dots twice get the apology.
+        worded = [text for text in typed if _WORD.search(text)]
+        if (tracker.active_loop or {}).get("name") == TWO_STAGE_FALLBACK and worded:
             dispatcher.utter_message(response="utter_handoff_after_fallback")
-            question = next(
-                (
-                    str(event.get("text") or "")
-                    for event in reversed(_user_messages(tracker))
-                    if str(event.get("text") or "") and not str(event.get("text")).startswith("/")
-                ),
-                "",
-            )
-            paused = hand_to_person(dispatcher, tracker, reason="fallback", question=question)
+            paused = hand_to_person(dispatcher, tracker, reason="fallback", question=worded[-1])
             return [UserUtteranceReverted(), *paused]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]

@@ -198,6 +198,19 @@ def test_a_customer_can_leave_the_queue_and_go_back_to_the_assistant(desk):
     assert "生活缴费" in texts(assistant.say("燃气费怎么交", sender))
 
 
+def test_two_misses_in_a_row_bring_a_person(desk):
+    from tests.e2e.test_nlu_conversations import _an_unsure_message
+
+    assistant = desk.assistant
+    message, _ = _an_unsure_message(assistant)
+    sender = f"web:test-{uuid.uuid4().hex[:12]}"
+    assert "不太确定" in texts(assistant.say(message, sender))
+    handed = texts(assistant.say(message, sender))
+    assert "没能理解" in handed and "前面还有" in handed
+    assert desk.conversation_of(sender).reason == "fallback"
+    assert "转回智能助手" in texts(assistant.say("返回助手", sender))
+
+
 def test_a_wechat_voice_message_is_read_from_its_recognition(desk):
     url = desk.assistant.servers.rasa_url
     openid = f"o{uuid.uuid4().hex[:12]}"
