@@ -125,7 +125,7 @@ eval-dialogue: train
 bench: train
 	$(PY) -m bot.ops.bench $(BENCH_ARGS)
 
-test: install db lint unit security browser validate train rasa-test nlu-test e2e
+test: install db lint unit security browser validate train rasa-test nlu-test e2e eval-dialogue
 	@echo "all checks passed"
 
 # Re-resolve requirements.txt from requirements.in together with Rasa's pins.

@@ -12,7 +12,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.contact import ActionContact
 from actions.forms import latest_intent
-from actions.gas import ActionGasBusinessHalls, ActionGasLeak, ActionGasMeterSchedule
+from actions.gas import (
+    ActionGasBusinessHalls,
+    ActionGasLeak,
+    ActionGasMeterSchedule,
+    ActionGasPrice,
+)
 from actions.policies import ActionListPolicies
 from actions.school import ActionCareTimes
 
@@ -23,6 +28,7 @@ ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "ask_leave_alone": "utter_no_leaving_alone",
     "ask_business_hall": ActionGasBusinessHalls,
     "ask_gas_payment": "utter_gas_payment",
+    "ask_gas_price": ActionGasPrice,
     "ask_meter_schedule": ActionGasMeterSchedule,
     "ask_contact": ActionContact,
     "list_policies": ActionListPolicies,

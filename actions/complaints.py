@@ -113,7 +113,14 @@ def hazard_told_before(tracker: Tracker) -> str:
         return ""
     before = users[1]
     intent = ((before.get("parse_data") or {}).get("intent") or {}).get("name")
-    return str(before.get("text") or "").strip() if intent == "gas_leak" else ""
+    if intent != "gas_leak":
+        return ""
+    text = str(before.get("text") or "").strip()
+    if text.startswith("/") and len(users) > 2:
+        # The emergency was chosen with a button offered for a message not understood
+        # at once: that message described it.
+        text = str(users[2].get("text") or "").strip()
+    return "" if text.startswith("/") else text
 
 
 class ValidateComplaintForm(FormEngine):

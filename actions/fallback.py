@@ -19,6 +19,7 @@ INTENT_CHOICES: dict[str, str] = {
     "check_gas_bill": "查询燃气费、欠费或余额",
     "check_gas_usage": "查询用气量",
     "ask_gas_payment": "了解燃气费缴费方式",
+    "ask_gas_price": "了解燃气价格和收费标准",
     "ask_business_hall": "查询燃气营业厅",
     "ask_meter_schedule": "查询抄表时间",
     "report_meter_fault": "燃气表故障报修",
@@ -89,4 +90,47 @@ class ActionAskAffirmation(Action):
         dispatcher.utter_message(
             response="utter_ask_affirmation", buttons=[*buttons, NONE_OF_THESE]
         )
+        return []
+
+
+# The intents that stand for a message outside the assistant's services (the oos_* ones
+# are merged into out_of_scope by the NLU; they are listed for the rules that name them).
+OUT_OF_SCOPE_INTENTS = frozenset(
+    {"out_of_scope", "oos_utility", "oos_services", "oos_chitchat", "oos_junk"}
+)
+
+
+def out_of_scope_in_a_row(tracker: Tracker) -> int:
+    """How many of the latest user messages, counting back from the newest, were out of
+    scope (the newest included)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in OUT_OF_SCOPE_INTENTS:
+            break
+        count += 1
+    return count
+
+
+class ActionOutOfScope(Action):
+    """Say what the assistant does when a message is outside its services; said once in
+    full, a second time in a row it points to a person, and after that it only says, in
+    a few words, what the user can do (the two alternate), so the same text is never
+    said twice in a row."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        in_a_row = out_of_scope_in_a_row(tracker)
+        if in_a_row <= 1:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        elif in_a_row % 2 == 0:
+            dispatcher.utter_message(response="utter_out_of_scope_again")
+        else:
+            dispatcher.utter_message(response="utter_out_of_scope_still")
         return []

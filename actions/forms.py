@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -30,6 +30,7 @@ ASIDE_INTENTS = frozenset(
         "ask_leave_alone",
         "ask_business_hall",
         "ask_gas_payment",
+        "ask_gas_price",
         "ask_meter_schedule",
         "ask_contact",
         "list_policies",
@@ -48,6 +49,44 @@ FORGOT = re.compile(r"忘|不记得|记不得|记不清|不知道|不清楚|找�
 # An emergency is answered whatever the form was asking.
 _URGENT = frozenset({"gas_leak"})
 
+
+# The forms the other services start. A request for one of them in the middle of another
+# form ("顺便帮我查一下燃气费" while asked for a leave's reason) pauses that form, keeping what
+# it holds, and starts the other: the message is never stored as the answer asked for.
+SERVICE_FORMS = {
+    "request_leave": "leave_form",
+    "bind_student": "bind_student_form",
+    "check_gas_bill": "gas_account_form",
+    "check_gas_usage": "gas_account_form",
+    "report_meter_fault": "gas_account_form",
+    "check_fault_status": "gas_account_form",
+    "set_arrears_reminder": "gas_account_form",
+    "bind_gas_account": "gas_account_form",
+    "file_complaint": "complaint_form",
+    "book_home_visit": "infusion_form",
+    "elderly_care": "care_form",
+    "reschedule_booking": "reschedule_form",
+}
+# What a paused form is called, and what to say to take it up again (an intent that
+# starts it; nothing already given is asked again).
+FORM_TITLES = {
+    "leave_form": ("请假", "接着请假"),
+    "bind_student_form": ("绑定孩子", "接着绑定孩子"),
+    "gas_account_form": ("燃气业务", "接着办燃气业务"),
+    "complaint_form": ("投诉", "接着投诉"),
+    "infusion_form": ("上门输液预约", "接着预约上门输液"),
+    "care_form": ("居家养老服务登记", "接着申请居家养老服务"),
+    "reschedule_form": ("改约", "接着改约"),
+}
+SWITCH_MIN_CONFIDENCE = 0.9
+# Only a message worded as a request starts another service: an answer that merely
+# sounds like one ("去医院输液" as a leave's reason, "复查" in it) never does.
+_REQUESTS = re.compile(
+    r"帮我|帮忙|麻烦|我要|我想|还要|还想|顺便|另外|再帮|(?<!复)查一?下|(?<!复)查查|预约|申请|办一?下"
+)
+# The form paused by another service's request (its name): started again, it keeps what
+# it holds instead of starting afresh.
+PAUSED_SLOT = "paused_form"
 
 # The question whose answer the form could not use, once: a second such answer in a row
 # ends the form with an explanation instead of a third identical question.
@@ -170,12 +209,19 @@ class FormEngine(FormValidationAction):
             return self._stop_events(tracker, domain)
         if asks_aside(tracker, self.aside_intents):
             return await answer_aside(dispatcher, tracker, domain)
+        if self._switches(tracker):
+            return self._pause(dispatcher, tracker)
         if requested is not None:
             explicit = says_correction(message_text(tracker))
             corrected = await self._correct(dispatcher, tracker, domain, explicit=explicit)
             if corrected is not None:
                 return corrected
-        if requested is None:
+        if requested is None and tracker.get_slot(PAUSED_SLOT) == self.form_name():
+            # Taken up again after another service: what it held stays, the message adds.
+            given = self._prefill(_as_requested(tracker)).items()
+            prefill = [SlotSet(name, value) for name, value in given if value is not None]
+            prefill += [SlotSet(PAUSED_SLOT, None), SlotSet(RETRY_SLOT, None)]
+        elif requested is None:
             request = _as_requested(tracker)
             prefill = [*self._changes(self._prefill(request), tracker), SlotSet(RETRY_SLOT, None)]
         elif self.reads_every_message:
@@ -185,6 +231,34 @@ class FormEngine(FormValidationAction):
         tracker.add_slots(prefill)
         events = [*prefill, *await self._validate(dispatcher, tracker, domain)]
         return self._limit_retries(dispatcher, tracker, domain, events)
+
+    def _switches(self, tracker: Tracker) -> bool:
+        """Whether the latest message, in the middle of this form, asks for a service that
+        another form gives."""
+        if tracker.get_slot("requested_slot") is None:
+            return False
+        intent, confidence = latest_intent(tracker)
+        target = SERVICE_FORMS.get(intent or "")
+        return (
+            target is not None
+            and target != self.form_name()
+            and confidence >= SWITCH_MIN_CONFIDENCE
+            and bool(_REQUESTS.search(message_text(tracker)))
+        )
+
+    def _pause(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """Keep what the form holds, say how to take it up again, and reject this turn so
+        that Rasa's rules start the service asked for (the message fills nothing here)."""
+        title, resume = FORM_TITLES.get(self.form_name(), ("刚才的事", "继续"))
+        dispatcher.utter_message(response="utter_form_paused", paused=title, resume=resume)
+        requested = tracker.get_slot("requested_slot")
+        filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
+        return [
+            *(SlotSet(name, None) for name in dict.fromkeys([requested, *filled])),
+            SlotSet(PAUSED_SLOT, self.form_name()),
+            SlotSet(RETRY_SLOT, None),
+            ActionExecutionRejected(self.form_name()),
+        ]
 
     def _also_given(self, tracker: Tracker) -> list[EventType]:
         """Slots still empty that a message answering another question also gives."""

@@ -23,12 +23,19 @@ from bot.directory import emergency_number
 from bot.gas import service
 from bot.gas.accounts import BindOutcome, find_account_no, find_phone_digits
 from bot.gas.faults import KIND_LABELS, STATE_LABELS, classify_fault, find_ticket_no
-from bot.gas.wording import binding_locked_alert, months_asked, schedule_text, wants_reminders_off
+from bot.gas.wording import (
+    binding_locked_alert,
+    months_asked,
+    schedule_text,
+    tariff_text,
+    wants_reminders_off,
+)
 from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.models import MeterFaultKind
 from bot.notify import alert
+from bot.organisation import get_organisation
 
 logger = logging.getLogger(__name__)
 
@@ -450,4 +457,21 @@ class ActionGasMeterSchedule(Action):
             dispatcher.utter_message(response="utter_gas_schedule_bound", accounts="\n".join(lines))
         else:
             dispatcher.utter_message(response="utter_gas_schedule_general")
+        return []
+
+
+class ActionGasPrice(Action):
+    """The gas price list (the organisation's settings: 收费管理制度 第2条 only says charges
+    follow the price authority's schedule), and how to check a bill that looks wrong."""
+
+    def name(self) -> str:
+        return "action_gas_price"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            response="utter_gas_price", tariff=tariff_text(get_organisation().gas)
+        )
         return []

@@ -26,7 +26,7 @@ from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.models import HalfDay
-from bot.reading import says_stop
+from bot.reading import corrected_value, says_correction, says_stop
 from bot.reading.dates import DateParseError, parse_dates
 from bot.school.wording import format_day, format_days
 from bot.visits import service
@@ -98,6 +98,7 @@ VISIT_SLOTS = (
     "visit_date",
     "visit_half_day",
     "care_items",
+    "care_confirmed",
     "visit_blocked",
 )
 YES, NO = "yes", "no"
@@ -295,7 +296,7 @@ class _VisitFormValidation(FormEngine):
     def _stopped(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         said_stop = says_stop(latest_text(tracker))
         denied = tracker.get_intent_of_latest_message() in STOP_INTENTS
-        if said_stop or (denied and tracker.get_slot("requested_slot") not in _YES_NO_SLOTS):
+        if said_stop or (denied and tracker.get_slot("requested_slot") not in self.yes_no_slots):
             dispatcher.utter_message(response="utter_visit_abandoned")
             return True
         return False
@@ -652,14 +653,31 @@ class ValidateInfusionForm(_VisitFormValidation):
 
 
 class ValidateCareForm(_VisitFormValidation):
-    """Collects the elderly person, the place, the services and the first visit."""
+    """Collects the elderly person, the place, the services and the first visit, and has
+    the summary confirmed; any of them can be corrected before it is."""
+
+    yes_no_slots = frozenset({"care_confirmed"})
+    correctable_slots = frozenset(
+        {"visit_phone", "visit_address", "care_items", "visit_date", "visit_half_day"}
+    )
 
     def name(self) -> str:
         return "validate_care_form"
 
     def _prefill_more(self, text: str) -> dict[str, Any]:
+        slots: dict[str, Any] = {}
         items = read_service_items(text)
-        return {"care_items": "、".join(items)} if items else {}
+        if items:
+            slots["care_items"] = "、".join(items)
+        if says_correction(text):
+            # "电话输错了 是139…", "地址写错了 是康乐苑9幢101": what follows the correction.
+            phone = find_phone(text)
+            if phone:
+                slots["visit_phone"] = phone
+            address = corrected_value(text)
+            if address and not phone and service.check_address(address=address).community_id:
+                slots["visit_address"] = address
+        return slots
 
     async def required_slots(
         self,
@@ -677,6 +695,7 @@ class ValidateCareForm(_VisitFormValidation):
             "care_items",
             "visit_date",
             "visit_half_day",
+            "care_confirmed",
         ]
 
     def validate_care_items(
@@ -689,6 +708,34 @@ class ValidateCareForm(_VisitFormValidation):
             return {"care_items": None, "visit_blocked": True}
         dispatcher.utter_message(response="utter_care_items_unclear")
         return {"care_items": None}
+
+
+class ActionAskCareConfirmed(Action):
+    """Repeat the registration for confirmation."""
+
+    def name(self) -> str:
+        return "action_ask_care_confirmed"
+
+    @reports_incidents
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        get = tracker.get_slot
+        day_text, half_text = get("visit_date"), get("visit_half_day")
+        slot = (
+            format_slot(date.fromisoformat(day_text), HalfDay(half_text))
+            if day_text and half_text
+            else ""
+        )
+        dispatcher.utter_message(
+            response="utter_ask_care_confirmed",
+            name=get("visit_patient_name") or "",
+            items=get("care_items") or "",
+            address=get("visit_address") or "",
+            phone=get("visit_phone") or "",
+            slot=slot,
+        )
+        return []
 
 
 class ActionSubmitInfusion(Action):
@@ -792,6 +839,9 @@ class ActionSubmitCare(Action):
         reset = [SlotSet(slot, None) for slot in VISIT_SLOTS]
         get = tracker.get_slot
         if get("visit_blocked") or not (get("visit_date") and get("visit_half_day")):
+            return reset
+        if not get("care_confirmed"):
+            dispatcher.utter_message(response="utter_care_not_registered")
             return reset
         day, half_day = date.fromisoformat(get("visit_date")), HalfDay(get("visit_half_day"))
         try:

@@ -5,7 +5,10 @@ cookie (HttpOnly, SameSite=Lax, Secure except on localhost; `bot.admin.sessions`
 token in every form, Jinja2 with autoescaping for everything shown, 400 for query values
 that are not one of the offered choices. Pages: the complaint list with filters, a complaint
 with its conversation and audit trail (assign, finding, resolution, close), statistics
-with SVG charts, and a CSV export.
+with SVG charts, and a CSV export (for agents and supervisors); the conversations with
+their masked transcripts, the review inbox and the operators' figures (for analysts and
+supervisors). An account's role (bot.admin.auth.DeskRole) is read on every request: a
+page its role does not open answers 403 and reads nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -36,15 +39,26 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.admin.auth import (
+    DeskRight,
     LoginOutcome,
     authenticate,
     csrf_matches,
     new_csrf_token,
+    rights_of,
     session_stamp,
     signed_in_user,
 )
 from bot.admin.handoff import handoff_routes
 from bot.admin.sessions import ServerSessionMiddleware
+from bot.analytics.conversations import (
+    FLOWS,
+    OUTCOMES,
+    ConversationFilter,
+    find_conversations,
+    indexed_channels,
+    read_conversation,
+    refresh_index,
+)
 from bot.analytics.service import default_tracker_engine, operators_report
 from bot.complaints import workflow
 from bot.complaints.catalog import Catalog, get_catalog
@@ -163,6 +177,7 @@ def create_app(
         html = templates.get_template(name).render(
             request=request,
             user=session.get("user"),
+            rights={right.value for right in getattr(request.state, "rights", ())},
             csrf_token=session["csrf"],
             flash=flash,
             **context,
@@ -175,19 +190,25 @@ def create_app(
     def redirect(url: str) -> Response:
         return RedirectResponse(url, status_code=303)
 
-    def login_required(endpoint: Endpoint) -> Endpoint:
+    def login_required(endpoint: Endpoint, right: DeskRight | None = None) -> Endpoint:
         async def guarded(request: Request) -> Response:
             # Checked on every request: a deactivated user or a changed password ends
-            # the sessions signed in before, not only the next sign-in.
+            # the sessions signed in before, not only the next sign-in; a changed role
+            # changes the pages at once.
             with session_scope(engine) as session:
                 user = signed_in_user(
                     session=session,
                     username=request.session.get("user"),
                     stamp=request.session.get("stamp"),
                 )
+                rights = rights_of(user) if user is not None else frozenset()
             if user is None:
                 request.session.clear()
                 return redirect("/login?" + urlencode({"next": request.url.path}))
+            request.state.rights = rights
+            if right is not None and right not in rights:
+                logger.info("desk page refused for the account's role: %s", request.url.path)
+                return render(request, "forbidden.html", status_code=403)
             if request.method == "POST":
                 form = await request.form()
                 if not csrf_matches(request.session.get("csrf"), str(form.get("csrf_token"))):
@@ -201,7 +222,7 @@ def create_app(
 
     async def login_page(request: Request) -> Response:
         if request.session.get("user"):
-            return redirect("/complaints")
+            return redirect("/")
         return render(request, "login.html", next=request.query_params.get("next", ""))
 
     async def login(request: Request) -> Response:
@@ -236,7 +257,11 @@ def create_app(
         return redirect("/login")
 
     async def home(request: Request) -> Response:
-        return redirect("/complaints")
+        if DeskRight.COMPLAINTS in request.state.rights:
+            return redirect("/complaints")
+        if DeskRight.OPERATIONS in request.state.rights:
+            return redirect("/conversations")
+        return render(request, "forbidden.html", status_code=403)
 
     def filters_from(request: Request) -> ComplaintFilter:
         """The list's filters; BadQuery for a value the page does not offer."""
@@ -414,6 +439,69 @@ def create_app(
             channel_rows=[(ch, row["conversations"]) for ch, row in figures["per_channel"].items()],
         )
 
+    def conversation_filters(request: Request, channels: list[str]) -> ConversationFilter:
+        """The conversation list's filters; BadQuery for a value the page does not offer."""
+        params = request.query_params
+        channel, flow, outcome = (params.get(k, "") for k in ("channel", "flow", "outcome"))
+        if channel and channel not in channels:
+            raise BadQuery("channel")
+        if flow and flow not in FLOWS:
+            raise BadQuery("flow")
+        if outcome and outcome not in {o.value for o in OUTCOMES}:
+            raise BadQuery("outcome")
+        days = []
+        for key in ("from", "to"):
+            text = params.get(key, "")
+            try:
+                days.append(date.fromisoformat(text) if text else None)
+            except ValueError:
+                raise BadQuery(key) from None
+        return ConversationFilter(
+            channel=channel, first_day=days[0], last_day=days[1], flow=flow, outcome=outcome
+        )
+
+    async def conversation_list(request: Request) -> Response:
+        page_text = request.query_params.get("page", "1")
+        if not (page_text.isascii() and page_text.isdigit() and 0 < int(page_text) <= 100_000):
+            raise BadQuery("page")
+        tracker = default_tracker_engine(settings.tracker_database_url)
+
+        def load() -> list[str]:
+            refresh_index(tracker=tracker, engine=engine)
+            return indexed_channels(engine=engine)
+
+        channels = await run_in_threadpool(load)
+        filters = conversation_filters(request, channels)
+        found = await run_in_threadpool(
+            lambda: find_conversations(filters=filters, page=int(page_text), engine=engine)
+        )
+        query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+        return render(
+            request,
+            "conversations.html",
+            found=found,
+            filters=filters,
+            channels=channels,
+            flows=FLOWS,
+            outcomes=[o.value for o in OUTCOMES],
+            query=urlencode(query),
+        )
+
+    async def conversation_page(request: Request) -> Response:
+        number = str(request.path_params["conversation"])
+        if not (number.isascii() and number.isdigit() and len(number) <= 12):
+            return render(request, "not_found.html", status_code=404, what="conversation")
+        transcript = await run_in_threadpool(
+            lambda: read_conversation(
+                conversation_id=int(number),
+                tracker=default_tracker_engine(settings.tracker_database_url),
+                engine=engine,
+            )
+        )
+        if transcript is None:
+            return render(request, "not_found.html", status_code=404, what="conversation")
+        return render(request, "conversation.html", t=transcript)
+
     async def export(request: Request) -> Response:
         filters = filters_from(request)
         now = clock.now()
@@ -427,23 +515,31 @@ def create_app(
             headers={"content-disposition": f'attachment; filename="{filename}"'},
         )
 
+    complaints, operations = DeskRight.COMPLAINTS, DeskRight.OPERATIONS
     routes = [
         Route("/health", health),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", login_required(logout), methods=["POST"]),
         Route("/", login_required(home)),
-        Route("/complaints", login_required(complaint_list)),
-        Route("/complaints.csv", login_required(export)),
-        Route("/complaints/{ticket}", login_required(complaint_detail)),
-        Route("/complaints/{ticket}/{action}", login_required(complaint_action), methods=["POST"]),
-        Route("/stats", login_required(stats_page)),
-        Route("/review", login_required(review_page)),
-        Route("/review/{item}", login_required(review_label), methods=["POST"]),
-        Route("/analytics", login_required(analytics_page)),
+        Route("/complaints", login_required(complaint_list, complaints)),
+        Route("/complaints.csv", login_required(export, complaints)),
+        Route("/complaints/{ticket}", login_required(complaint_detail, complaints)),
+        Route(
+            "/complaints/{ticket}/{action}",
+            login_required(complaint_action, complaints),
+            methods=["POST"],
+        ),
+        Route("/stats", login_required(stats_page, complaints)),
+        Route("/conversations", login_required(conversation_list, operations)),
+        Route("/conversations/{conversation}", login_required(conversation_page, operations)),
+        Route("/review", login_required(review_page, operations)),
+        Route("/review/{item}", login_required(review_label, operations), methods=["POST"]),
+        Route("/analytics", login_required(analytics_page, operations)),
+        # Answering customers handed to a person is an agent's work, like complaints.
         *handoff_routes(
             render=render,
-            login_required=login_required,
+            login_required=lambda endpoint: login_required(endpoint, complaints),
             flash=flash,
             redirect=redirect,
             engine=engine,

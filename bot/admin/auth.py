@@ -35,6 +35,34 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
+class DeskRole(str, enum.Enum):
+    """What a desk account is for; `RIGHTS` says which pages each role opens."""
+
+    AGENT = "agent"  # handles complaints
+    ANALYST = "analyst"  # the operators' loop: conversations, review inbox, figures
+    SUPERVISOR = "supervisor"  # both
+
+
+class DeskRight(str, enum.Enum):
+    COMPLAINTS = "complaints"  # the complaint list, a complaint, its steps, statistics, CSV
+    OPERATIONS = "operations"  # conversations and transcripts, the review inbox, analytics
+
+
+RIGHTS: dict[DeskRole, frozenset[DeskRight]] = {
+    DeskRole.AGENT: frozenset({DeskRight.COMPLAINTS}),
+    DeskRole.ANALYST: frozenset({DeskRight.OPERATIONS}),
+    DeskRole.SUPERVISOR: frozenset({DeskRight.COMPLAINTS, DeskRight.OPERATIONS}),
+}
+
+
+def rights_of(user: DashboardUser) -> frozenset[DeskRight]:
+    """What `user` may open; nothing for a role this version does not know."""
+    try:
+        return RIGHTS[DeskRole(user.role)]
+    except ValueError:
+        return frozenset()
+
+
 class LoginOutcome(str, enum.Enum):
     OK = "ok"
     WRONG = "wrong"
@@ -61,10 +89,12 @@ def create_user(
     username: str,
     password: str,
     display_name: str = "",
+    role: DeskRole | None = None,
     department: str | None = None,
 ) -> DashboardUser:
-    """Create a supervisor account, or set a new password for an existing one;
-    `department`: the handoff queue the user answers (bot/handoff; "" for none)."""
+    """Create a desk account (a complaint agent unless `role` says otherwise), or set a new
+    password (and, if given, a role) for an existing one; `department`: the handoff queue
+    the user answers (bot/handoff; "" for none)."""
     username = username.strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise AccountError("a user name is 1-64 characters without spaces")
@@ -77,10 +107,25 @@ def create_user(
     user.password_hash = hash_password(password)
     user.display_name = (display_name or user.display_name or username)[:64]
     user.is_active = True
+    if role is not None or not user.role:
+        user.role = (role or DeskRole.AGENT).value
     if department is not None:
         user.department = department
     session.flush()
     return user
+
+
+def grant_role(*, session: Session, username: str, role: DeskRole) -> bool:
+    """Give `username` the role `role` (its pages change with its next request); False
+    if there is no such user."""
+    user = session.scalars(
+        select(DashboardUser).where(DashboardUser.username == username.strip())
+    ).first()
+    if user is None:
+        return False
+    user.role = role.value
+    session.flush()
+    return True
 
 
 def locked_until(*, session: Session, username: str, now: datetime) -> datetime | None:

@@ -1,4 +1,5 @@
-"""`python -m bot admin`: serve the review desk; `admin create-user NAME`: an account."""
+"""`python -m bot admin`: serve the review desk; `admin create-user NAME [--role R]`: an
+account; `admin grant NAME ROLE`: what an account may open."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import sys
 from typing import Any
 
 from bot.infra.db import session_scope
+
+# bot.admin.auth's DeskRole values, named here so that `--help` loads no password hashing.
+ROLE_CHOICES = ("agent", "analyst", "supervisor")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -35,7 +39,7 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 def _create_user(args: argparse.Namespace) -> int:
-    from bot.admin.auth import AccountError, create_user
+    from bot.admin.auth import AccountError, DeskRole, create_user
 
     password = _read_password(args)
     if password is None:
@@ -47,13 +51,28 @@ def _create_user(args: argparse.Namespace) -> int:
                 username=args.name,
                 password=password,
                 display_name=args.display_name or "",
+                role=DeskRole(args.role) if args.role else None,
                 department=args.department,
             )
-            username = user.username
+            username, role = user.username, user.role
     except AccountError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"dashboard user {username} saved (password hashed with argon2)")
+    print(f"dashboard user {username} saved (password hashed with argon2), role {role}")
+    return 0
+
+
+def _grant(args: argparse.Namespace) -> int:
+    from bot.admin.auth import RIGHTS, DeskRole, grant_role
+
+    role = DeskRole(args.role)
+    with session_scope() as session:
+        found = grant_role(session=session, username=args.name, role=role)
+    if not found:
+        print(f"no dashboard user {args.name}", file=sys.stderr)
+        return 1
+    pages = ", ".join(sorted(right.value for right in RIGHTS[role]))
+    print(f"dashboard user {args.name} is now {role.value} ({pages}), from their next page")
     return 0
 
 
@@ -85,10 +104,20 @@ def register(groups: Any) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.add_argument(
+        "--role",
+        choices=ROLE_CHOICES,
+        help="agent: complaints (default for a new account); analyst: conversations, review "
+        "inbox, analytics; supervisor: both",
+    )
+    create.add_argument(
         "--department",
         help="the department whose handoff queue the user answers (gas, school, health, ...)",
     )
     create.set_defaults(handler=_create_user)
+    grant = commands.add_parser("grant", help="set what a desk account may open (its role)")
+    grant.add_argument("name")
+    grant.add_argument("role", choices=ROLE_CHOICES)
+    grant.set_defaults(handler=_grant)
     disable = commands.add_parser("disable-user", help="take a user's access away at once")
     disable.add_argument("name")
     disable.set_defaults(handler=_disable_user)

@@ -1,7 +1,9 @@
 """The operators' figures, computed from the rows of Rasa's `events` table.
 
-Pure computation: no database here. `day_figures` walks event rows in the order they were
-written and adds what each one says to the figures of its (local day, channel);
+Pure computation: no database here. `ConversationWalk` says what each event row means (the
+one classification of the operators' loop: the conversation index sums the same per
+session); `day_figures` walks event rows in the order they were written and adds what
+each one says to the figures of its (local day, channel);
 `DayFigures` add up, so the figures of a closed day can be stored once and summed later
 (bot/analytics/service.py). Rows read only to carry a conversation's state across the
 start of a day (a form activated before midnight and submitted after) are given with
@@ -10,6 +12,7 @@ start of a day (a form activated before midnight and submitted after) are given 
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +34,9 @@ SUBMIT_ACTIONS = {
     "infusion_form": "action_submit_infusion",
     "care_form": "action_submit_care",
 }
+# The event of a conversation a person took over (Rasa's ConversationPaused, which the
+# handoff to a person writes).
+HANDOFF_EVENT = "pause"
 _LISTEN = "action_listen"
 _UNKNOWN_CHANNEL = "unknown"
 
@@ -89,6 +95,32 @@ class DayFigures:
     def flow(self, name: str) -> FlowFigures:
         return self.flows.setdefault(name, FlowFigures())
 
+    def count(self, event: Happened) -> None:
+        """Add what one row meant."""
+        what = event.what
+        if what is Happening.CONVERSATION:
+            self.conversations += 1
+        elif what is Happening.USER_MESSAGE:
+            self.user_messages += 1
+            if event.name:
+                self.intents[event.name] += 1
+        elif what is Happening.NOT_UNDERSTOOD:
+            self.not_understood += 1
+        elif what is Happening.REPLY:
+            self.latencies_ms.append(event.latency_ms)
+        elif what is Happening.POLICY_ASKED:
+            self.policy_asked += 1
+        elif what is Happening.POLICY_NOT_ANSWERED:
+            self.policy_not_answered += 1
+        elif what is Happening.FORM_STARTED:
+            self.flow(event.name).started += 1
+        elif what is Happening.FORM_COMPLETED:
+            self.flow(event.name).completed += 1
+        elif what is Happening.FORM_ABANDONED:
+            self.flow(event.name).abandoned += 1
+        elif what is Happening.HANDOFF:
+            self.handoffs += 1
+
     def as_json(self) -> dict[str, Any]:
         """The stored form (`from_json` reads it back)."""
         return {
@@ -118,12 +150,37 @@ class DayFigures:
         )
 
 
+class Happening(str, enum.Enum):
+    """What an event row means to an operator."""
+
+    CONVERSATION = "conversation"  # the first user message of a session
+    USER_MESSAGE = "user_message"
+    NOT_UNDERSTOOD = "not_understood"
+    REPLY = "reply"  # the first bot message after a user message; with its latency
+    POLICY_ASKED = "policy_asked"
+    POLICY_NOT_ANSWERED = "policy_not_answered"
+    FORM_STARTED = "form_started"
+    FORM_COMPLETED = "form_completed"
+    FORM_ABANDONED = "form_abandoned"
+    HANDOFF = "handoff"
+
+
+@dataclass(frozen=True)
+class Happened:
+    """One thing a row meant, on the channel the conversation was on then."""
+
+    what: Happening
+    channel: str
+    name: str = ""  # the intent of a user message, the form of a form happening
+    latency_ms: int = 0
+
+
 @dataclass
 class _Conversation:
     """What is open in one sender's conversation while its rows are walked."""
 
     channel: str = _UNKNOWN_CHANNEL
-    counted: bool = False  # has this session been counted as a conversation yet
+    counted: bool = False  # has this session's first user message been seen
     active_form: str | None = None
     ended_form: str | None = None  # a form that deactivated itself; submit pending
     waiting_since: float | None = None  # the user message not yet answered
@@ -133,108 +190,95 @@ class _Conversation:
 Key = tuple[date, str]
 
 
-class _Walk:
-    def __init__(self, zone: ZoneInfo, count_from: float) -> None:
-        self.zone = zone
-        self.count_from = count_from
-        self.days: dict[Key, DayFigures] = {}
+class ConversationWalk:
+    """The operators' one classification of event rows: `step` says what each row meant
+    (a conversation begun, a message not understood, a form completed or abandoned, a
+    handoff ...), keeping every sender's open conversation. The figures count it per day
+    (`day_figures`), the conversation index per session (bot/analytics/sessions.py)."""
+
+    def __init__(self) -> None:
         self.open: dict[str, _Conversation] = {}
         self.previous_action: dict[str, str] = {}
 
-    def figures(self, row: EventRow, state: _Conversation) -> DayFigures | None:
-        """The figures this row counts in, or None for a row read only for state."""
-        if row.timestamp < self.count_from:
-            return None
-        day = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).astimezone(self.zone).date()
-        return self.days.setdefault((day, state.channel), DayFigures())
-
-    def close_form(self, state: _Conversation, row: EventRow) -> None:
-        """A form that deactivated itself was not followed by its submit action."""
-        if state.ended_form is not None:
-            counted = self.figures(row, state)
-            if counted is not None:
-                counted.flow(state.ended_form).abandoned += 1
-            state.ended_form = None
-
-    def step(self, row: EventRow) -> None:
+    def step(self, row: EventRow) -> list[Happened]:
+        """What `row` meant; rows must come in the order written."""
         state = self.open.setdefault(row.sender_id, _Conversation())
+        happened: list[Happened] = []
         kind = row.type_name
         if kind == "session_started":
             self.open[row.sender_id] = _Conversation(channel=state.channel)
         elif kind == "user":
-            self.user(row, state)
+            self._user(row, state, happened)
         elif kind == "bot":
-            self.bot(row, state)
+            self._bot(row, state, happened)
         elif kind == "action":
-            self.action(row, state)
+            self._action(row, state, happened)
         elif kind == "active_loop":
-            self.active_loop(row, state)
-        elif kind == "pause":  # a person took over (bot/handoff: ConversationPaused)
-            counted = self.figures(row, state)
-            if counted is not None:
-                counted.handoffs += 1
+            self._active_loop(row, state, happened)
+        elif kind == HANDOFF_EVENT:
+            happened.append(Happened(Happening.HANDOFF, state.channel))
+        if kind == "action" and row.action_name:
+            self.previous_action[row.sender_id] = row.action_name
+        return happened
 
-    def user(self, row: EventRow, state: _Conversation) -> None:
-        self.close_form(state, row)
+    @staticmethod
+    def _close_form(state: _Conversation, happened: list[Happened]) -> None:
+        """A form that deactivated itself was not followed by its submit action."""
+        if state.ended_form is not None:
+            happened.append(Happened(Happening.FORM_ABANDONED, state.channel, state.ended_form))
+            state.ended_form = None
+
+    def _user(self, row: EventRow, state: _Conversation, happened: list[Happened]) -> None:
+        self._close_form(state, happened)
         state.channel = str(row.data.get("input_channel") or _UNKNOWN_CHANNEL)
         state.waiting_since = row.timestamp
         state.policy_pending = False
-        counted = self.figures(row, state)
-        if counted is None:
-            state.counted = True  # the conversation began before the counted days
-            return
         if not state.counted:
             state.counted = True
-            counted.conversations += 1
-        counted.user_messages += 1
+            happened.append(Happened(Happening.CONVERSATION, state.channel))
         intent = row.intent_name or ""
-        if intent:
-            counted.intents[intent] += 1
+        happened.append(Happened(Happening.USER_MESSAGE, state.channel, intent))
         if intent in NOT_UNDERSTOOD_INTENTS:
-            counted.not_understood += 1
+            happened.append(Happened(Happening.NOT_UNDERSTOOD, state.channel, intent))
 
-    def bot(self, row: EventRow, state: _Conversation) -> None:
-        counted = self.figures(row, state)
+    def _bot(self, row: EventRow, state: _Conversation, happened: list[Happened]) -> None:
         if state.waiting_since is not None:
-            if counted is not None:
-                counted.latencies_ms.append(round((row.timestamp - state.waiting_since) * 1000))
+            latency = round((row.timestamp - state.waiting_since) * 1000)
+            happened.append(Happened(Happening.REPLY, state.channel, latency_ms=latency))
             state.waiting_since = None
         if state.policy_pending:
             state.policy_pending = False
             utter = str((row.data.get("metadata") or {}).get("utter_action") or "")
-            if counted is not None and utter.startswith(POLICY_NO_ANSWER_PREFIX):
-                counted.policy_not_answered += 1
+            if utter.startswith(POLICY_NO_ANSWER_PREFIX):
+                happened.append(Happened(Happening.POLICY_NOT_ANSWERED, state.channel))
 
-    def action(self, row: EventRow, state: _Conversation) -> None:
+    def _action(self, row: EventRow, state: _Conversation, happened: list[Happened]) -> None:
         name = row.action_name or ""
-        counted = self.figures(row, state)
         if state.ended_form is not None and name != _LISTEN:
             if name == SUBMIT_ACTIONS.get(state.ended_form):
-                if counted is not None:
-                    counted.flow(state.ended_form).completed += 1
+                happened.append(Happened(Happening.FORM_COMPLETED, state.channel, state.ended_form))
                 state.ended_form = None
             else:
-                self.close_form(state, row)
+                self._close_form(state, happened)
         if name == POLICY_ACTION:
             state.policy_pending = True
-            if counted is not None:
-                counted.policy_asked += 1
+            happened.append(Happened(Happening.POLICY_ASKED, state.channel))
 
-    def active_loop(self, row: EventRow, state: _Conversation) -> None:
+    def _active_loop(self, row: EventRow, state: _Conversation, happened: list[Happened]) -> None:
         name = row.data.get("name")
-        counted = self.figures(row, state)
         if name in SUBMIT_ACTIONS:
-            if state.active_form != name and counted is not None:
-                counted.flow(name).started += 1
+            if state.active_form != name:
+                happened.append(Happened(Happening.FORM_STARTED, state.channel, str(name)))
             state.active_form = name
         elif name is None and state.active_form is not None:
             # Deactivated by the form itself (filled: its submit action comes next) or by
             # anything else (a stop, an interruption: abandoned).
-            previous = self.previous_action.get(row.sender_id)
-            if previous == state.active_form:
+            if self.previous_action.get(row.sender_id) == state.active_form:
                 state.ended_form = state.active_form
-            elif counted is not None:
-                counted.flow(state.active_form).abandoned += 1
+            else:
+                happened.append(
+                    Happened(Happening.FORM_ABANDONED, state.channel, state.active_form)
+                )
             state.active_form = None
         elif name is None:
             state.active_form = None
@@ -245,13 +289,16 @@ def day_figures(
 ) -> dict[Key, DayFigures]:
     """The figures per (local day, channel) of the rows at or after `count_from` (a Unix
     time); earlier rows only carry conversations' state. Rows in the order written."""
-    walk = _Walk(zone, count_from)
+    walk = ConversationWalk()
+    days: dict[Key, DayFigures] = {}
     for row in rows:
-        walk.step(row)
-        if row.type_name == "action" and row.action_name:
-            walk.previous_action[row.sender_id] = row.action_name
-    # Rows that counted nothing (a session's start before its first message) leave no key.
-    return {key: figures for key, figures in walk.days.items() if figures != DayFigures()}
+        happened = walk.step(row)
+        if not happened or row.timestamp < count_from:
+            continue
+        day = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).astimezone(zone).date()
+        for event in happened:
+            days.setdefault((day, event.channel), DayFigures()).count(event)
+    return days
 
 
 def percentile(sorted_values: list[int], share: float) -> int | None:

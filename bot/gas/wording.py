@@ -11,6 +11,7 @@ from bot.gas.billing import BillState, BillStatus, Statement
 from bot.gas.schedule import NextReading, ReadingCycle
 from bot.gas.tariff import yuan
 from bot.models import GasBill, MeterReading
+from bot.organisation import GasSettings
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 12
@@ -141,3 +142,21 @@ def binding_locked_alert(account_no: str) -> str:
         "验证失败的绑定尝试，为保护您的信息，该户号的线上绑定已暂停。您的绑定不受影响。"
         "如非本人操作，请留意个人信息安全；如需恢复线上绑定，请携带身份证件到营业厅办理。"
     )
+
+
+def tariff_text(gas: GasSettings) -> str:
+    """The price list as lines: the residential yearly tiers, then the commercial price."""
+    names = "一二三四五六七八九"
+    lines = []
+    floor = 0
+    for number, tier in enumerate(gas.residential_tiers):
+        if tier.up_to_m3 is None:
+            span = f"全年用气 {floor} 方以上"
+        elif floor == 0:
+            span = f"全年用气 {tier.up_to_m3} 方以内"
+        else:
+            span = f"全年用气 {floor}-{tier.up_to_m3} 方"
+        floor = tier.up_to_m3 or floor
+        lines.append(f"· 居民第{names[number]}档（{span}）：{yuan(tier.price_fen)} 元/方")
+    lines.append(f"· 商业用户：{yuan(gas.commercial_price_fen)} 元/方")
+    return "\n".join(lines)

@@ -5,6 +5,10 @@ that name a person or what they said (姓名 张三, name=..., "patient": "...",
 `SlotSet(key: visit_patient_name, value: ...)`), secrets in URLs and the parameters
 SQLAlchemy puts in its error messages.
 
+`mask_for_reading` is stricter, for the transcripts shown in the review desk: it also masks
+values the conversation is known to hold (slot values such as a patient's name) and words
+about health.
+
 `install_log_masking()` makes every log record of the process masked when it is created,
 whichever library logs it and whichever handler writes it (Rasa's, sanic's, uvicorn's,
 handlers added later too): it wraps the log record factory, and adds `PersonalDataFilter`
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MASK = "***"
@@ -139,6 +143,41 @@ def mask_personal_data(text: str) -> str:
         ),
         text,
     )
+
+
+# Health, for the transcripts supervisors read: illnesses, symptoms, treatments, and any
+# word ending in 病/症/炎/癌 (糖尿病, 抑郁症, 肺炎). Conversations are about services, so a
+# word masked too many here costs little.
+_HEALTH = re.compile(
+    r"[\u4e00-\u9fff]{0,3}(?:病|症|炎|癌|瘤)"
+    r"|发烧|发热|高烧|低烧|感冒|咳嗽|拉肚子|腹泻|呕吐|头疼|头痛|肚子疼|牙疼|过敏|骨折|"
+    r"住院|出院|手术|化疗|透析|瘫痪|卧床|中风|偏瘫|失智|怀孕|残疾|血压|血糖|打针|吃药"
+)
+_MIN_KNOWN_VALUE = 2  # a known value of one character would mask that character everywhere
+
+
+def mask_known_values(text: str, values: Iterable[str]) -> str:
+    """`text` with each of `values` (what the conversation told the assistant: a name, an
+    address, a reason) masked wherever it appears, longest first."""
+    for value in sorted({v.strip() for v in values}, key=len, reverse=True):
+        if len(value) >= _MIN_KNOWN_VALUE:
+            text = text.replace(value, MASK)
+    return text
+
+
+def mask_sender_id(sender_id: str) -> str:
+    """A chat sender id as a page may show it: the channel and the last 4 characters of the
+    platform's id (tg:***0001, wx:***Xb7Q), as phone numbers keep their last digits."""
+    channel, _, platform_id = sender_id.rpartition(":")
+    tail = platform_id[-4:] if len(platform_id) > 8 else ""
+    return f"{channel}:{MASK}{tail}" if channel else f"{MASK}{tail}"
+
+
+def mask_for_reading(text: str, known_values: Iterable[str] = (), health: bool = True) -> str:
+    """What a supervisor may read of a conversation: `mask_personal_data`, then the known
+    personal values of the conversation, then (with `health`) health words."""
+    text = mask_known_values(mask_personal_data(text), known_values)
+    return _HEALTH.sub(MASK, text) if health else text
 
 
 def mask_record(record: logging.LogRecord) -> None:

@@ -7,7 +7,7 @@ database (tests/unit/test_database.py checks they agree).
 
 from __future__ import annotations
 
-from bot.models.analytics import AnalyticsDay
+from bot.models.analytics import AnalyticsDay, ConversationSession
 from bot.models.base import NAMING_CONVENTION, Base, install_text_cleaning, mapper_registry, utcnow
 from bot.models.complaints import (
     Complaint,
@@ -110,6 +110,7 @@ __all__ = [
     "ComplaintFinding",
     "ComplaintNotification",
     "ComplaintState",
+    "ConversationSession",
     "DashboardLoginAttempt",
     "DashboardSession",
     "DashboardUser",

@@ -15,7 +15,8 @@ from bot.models.base import Base, utcnow
 
 
 class DashboardUser(Base):
-    """A supervisor who signs in to the review dashboard; the password is argon2-hashed."""
+    """Someone who signs in to the review desk; the password is argon2-hashed. `role`
+    (bot.admin.auth.DeskRole) says which pages they may open."""
 
     __tablename__ = "dashboard_user"
 
@@ -26,6 +27,7 @@ class DashboardUser(Base):
     department = Column(String(32), nullable=False, default="")
     password_hash = Column(String(256), nullable=False)
     is_active = Column(Boolean, nullable=False, default=True)
+    role = Column(String(16), nullable=False, default="agent", server_default="agent")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     last_login_at = Column(DateTime(timezone=True), nullable=True)
 

@@ -7,6 +7,8 @@ What happens to each kind of record once it is older than the retention period:
   conversations of senders with a complaint that is not closed yet (the supervisor still
   reads its transcript).
 - `binding_attempt`, `dashboard_login_attempt`: deleted (they only serve the lock-outs).
+- `conversation_session` (the desk's index of conversations): a conversation's entry goes
+  once its last message is older than the period.
 - `praise`: anonymised; the praised service and staff member stay for the incentive
   scheme, the sender and the text go.
 - `leave_request`: the reason (often a child's illness) is cleared; the leave stays.
@@ -43,6 +45,7 @@ from bot.models import (
     BindingAttempt,
     Complaint,
     ComplaintState,
+    ConversationSession,
     DashboardLoginAttempt,
     FaultState,
     LeaveRequest,
@@ -106,6 +109,17 @@ def purge_service_data(
                 dry_run=dry_run,
             )
         )
+    conversations = _table(ConversationSession)
+    outcomes.append(
+        _apply(
+            engine,
+            table=conversations,
+            where=conversations.c.last_at < cutoff,
+            change=delete(conversations).where(conversations.c.last_at < cutoff),
+            action="deleted",
+            dry_run=dry_run,
+        )
+    )
     praise = _table(Praise)
     praise_where = and_(
         praise.c.created_at < cutoff,

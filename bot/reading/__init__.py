@@ -145,3 +145,20 @@ def says_stop(text: str, *, yes_no_question: bool = False) -> bool:
 def says_correction(text: str) -> bool:
     """Whether the message corrects something said before ("不对,是后天", "改成周四")."""
     return bool(_CORRECTION.search(normalize_chinese(text)))
+
+
+# What is left before the new value once the correction's words are taken out.
+_BEFORE_VALUE = re.compile(
+    r"^[了啦呀]?[\s,，、:：。.!！]*(?:应该是|应该|其实是|改成|改为|换成|是|为|在|到)?[\s,，、:：]*"
+)
+
+
+def corrected_value(text: str) -> str:
+    """The new value a correction gives, as said after its last correction words ("地址写错了
+    是康乐苑9幢101" -> "康乐苑9幢101"); "" when nothing follows them."""
+    normalized = normalize_chinese(text).strip()
+    matches = list(_CORRECTION.finditer(normalized))
+    if not matches:
+        return ""
+    rest = normalized[matches[-1].end() :]
+    return _BEFORE_VALUE.sub("", rest, count=1).strip(" ,，。.!！")

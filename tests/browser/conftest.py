@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.admin.app import create_app
-from bot.admin.auth import create_user
+from bot.admin.auth import DeskRole, create_user
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
 from bot.infra.db import create_engine, session_scope
@@ -75,7 +75,15 @@ def desk(tmp_path) -> Iterator[Desk]:
     upgrade(url)
     engine = create_engine(url)
     with session_scope(engine) as session:
-        create_user(session=session, username="wang", password=PASSWORD, display_name="王主管")
+        create_user(
+            session=session,
+            username="wang",
+            password=PASSWORD,
+            display_name="王主管",
+            role=DeskRole.SUPERVISOR,
+        )
+        # A complaint agent: the operators' pages are not for them.
+        create_user(session=session, username="zhao", password=PASSWORD, display_name="赵专员")
         for sender, draft in COMPLAINTS:
             file_complaint(
                 session=session,

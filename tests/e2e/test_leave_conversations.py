@@ -171,3 +171,24 @@ def test_care_times_are_given_from_the_schools_settings(assistant):
     assert "实验小学(演示)：16:30-18:00" in answer
     assert "15:30 前" in answer
     assert "星河小学(演示)：15:50-17:30" in answer
+
+
+def test_a_gas_question_in_the_middle_of_a_leave_pauses_it_and_the_leave_goes_on_after(
+    assistant,
+):
+    sender = new_sender()
+    assistant.say("孩子明天不参加课后看护", sender)
+    assistant.say("2024010102", sender)
+    asked = texts(assistant.say("1003", sender))
+    assert "原因" in asked
+    switched = texts(assistant.say("顺便帮我查一下燃气费", sender))
+    assert "刚才的请假还没有提交" in switched and "接着请假" in switched
+    assert "户号" in switched  # the gas service has started
+    assert "原因" not in switched
+    texts(assistant.say("算了 不查了", sender))
+    resumed = texts(assistant.say("接着请假", sender))
+    assert "原因" in resumed and "学号" not in resumed  # nothing given is asked again
+    confirm = texts(assistant.say("发烧了", sender))
+    assert "11月26日（周四）" in confirm and "发烧了" in confirm
+    assistant.say("/affirm", sender)
+    assert leaves(assistant, "2024010102") == [(date(2026, 11, 26), LeaveState.REQUESTED, "发烧了")]

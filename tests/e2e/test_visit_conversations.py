@@ -307,7 +307,9 @@ def test_an_elderly_person_is_registered_with_follow_up_visits(assistant):
     assistant.say("19912340001", sender)
     assert "哪些" in texts(assistant.say("和园小区7幢101", sender))
     assert "哪天" in texts(assistant.say("助餐和打扫卫生", sender))
-    done = texts(assistant.say("后天上午", sender))
+    summary = texts(assistant.say("后天上午", sender))
+    assert "请确认" in summary and "和园小区7幢101" in summary and "助餐、助洁" in summary
+    done = texts(assistant.say("对的", sender))
     assert "档案号" in done
     assert "助餐、助洁" in done
     assert "回访" in done and "12月4日" in done

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.admin.app import create_app
-from bot.admin.auth import create_user
+from bot.admin.auth import DeskRole, create_user
 from bot.complaints.catalog import get_catalog
 from bot.complaints.filing import ComplaintDraft, file_complaint
 from bot.infra.db import create_engine, session_scope
@@ -289,7 +289,7 @@ def test_a_supervisor_labels_an_unplaced_message_and_a_stale_label_is_refused(
     with tracker.begin() as connection:
         connection.execute(EVENTS.insert(), talk.rows)
     with session_scope(engine) as session:
-        create_user(session=session, username="wang", password=PASSWORD)
+        create_user(session=session, username="wang", password=PASSWORD, role=DeskRole.SUPERVISOR)
     settings = replace(
         Settings(), database_url=url, admin_secret_key="t", tracker_database_url=tracker_url
     )

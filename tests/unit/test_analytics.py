@@ -60,9 +60,16 @@ class Conversation:
     def action(self, name: str) -> Conversation:
         return self._row("action", {"name": name}, action=name)
 
-    def bot(self, seconds: float, utter: str | None = None) -> Conversation:
+    def bot(self, seconds: float, utter: str | None = None, text: str = "…") -> Conversation:
         self.wait(seconds)
-        return self._row("bot", {"text": "…", "metadata": {"utter_action": utter}})
+        return self._row("bot", {"text": text, "metadata": {"utter_action": utter}})
+
+    def pause(self) -> Conversation:
+        """A person takes the conversation over (Rasa's ConversationPaused)."""
+        return self._row("pause", {})
+
+    def slot(self, name: str, value: Any) -> Conversation:
+        return self._row("slot", {"name": name, "value": value})
 
     def loop(self, name: str | None) -> Conversation:
         return self._row("active_loop", {"name": name})

@@ -27,7 +27,7 @@ from actions.visits import (
 from bot.gas.accounts import bindings_of
 from bot.infra import db
 from bot.infra import settings as bot_settings
-from bot.models import Complaint, HomeVisitBooking
+from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking
 from bot.school.binding import children_of
 from tests.formdriver import FormDriver
 
@@ -207,6 +207,21 @@ def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_desc
     assert "接口漏气" in form.slots["complaint_description"]
 
 
+def test_an_emergency_chosen_by_button_keeps_the_message_that_described_it(world):
+    who = sender()
+    form = complaint(who)
+    hazard = "投诉 建设路19号楼道燃气管道接口漏气 师傅来看了一眼说没事就走了"
+    unsure = {"intent": {"name": "nlu_fallback"}}
+    chosen = {"intent": {"name": "gas_leak"}}
+    form.history += [
+        {"event": "user", "text": hazard, "parse_data": unsure},
+        {"event": "user", "text": "/gas_leak", "parse_data": chosen},
+    ]
+    form.say("我已经在楼外了 我是要投诉那个维修师傅 漏气不管就走", intent="file_complaint")
+    assert "接口漏气" in form.slots["complaint_description"]
+    assert form.slots["complaint_category"] == "safety"
+
+
 def test_a_mistyped_account_number_is_corrected_before_the_phone_digits(world):
     who = sender()
     form = gas(who)
@@ -273,4 +288,83 @@ def test_elderly_care_takes_the_services_from_the_first_message_and_registers(wo
     form.say("康乐苑8幢101")
     form.say("后天")
     said = form.say("下午")
+    assert said[-1] == "utter_ask_care_confirmed"
+    said = form.say("对", intent="affirm")
     assert form.finished and "utter_care_registered" in said
+
+
+def _care_form_at_confirmation(who: str) -> FormDriver:
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("给婆婆申请上门打扫卫生", intent="elderly_care")
+    form.say("何秀兰")
+    form.say("13812345615")
+    form.say("康乐苑8幢101")
+    form.say("明天")
+    assert form.say("下午")[-1] == "utter_ask_care_confirmed"
+    return form
+
+
+def _clients(who: str) -> list[ElderlyCareClient]:
+    with db.session_scope() as session:
+        query = select(ElderlyCareClient).where(ElderlyCareClient.registered_by == who)
+        return list(session.scalars(query))
+
+
+def test_elderly_care_address_corrected_at_confirmation_is_the_one_registered(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("地址写错了 是康乐苑9幢101", intent="deny")
+    assert said == ["utter_form_corrected", "utter_ask_care_confirmed"]
+    assert form.slots["visit_address"] == "康乐苑9幢101"
+    assert form.slots["visit_phone"] == "13812345615"  # the rest is kept
+    said = form.say("确认", intent="affirm")
+    assert form.finished and "utter_care_registered" in said
+    assert [client.address for client in _clients(who)] == ["康乐苑9幢101"]
+
+
+def test_elderly_care_phone_corrected_at_confirmation(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("电话打错了 应该是13812345616")
+    assert said == ["utter_form_corrected", "utter_ask_care_confirmed"]
+    form.say("对", intent="affirm")
+    assert [client.phone for client in _clients(who)] == ["13812345616"]
+
+
+def test_elderly_care_not_confirmed_registers_nothing(world):
+    who = sender()
+    form = _care_form_at_confirmation(who)
+    said = form.say("不登记了", intent="deny")
+    assert form.finished and "utter_care_registered" not in said
+    assert _clients(who) == []
+
+
+def test_another_service_asked_mid_form_pauses_it_and_is_never_stored_as_the_answer(world):
+    who = sender()
+    form = bound_leave(who)
+    assert form.slots["requested_slot"] == "leave_reason"
+    said = form.say("顺便帮我查一下燃气费", intent="check_gas_bill", confidence=0.97)
+    assert said[0] == "utter_form_paused"
+    assert form.slots["leave_reason"] is None
+    assert form.slots["paused_form"] == "leave_form"
+    assert form.slots["leave_dates"] == ["2026-11-26"]  # kept for later
+
+
+def test_an_answer_that_only_sounds_like_another_service_is_taken_as_the_answer(world):
+    who = sender()
+    form = bound_leave(who)
+    said = form.say("带孩子去医院输液", intent="book_home_visit", confidence=0.95)
+    assert "utter_form_paused" not in said
+    assert form.slots["leave_reason"] == "带孩子去医院输液"
+
+
+def test_a_paused_form_taken_up_again_keeps_what_it_held(world):
+    who = sender()
+    form = bound_leave(who)
+    form.say("顺便帮我查一下燃气费", intent="check_gas_bill", confidence=0.97)
+    # The gas form ran in between (Rasa's rules); the leave form starts again.
+    form.active = False
+    said = form.say("接着请假", intent="request_leave")
+    assert form.slots["paused_form"] is None
+    assert form.slots["leave_dates"] == ["2026-11-26"]
+    assert said[-1] == "utter_ask_leave_reason"

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from bot.reading import (
+    corrected_value,
     find_last_four,
     find_mobile,
     find_phone,
@@ -112,6 +113,23 @@ def test_after_a_yes_no_question_only_a_named_stop_counts():
 )
 def test_corrections(text):
     assert says_correction(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("地址写错了 是康乐苑9幢101", "康乐苑9幢101"),
+        ("不对，应该是康乐苑9幢101", "康乐苑9幢101"),
+        ("地址改成康乐苑9幢101", "康乐苑9幢101"),
+        ("不是8幢 是康乐苑9幢101", "康乐苑9幢101"),
+        ("地址错了，康乐苑9幢101室", "康乐苑9幢101室"),
+        ("电话打错了 应该是13812345616", "13812345616"),
+        ("地址写错了", ""),
+        ("康乐苑9幢101", ""),
+    ],
+)
+def test_the_value_a_correction_gives(text, value):
+    assert corrected_value(text) == value
 
 
 @pytest.mark.parametrize(("text", "day"), [("昨天", "2026-11-24"), ("前天", "2026-11-23")])

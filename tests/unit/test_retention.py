@@ -23,6 +23,7 @@ from bot.models import (
     Complaint,
     ComplaintEvent,
     ComplaintState,
+    ConversationSession,
     DashboardLoginAttempt,
     FaultState,
     GasAccount,
@@ -93,6 +94,16 @@ def populate(engine: Engine) -> None:
             )
             session.add(DashboardLoginAttempt(username="wang", succeeded=False, created_at=moment))
             session.add(
+                ConversationSession(
+                    sender_id="web:x",
+                    first_event_id=int(moment.timestamp()),
+                    last_event_id=int(moment.timestamp()),
+                    started_at=moment,
+                    last_at=moment,
+                    outcome="answered",
+                )
+            )
+            session.add(
                 Praise(
                     sender_id="web:fan",
                     department="visits",
@@ -162,6 +173,7 @@ def counts(engine: Engine) -> dict[str, int]:
         return {
             "binding": count(BindingAttempt),
             "login": count(DashboardLoginAttempt),
+            "conversation_index": count(ConversationSession),
             "praise_text": count(Praise, Praise.text != ""),
             "praise": count(Praise),
             "leave_reason": count(LeaveRequest, LeaveRequest.reason != ""),
@@ -189,6 +201,7 @@ def test_old_records_are_purged_or_anonymised_and_complaints_kept(engine):
     assert by_table == {
         "binding_attempt": ("deleted", 1),
         "dashboard_login_attempt": ("deleted", 1),
+        "conversation_session": ("deleted", 1),
         "praise": ("anonymised", 1),
         "leave_request": ("anonymised", 1),
         "meter_fault_report": ("anonymised", 1),
@@ -201,6 +214,7 @@ def test_old_records_are_purged_or_anonymised_and_complaints_kept(engine):
         **before,
         "binding": 1,
         "login": 1,
+        "conversation_index": 1,
         "praise_text": 1,
         "leave_reason": 1,
         "fault_text": before["fault_text"] - 1,
