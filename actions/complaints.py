@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.forms import FormEngine
+from actions.handoff import hand_to_person
 from actions.message import input_channel, latest_text
 from bot.complaints import service
 from bot.complaints.catalog import get_catalog
@@ -53,6 +54,7 @@ COMPLAINT_SLOTS = (
 BLOCKED = {"complaint_blocked": True}
 UNKNOWN = "不详"
 CHAT_CONTACT = "本聊天渠道"
+SAFETY = "safety"  # a safety hazard: a person takes over at once
 # Words that only say "I want to complain": what is left must say what happened.
 _ASKING_ONLY = re.compile(
     r"我要|我想|想要|要|投诉|举报|反映|一下|你们|发起|问题|一个|给|差评|[\s\W\d_]", re.UNICODE
@@ -352,6 +354,12 @@ class ActionSubmitComplaint(Action):
             response_hours=category.response_hours,
             due=f"{as_utc(due_at).astimezone(local_zone()):%m-%d %H:%M}",
         )
+        if draft.category == SAFETY:
+            # A safety hazard goes to a person at once (actions/handoff.py).
+            dispatcher.utter_message(response="utter_handoff_after_safety")
+            return reset + hand_to_person(
+                dispatcher, tracker, reason="safety", question=draft.description
+            )
         return reset
 
 

@@ -7,6 +7,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import asks_for_person, hand_to_person, previous_question
 from actions.message import latest_text
 from bot.directory import contacts_for, emergency_contact
 from bot.incidents import reports_incidents
@@ -23,6 +24,12 @@ class ActionContact(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)
+        # 转人工: a person takes over, unless a form is under way (a question asked aside
+        # in a form cannot pause the conversation; it gets the numbers as before).
+        if asks_for_person(text) and not tracker.active_loop:
+            return hand_to_person(
+                dispatcher, tracker, reason="asked", question=previous_question(tracker)
+            )
         emergency = emergency_contact(text)
         if emergency:
             dispatcher.utter_message(response="utter_contact_emergency", phone=emergency)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from bot.admin.cli import register as register_admin
 from bot.analytics.cli import register as register_analytics
 from bot.gas.cli import register as register_gas
+from bot.handoff.cli import register as register_handoff
 from bot.infra.db import session_scope
 from bot.infra.logging_setup import configure_logging
 from bot.infra.settings import SettingsError, get_settings
@@ -368,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_rules(groups)
     register_analytics(groups)
     register_review(groups)
+    register_handoff(groups)
 
     run = groups.add_parser("run", help="start the action server and Rasa, then chat")
     run.add_argument("--no-chat", action="store_true", help="serve only; do not open a chat")

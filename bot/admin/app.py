@@ -14,6 +14,8 @@ page its role does not open answers 403 and reads nothing.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +48,7 @@ from bot.admin.auth import (
     session_stamp,
     signed_in_user,
 )
+from bot.admin.handoff import handoff_routes
 from bot.admin.sessions import ServerSessionMiddleware
 from bot.analytics.conversations import (
     FLOWS,
@@ -69,6 +72,8 @@ from bot.complaints.queries import (
 )
 from bot.complaints.service import DeskStep, find_complaints, take_desk_step
 from bot.complaints.transcript import read_transcript
+from bot.handoff.rasa_api import resume_conversation
+from bot.handoff.service import Resume
 from bot.infra import clock
 from bot.infra.clock import as_utc, local_zone
 from bot.infra.db import session_scope
@@ -149,11 +154,14 @@ def create_app(
     engine: Engine | None = None,
     catalog: Catalog | None = None,
     notify: Deliver | None = None,
+    resume: Resume | None = None,
 ) -> Starlette:
-    """The dashboard; tests pass their own database engine and delivery function."""
+    """The dashboard; tests pass their own database engine, delivery and resume functions
+    (`resume`: tells Rasa a handed-over conversation is the assistant's again)."""
     settings = settings or get_settings()
     catalog = catalog or get_catalog()
     send = notify or (lambda sender_id, text: deliver(sender_id, text, settings))
+    resume_rasa = resume or (lambda sender_id: resume_conversation(sender_id, settings))
     templates = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -528,6 +536,17 @@ def create_app(
         Route("/review", login_required(review_page, operations)),
         Route("/review/{item}", login_required(review_label, operations), methods=["POST"]),
         Route("/analytics", login_required(analytics_page, operations)),
+        # Answering customers handed to a person is an agent's work, like complaints.
+        *handoff_routes(
+            render=render,
+            login_required=lambda endpoint: login_required(endpoint, complaints),
+            flash=flash,
+            redirect=redirect,
+            engine=engine,
+            settings=settings,
+            send=send,
+            resume=resume_rasa,
+        ),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
@@ -554,6 +573,7 @@ def serve(settings: Settings | None = None) -> int:
 
     settings = settings or get_settings()
     print(f"review desk: http://{settings.admin_host}:{settings.admin_port}/")
+    start_desk_chores(settings)
     uvicorn.run(
         create_app(settings=settings),
         host=settings.admin_host,
@@ -564,3 +584,36 @@ def serve(settings: Settings | None = None) -> int:
         ws="none",
     )
     return 0
+
+
+DESK_CHORES_SECONDS = 30.0
+
+
+def start_desk_chores(settings: Settings) -> threading.Thread:
+    """Every half minute, in a thread of its own: give idle handed-over conversations back
+    to the assistant, and send the staff notifications that are due. Each desk process
+    runs them; two at once never give one back or notify one thing twice
+    (bot/handoff/service.py `expire_idle`, bot/handoff/notifications.py)."""
+    from bot.handoff.notifications import send_due_notifications
+    from bot.handoff.service import expire_idle
+
+    def send(sender_id: str, text: str) -> Delivery:
+        return deliver(sender_id, text, settings)
+
+    def chores() -> None:
+        while True:
+            try:
+                now = clock.now()
+                expire_idle(
+                    now=now,
+                    deliver=send,
+                    resume=lambda sender_id: resume_conversation(sender_id, settings),
+                )
+                send_due_notifications(now=now, deliver=send)
+            except Exception:  # the next round tries again
+                logger.exception("desk chores failed")
+            time.sleep(DESK_CHORES_SECONDS)
+
+    thread = threading.Thread(target=chores, name="desk-chores", daemon=True)
+    thread.start()
+    return thread

@@ -90,9 +90,11 @@ def create_user(
     password: str,
     display_name: str = "",
     role: DeskRole | None = None,
+    department: str | None = None,
 ) -> DashboardUser:
     """Create a desk account (a complaint agent unless `role` says otherwise), or set a new
-    password (and, if given, a role) for an existing one."""
+    password (and, if given, a role) for an existing one; `department`: the handoff queue
+    the user answers (bot/handoff; "" for none)."""
     username = username.strip()
     if not username or len(username) > 64 or any(ch.isspace() for ch in username):
         raise AccountError("a user name is 1-64 characters without spaces")
@@ -107,6 +109,8 @@ def create_user(
     user.is_active = True
     if role is not None or not user.role:
         user.role = (role or DeskRole.AGENT).value
+    if department is not None:
+        user.department = department
     session.flush()
     return user
 

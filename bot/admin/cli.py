@@ -52,6 +52,7 @@ def _create_user(args: argparse.Namespace) -> int:
                 password=password,
                 display_name=args.display_name or "",
                 role=DeskRole(args.role) if args.role else None,
+                department=args.department,
             )
             username, role = user.username, user.role
     except AccountError as error:
@@ -107,6 +108,10 @@ def register(groups: Any) -> None:
         choices=ROLE_CHOICES,
         help="agent: complaints (default for a new account); analyst: conversations, review "
         "inbox, analytics; supervisor: both",
+    )
+    create.add_argument(
+        "--department",
+        help="the department whose handoff queue the user answers (gas, school, health, ...)",
     )
     create.set_defaults(handler=_create_user)
     grant = commands.add_parser("grant", help="set what a desk account may open (its role)")

@@ -73,7 +73,7 @@ class Report:
             "not_understood_rate": _rate(total.not_understood, total.user_messages),
             "handoffs": total.handoffs,
             "handoff_rate": _rate(total.handoffs, total.conversations),
-            "handoff_note": "no handoff to a person exists yet: every conversation is contained",
+            "handoff_note": "a handoff is a conversation a person took over (转人工)",
             "flows": {
                 name: {
                     **vars(flow),

@@ -24,10 +24,12 @@ from sanic.response import HTTPResponse
 
 from bot.channels.client_address import in_networks, sanic_client_address
 from bot.infra.settings import get_settings
-from bot.runtime import action_guard
+from bot.runtime import action_guard, handoff_relay
 
-# Rasa imports this channel before it serves: a failing custom action gets a busy reply.
+# Rasa imports this channel before it serves: a failing custom action gets a busy reply,
+# and a sender a person has taken over is relayed to the person (bot/handoff).
 action_guard.install()
+handoff_relay.install()
 
 
 def allowed(address: str | None, networks: tuple[str, ...]) -> bool:

@@ -2,6 +2,9 @@
 
 GET  /webhooks/webchat/          the chat page (bot/channels/static/webchat.html)
 POST /webhooks/webchat/webhook   {"message": "..."} -> the assistant's replies as JSON
+GET  /webhooks/webchat/events    server-sent events: what a person at the desk says
+                                 (bot/handoff), opened by the page while a person has
+                                 the conversation
 
 The sender is `web:<id>`, derived from a random session the server issues (HttpOnly,
 SameSite=Strict cookie): a caller can neither choose a sender id nor use another's. The
@@ -14,9 +17,11 @@ with every cookie. Posts must be JSON, which a cross-site form cannot send.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import threading
@@ -32,7 +37,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.client_address import sanic_client_address
+from bot.handoff.service import active_for_sender, latest_entry_id, pushes_after
 from bot.infra.settings import get_settings, webchat_secret
+from bot.runtime import handoff_relay
+
+# A sender a person has taken over is relayed to the person (bot/handoff).
+handoff_relay.install()
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +54,12 @@ MAX_MESSAGE = 2000  # characters; longer messages are cut, with a note
 
 
 RATE_WINDOW = 3600.0  # seconds
+# The push connection: how often it looks for the desk's messages (the database is the
+# queue every Rasa server shares), how often it proves alive, and how long one lasts
+# before the browser reconnects (with Last-Event-ID: nothing is lost or repeated).
+PUSH_POLL_SECONDS = 1.0
+PUSH_PING_SECONDS = 15.0
+PUSH_MAX_SECONDS = 300.0
 MAX_TRACKED_ADDRESSES = 50_000
 
 
@@ -155,9 +171,51 @@ class WebChatInput(InputChannel):
                     metadata={"channel": "webchat"},
                 )
             )
-            return response.json(replies + collector.messages)
+            sender = sender_for(token)
+            handoff = await asyncio.to_thread(active_for_sender, sender_id=sender)
+            # While a person has the conversation the page opens the push connection.
+            marker = [{"handoff": "active"}] if handoff is not None and handoff.silent else []
+            return response.json(replies + collector.messages + marker)
+
+        @hook.route("/events", methods=["GET"])
+        async def events(request: Request) -> HTTPResponse | None:
+            token = session_token(request.cookies.get(COOKIE), self.secret)
+            if token is None:
+                return response.json({"error": "no session: reload the page"}, status=401)
+            await self._push(request, sender_for(token))
+            return None
 
         return hook
+
+    @staticmethod
+    async def _push(request: Request, sender: str) -> None:
+        """Stream the desk's messages to this sender as server-sent events."""
+        last_seen = request.headers.get("last-event-id", "")
+        after = (
+            int(last_seen)
+            if last_seen.isascii() and last_seen.isdigit()
+            else await asyncio.to_thread(latest_entry_id, sender_id=sender)
+        )
+        stream = await request.respond(
+            content_type="text/event-stream; charset=utf-8",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+        await stream.send("retry: 2000\n\n")
+        loop = asyncio.get_running_loop()
+        started = last_ping = loop.time()
+        while loop.time() - started < PUSH_MAX_SECONDS:
+            for message in await asyncio.to_thread(pushes_after, sender_id=sender, after_id=after):
+                data = json.dumps(
+                    {"text": message.text, "agent": message.author_name, "kind": message.kind},
+                    ensure_ascii=False,
+                )
+                await stream.send(f"id: {message.id}\ndata: {data}\n\n")
+                after = message.id
+            if loop.time() - last_ping >= PUSH_PING_SECONDS:
+                await stream.send(": ping\n\n")
+                last_ping = loop.time()
+            await asyncio.sleep(PUSH_POLL_SECONDS)
+        await stream.eof()
 
     @staticmethod
     def _page() -> HTTPResponse:

@@ -38,6 +38,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 
 from bot.channels.wechat_api import CustomerService
+from bot.handoff.service import active_for_sender
 from bot.infra.cache import Cache, CacheUnavailable, cache_from_settings
 from bot.infra.settings import Settings, get_settings
 
@@ -183,7 +184,7 @@ class WeChatInput(InputChannel):
         if text is None:
             return response.text("success")
         content = NON_TEXT if text == "" else await self._answer(message, text, on_new_message)
-        if content is None:
+        if not content:  # pushed later, or nothing to say (a person has the conversation)
             return response.text("success")
         xml = TextReply(message=message, content=content).render()
         if encrypted and self.crypto is not None:
@@ -196,6 +197,10 @@ class WeChatInput(InputChannel):
         messages (answered politely without the assistant), None for events to ignore."""
         if message.type == "text":
             return str(message.content or "").strip() or ""
+        if message.type == "voice":
+            # With speech recognition on (公众号后台 → 接口权限 → 语音识别) WeChat sends the
+            # recognised text in `Recognition`: handled as typed; without it, asked to type.
+            return str(getattr(message, "recognition", "") or "").strip()
         if message.type == "event":
             return "/greet" if getattr(message, "event", "") == "subscribe" else None
         return ""
@@ -248,13 +253,19 @@ class WeChatInput(InputChannel):
         decided = await self.cache.get(key + ":delivery")
         return Delivery(decided) if decided else wanted
 
+    @staticmethod
+    async def _with_person(openid: str) -> bool:
+        """Whether a person holds (or the queue keeps) this follower's conversation."""
+        handoff = await asyncio.to_thread(active_for_sender, sender_id=f"wx:{openid}")
+        return handoff is not None and handoff.silent
+
     async def _push_if_ready(self, key: str, openid: str) -> None:
         """Pushes the answer once it exists and pushing was decided, exactly once.
 
         Both the server that made the answer (after storing it) and a request that decided
         to push (after deciding) call this, so whichever comes second sends it."""
         content = await self.cache.get(key + ":answer")
-        if content is None or await self.cache.get(key + ":delivery") != Delivery.PUSHED.value:
+        if not content or await self.cache.get(key + ":delivery") != Delivery.PUSHED.value:
             return
         if not await self.cache.claim(key + ":pushed", "1", ANSWER_KEEP):
             return
@@ -282,7 +293,12 @@ class WeChatInput(InputChannel):
                     metadata={"channel": "wechat"},
                 )
             )
-            content = render(collector.messages)
+            # While a person has the conversation the assistant is silent: no answer ("").
+            content = (
+                render(collector.messages)
+                if collector.messages or not await self._with_person(openid)
+                else ""
+            )
         except Exception:
             logger.exception("the assistant failed on a WeChat message")
             content = UNAVAILABLE

@@ -101,6 +101,10 @@ def default_organisation_file() -> Path:
     return PROJECT_ROOT / "data" / "organisation.yml"
 
 
+def default_handoff_file() -> Path:
+    return PROJECT_ROOT / "data" / "handoff" / "desks.yml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The assistant's configuration. Build it with `Settings.from_env()`."""
@@ -181,6 +185,8 @@ class Settings:
     # Reliability: how long the Rasa server waits for a custom action before it tells the
     # user the system is busy (with an incident id; see bot.runtime.action_guard).
     action_timeout: float = 10.0
+    # Handing a chat to a person (转人工): staffed hours, idle time, the desk's messages.
+    handoff_file: Path = field(default_factory=default_handoff_file)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -253,6 +259,7 @@ class Settings:
             redis_key_prefix=_str(env, "REDIS_KEY_PREFIX", cls.redis_key_prefix)
             or cls.redis_key_prefix,
             action_timeout=_float(env, "ACTION_TIMEOUT", cls.action_timeout),
+            handoff_file=Path(_str(env, "HANDOFF_FILE") or str(default_handoff_file())),
         )
 
     @property

@@ -41,6 +41,13 @@ from bot.models.gas import (
     MeterLocation,
     MeterReading,
 )
+from bot.models.handoff import (
+    HandoffConversation,
+    HandoffEntry,
+    HandoffStatus,
+    StaffNotification,
+    StaffNotificationSetting,
+)
 from bot.models.identity import (
     BindingAttempt,
     StaffInvite,
@@ -120,6 +127,9 @@ __all__ = [
     "Guardian",
     "GuardianBinding",
     "HalfDay",
+    "HandoffConversation",
+    "HandoffEntry",
+    "HandoffStatus",
     "HomeVisitBooking",
     "HotlineCall",
     "LeaveRequest",
@@ -140,6 +150,8 @@ __all__ = [
     "SchoolClass",
     "StaffInvite",
     "StaffMember",
+    "StaffNotification",
+    "StaffNotificationSetting",
     "StaffRole",
     "Student",
     "StudentGuardian",

@@ -23,6 +23,8 @@ class DashboardUser(Base):
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(64), nullable=False, default="")
+    # The department whose handoff queue the user answers (bot/handoff); "" for none.
+    department = Column(String(32), nullable=False, default="")
     password_hash = Column(String(256), nullable=False)
     is_active = Column(Boolean, nullable=False, default=True)
     role = Column(String(16), nullable=False, default="agent", server_default="agent")

@@ -15,6 +15,9 @@ class FakeWeChatApi:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.token_requests = 0
+        # Answer custom/send with this errcode instead of sending (45015: the user has not
+        # written within 48 hours), 0 to send.
+        self.refuse_with = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,7 +29,11 @@ class FakeWeChatApi:
                 length = int(self.headers.get("Content-Length") or 0)
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 assert query["access_token"] == ["token-1"]
-                fake.sent.append(json.loads(self.rfile.read(length)))
+                payload = json.loads(self.rfile.read(length))
+                if fake.refuse_with:
+                    self._json({"errcode": fake.refuse_with, "errmsg": "refused"})
+                    return
+                fake.sent.append(payload)
                 self._json({"errcode": 0, "errmsg": "ok"})
 
             def _json(self, payload: dict[str, Any]) -> None:

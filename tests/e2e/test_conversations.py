@@ -42,8 +42,14 @@ def test_policy_list_shows_public_documents_only(assistant):
     assert "《客服人员激励管理制度》" not in answer
 
 
-def test_asking_for_a_person_gives_every_departments_number(assistant):
+def test_asking_for_a_person_queues_for_one_and_gives_their_number(assistant):
+    # A person takes over (tests/e2e/test_handoff.py); the desk's phone is given too.
     answer = texts(assistant.say("我不想跟机器聊了 转人工"))
+    assert "前面还有" in answer and "0571-5555-0505" in answer
+
+
+def test_asking_for_the_phone_numbers_gives_every_departments_number(assistant):
+    answer = texts(assistant.say("你们的客服电话是多少"))
     for number in ("0571-5555-0101", "0571-5555-0202", "0571-5555-0303", "0571-5555-0505"):
         assert number in answer  # the demo directory's phone numbers
 
