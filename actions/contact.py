@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.forms import PAUSED_SLOT
 from actions.handoff import asks_for_person, hand_to_person, previous_question
 from actions.message import latest_text
 from bot.directory import contacts_for, emergency_contact
@@ -24,12 +25,15 @@ class ActionContact(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)
-        # 转人工: a person takes over, unless a form is under way (a question asked aside
-        # in a form cannot pause the conversation; it gets the numbers as before).
-        if asks_for_person(text) and not tracker.active_loop:
-            return hand_to_person(
+        # 转人工: a person takes over. A form under way has paused itself for it (its
+        # answers are kept, FormEngine._pause) and ends here, so the person has the chat.
+        form = tracker.active_loop_name
+        paused = form is not None and tracker.get_slot(PAUSED_SLOT) == form
+        if asks_for_person(text) and (form is None or paused):
+            events = hand_to_person(
                 dispatcher, tracker, reason="asked", question=previous_question(tracker)
             )
+            return [*([ActiveLoop(None)] if paused else []), *events]
         emergency = emergency_contact(text)
         if emergency:
             dispatcher.utter_message(response="utter_contact_emergency", phone=emergency)

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.handoff import asks_for_person
 from bot.incidents import reports_incidents
 from bot.reading import says_correction, says_stop
 
@@ -207,10 +208,10 @@ class FormEngine(FormValidationAction):
         if self._says_stop(tracker):
             dispatcher.utter_message(response=self.stopped_response)
             return self._stop_events(tracker, domain)
-        if asks_aside(tracker, self.aside_intents):
-            return await answer_aside(dispatcher, tracker, domain)
         if self._switches(tracker):
             return self._pause(dispatcher, tracker)
+        if asks_aside(tracker, self.aside_intents):
+            return await answer_aside(dispatcher, tracker, domain)
         if requested is not None:
             explicit = says_correction(message_text(tracker))
             corrected = await self._correct(dispatcher, tracker, domain, explicit=explicit)
@@ -234,10 +235,12 @@ class FormEngine(FormValidationAction):
 
     def _switches(self, tracker: Tracker) -> bool:
         """Whether the latest message, in the middle of this form, asks for a service that
-        another form gives."""
+        another form gives, or for a person (转人工: action_contact hands over)."""
         if tracker.get_slot("requested_slot") is None:
             return False
         intent, confidence = latest_intent(tracker)
+        if intent == "ask_contact" and asks_for_person(message_text(tracker)):
+            return True
         target = SERVICE_FORMS.get(intent or "")
         return (
             target is not None

@@ -8,9 +8,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions.complaints import ActionSubmitComplaint, ValidateComplaintForm
+from actions.contact import ActionContact
 from actions.gas import ActionGasAnswer, ValidateGasAccountForm
 from actions.school import (
     ActionSubmitBindStudent,
@@ -29,7 +32,7 @@ from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking
 from bot.school.binding import children_of
-from tests.formdriver import FormDriver
+from tests.formdriver import FormDriver, domain
 
 FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
 
@@ -368,3 +371,38 @@ def test_a_paused_form_taken_up_again_keeps_what_it_held(world):
     assert form.slots["paused_form"] is None
     assert form.slots["leave_dates"] == ["2026-11-26"]
     assert said[-1] == "utter_ask_leave_reason"
+
+
+def test_asking_for_a_person_mid_form_pauses_it_and_the_person_takes_over(world):
+    who = sender()
+    form = bound_leave(who)
+    said = form.say("转人工", intent="ask_contact", confidence=0.95)
+    assert said[0] == "utter_form_paused"
+    assert form.slots["paused_form"] == "leave_form"
+    assert form.slots["leave_reason"] is None
+    # Rasa's rule then runs action_contact with the leave form still active.
+    message = {"text": "转人工", "intent": {"name": "ask_contact", "confidence": 0.95}}
+    tracker = Tracker(
+        who,
+        dict(form.slots),
+        message,
+        [{"event": "user", "text": "转人工", "parse_data": message}],
+        False,
+        None,
+        {"name": "leave_form"},
+        "action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = ActionContact().run(dispatcher, tracker, domain())
+    kinds = [event["event"] for event in events]
+    assert kinds[0] == "active_loop" and events[0]["name"] is None  # the form ends
+    assert "pause" in kinds  # the assistant falls silent: a person has the chat
+    assert dispatcher.messages[0]["response"] in {"utter_handoff_queued", "utter_handoff_message"}
+
+
+def test_a_contact_question_mid_form_still_gets_the_numbers(world):
+    who = sender()
+    form = bound_leave(who)
+    said = form.say("学校电话多少", intent="ask_contact", confidence=0.95)
+    assert "utter_form_paused" not in said
+    assert form.slots["paused_form"] is None
