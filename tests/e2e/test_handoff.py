@@ -405,3 +405,21 @@ def test_in_two_browsers_a_person_takes_over_the_web_chat_and_hands_back(
     finally:
         customer.quit()
         agent.quit()
+
+
+def test_asking_for_a_person_mid_form_pauses_the_form_and_a_person_takes_over(desk):
+    assistant = desk.assistant
+    sender = f"tg:{uuid.uuid4().int % 10**9}"
+    assistant.say("孩子明天不参加课后看护", sender)
+    assistant.say("2024010102", sender)
+    assert "原因" in texts(assistant.say("1003", sender))
+    queued = texts(assistant.say("转人工", sender))
+    assert "刚才的请假还没有提交" in queued
+    assert "前面还有" in queued or "留言" in queued
+    tracker = assistant.tracker(sender)
+    assert "pause" in [event["event"] for event in tracker["events"]]
+    assert not (tracker.get("active_loop") or {}).get("name")  # the form has ended
+    assert assistant.say("在吗", sender) == []  # silent: the person has the chat
+    desk.close(desk.claim(sender))
+    resumed = texts(assistant.say("接着请假", sender))
+    assert "原因" in resumed and "学号" not in resumed  # the form goes on where it was
