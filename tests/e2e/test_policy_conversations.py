@@ -72,7 +72,7 @@ def test_an_answer_starts_with_a_plain_sentence_then_quotes_the_clause(assistant
 
 def test_a_follow_up_question_uses_the_previous_answer(assistant):
     sender = new_sender()
-    first = texts(assistant.say("居民家的燃气表多久抄一次?", sender))
+    first = texts(assistant.say("抄表管理制度里 居民用户的燃气表多久抄一次?", sender))
     assert "《抄表管理制度》(服务管理制度7) 第4条" in first
     follow_up = texts(assistant.say("那商业用户呢", sender))
     assert follow_up.startswith("商业客户每月22日至23日抄表")
