@@ -74,11 +74,14 @@ def reading_line(reading: MeterReading | None) -> str:
     return f"{reading.read_on:%Y-%m-%d} 读数 {reading.reading} 方"
 
 
+# The tiers' names, first tier first (第一档, 第二档 ...).
+_TIER_NAMES = "一二三四五六七八九"
+
+
 def charges_text(status: BillStatus) -> str:
     """E.g. 第一档 20 方 × 2.61 元 + 第二档 5 方 × 3.13 元."""
-    names = "一二三四五"
     parts = [
-        f"第{names[charge.tier - 1]}档 {charge.m3} 方 × {yuan(charge.price_fen)} 元"
+        f"第{_TIER_NAMES[charge.tier - 1]}档 {charge.m3} 方 × {yuan(charge.price_fen)} 元"
         for charge in status.charges
     ]
     return " + ".join(parts)
@@ -146,7 +149,6 @@ def binding_locked_alert(account_no: str) -> str:
 
 def tariff_text(gas: GasSettings) -> str:
     """The price list as lines: the residential yearly tiers, then the commercial price."""
-    names = "一二三四五六七八九"
     lines = []
     floor = 0
     for number, tier in enumerate(gas.residential_tiers):
@@ -157,6 +159,6 @@ def tariff_text(gas: GasSettings) -> str:
         else:
             span = f"全年用气 {floor}-{tier.up_to_m3} 方"
         floor = tier.up_to_m3 or floor
-        lines.append(f"· 居民第{names[number]}档（{span}）：{yuan(tier.price_fen)} 元/方")
+        lines.append(f"· 居民第{_TIER_NAMES[number]}档（{span}）：{yuan(tier.price_fen)} 元/方")
     lines.append(f"· 商业用户：{yuan(gas.commercial_price_fen)} 元/方")
     return "\n".join(lines)
