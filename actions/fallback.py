@@ -14,6 +14,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.followups import as_policy_question
+
 # What each intent offers, in the words a customer would choose from.
 INTENT_CHOICES: dict[str, str] = {
     "check_gas_bill": "查询燃气费、欠费或余额",
@@ -126,6 +128,9 @@ class ActionOutOfScope(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        rescued = as_policy_question(tracker)
+        if rescued:
+            return rescued
         in_a_row = out_of_scope_in_a_row(tracker)
         if in_a_row <= 1:
             dispatcher.utter_message(response="utter_out_of_scope")

@@ -23,6 +23,8 @@ from actions.message import latest_text
 from bot.dialogue.followups import resolve_followup
 from bot.incidents import reports_incidents
 from bot.infra import clock
+from bot.infra.db import DatabaseUnavailable
+from bot.policies.service import regulations_answer
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +43,39 @@ class ActionResolveFollowup(Action):
         text = latest_text(tracker)
         intent = resolve_followup(tracker.events, text, read_as, clock.today())
         if intent is None:
-            return []
+            return as_policy_question(tracker)
         logger.info("follow-up read as %s (the NLU said %s)", intent, read_as)
         # Rasa's revert takes the listen before the message too; the listen comes back
         # before the replayed message, as in Rasa's two-stage fallback.
         return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
+
+
+# What the NLU says of a message that may still be a question about the regulations.
+UNREAD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+
+
+def as_policy_question(tracker: Tracker) -> list[EventType]:
+    """The latest message replayed as a policy question (ask_policy), when the NLU took it
+    for out of scope or did not understand it and the regulations answer it beyond doubt
+    (`bot.policies.service.regulations_answer`): staff ask in their own words ("坐柜台的想
+    跟人倒个班咋弄"), which the classifier often misses. Otherwise nothing, and the usual
+    answer follows; never while a form asks its questions."""
+    read_as, _ = latest_intent(tracker)
+    if read_as not in UNREAD_INTENTS or tracker.active_loop.get("name"):
+        return []
+    try:
+        answered = regulations_answer(question=latest_text(tracker), sender_id=tracker.sender_id)
+    except DatabaseUnavailable:
+        logger.warning("policy search unavailable: the message is not tried as a policy question")
+        return []
+    if not answered:
+        return []
+    logger.info("read as a policy question (the NLU said %s)", read_as)
+    return [
+        UserUtteranceReverted(),
+        ActionExecuted("action_listen"),
+        replayed(tracker, "ask_policy"),
+    ]
 
 
 def replayed(tracker: Tracker, intent: str) -> EventType:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.infra.db import unit_of_work
 from bot.infra.settings import get_settings
-from bot.policies.answer import answer_question, audiences_for
+from bot.policies.answer import answer_question, answers_confidently, audiences_for
 from bot.policies.search import PolicyHit
 from bot.policies.store import list_documents
 
@@ -62,6 +62,16 @@ def answer_policy(
             answer.staff_only,
             plain=answer.plain,
             context=answer.context,
+        )
+
+
+def regulations_answer(*, question: str, sender_id: str | None) -> bool:
+    """Whether the regulations answer `question` beyond doubt (`answers_confidently`):
+    a message the NLU took for out of scope or did not understand is then answered as a
+    policy question."""
+    with unit_of_work() as session:
+        return answers_confidently(
+            session=session, question=question, sender_id=sender_id, settings=get_settings()
         )
 
 
