@@ -44,7 +44,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.infra.settings import PROJECT_ROOT
-from bot.ops.devserver import Servers, ServerStartError, start_servers
+from bot.ops.devserver import (
+    RASA_SERVING_ENV,
+    Servers,
+    ServerStartError,
+    rasa_server_env,
+    server_env,
+    start_servers,
+)
 
 MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
 BENCH_DIR = PROJECT_ROOT / "var" / "bench"
@@ -283,7 +290,7 @@ def bench_servers(
         log_dir=workdir / "logs",
         endpoints=endpoints,
         model=MODEL,
-        extra_env={"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **extra_env},
+        extra_env={"DATABASE_URL": database_url, **extra_env},
     )
     try:
         yield servers
@@ -322,9 +329,7 @@ def missed_targets(
             missed.append(f"p95 at concurrency 8 is {p95:.0f} ms (<= {TARGET_P95_MS_AT_8:.0f})")
         if turns[8].per_second < TARGET_TURNS_PER_S_AT_8:
             rate = turns[8].per_second
-            missed.append(
-                f"{rate:.1f} turns/s at concurrency 8 (>= {TARGET_TURNS_PER_S_AT_8:.0f})"
-            )
+            missed.append(f"{rate:.1f} turns/s at concurrency 8 (>= {TARGET_TURNS_PER_S_AT_8:.0f})")
     if 1 in turns and turns[1].percentile(95) > TARGET_P95_MS_AT_1:
         p95 = turns[1].percentile(95)
         missed.append(f"p95 at concurrency 1 is {p95:.0f} ms (<= {TARGET_P95_MS_AT_1:.0f})")
@@ -341,6 +346,22 @@ def missed_targets(
     return missed
 
 
+def bench_env(rasa_workers: int | None, action_workers: int | None) -> dict[str, str]:
+    """The environment the bench adds to `bot run`'s: only the options given."""
+    env = {}
+    if rasa_workers is not None:
+        env["SANIC_WORKERS"] = str(rasa_workers)
+    if action_workers is not None:
+        env["ACTION_SERVER_SANIC_WORKERS"] = str(action_workers)
+    return env
+
+
+def serving_summary(env: dict[str, str]) -> str:
+    """The serving settings in `env` (the Rasa server's, and the action server's workers)."""
+    names = [*RASA_SERVING_ENV, "SANIC_WORKERS", "ACTION_SERVER_SANIC_WORKERS", "LOG_LEVEL"]
+    return " ".join(f"{name}={env[name]}" for name in dict.fromkeys(names) if name in env)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=400, help="requests per level")
@@ -349,13 +370,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--senders", type=int, default=200, help="distinct senders per level")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL and Redis stores")
     parser.add_argument(
-        "--action-workers", type=int, default=1, help="action server processes (Sanic)"
+        "--action-workers",
+        type=int,
+        help="action server processes (ACTION_SERVER_SANIC_WORKERS; default: as `bot run`)",
     )
     parser.add_argument(
         "--rasa-workers",
         type=int,
-        default=1,
-        help="Rasa server processes (SANIC_WORKERS; needs --postgres for the Redis lock store)",
+        help="Rasa server processes (SANIC_WORKERS; default: as `bot run`; more than one "
+        "needs --postgres for the Redis lock store)",
     )
     parser.add_argument(
         "--tracker-store",
@@ -371,18 +394,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = BENCH_DIR / time.strftime("%Y%m%d-%H%M%S")
     workdir.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
+    if (args.rasa_workers or 1) > 1 and not args.postgres:
+        parser.error("--rasa-workers needs --postgres: Rasa's workers share the Redis lock store")
+    env = bench_env(args.rasa_workers, args.action_workers)
+    serving = rasa_server_env(server_env(env))
     print(
         f"starting the servers ({'PostgreSQL + Redis' if args.postgres else 'SQLite'}, "
-        f"tracker store {args.tracker_store}, "
-        f"{args.rasa_workers} Rasa and {args.action_workers} action server process(es); "
-        f"logs in {workdir}/logs); load average {load:.1f} on {os.cpu_count()} CPUs"
+        f"tracker store {args.tracker_store}; logs in {workdir}/logs) as `bot run` does, "
+        f"with {serving_summary(serving)}; load average {load:.1f} on {os.cpu_count()} CPUs"
     )
-    if args.rasa_workers > 1 and not args.postgres:
-        parser.error("--rasa-workers needs --postgres: Rasa's workers share the Redis lock store")
-    env = {
-        "ACTION_SERVER_SANIC_WORKERS": str(args.action_workers),
-        "SANIC_WORKERS": str(args.rasa_workers),
-    }
     try:
         with bench_servers(workdir, args.postgres, env, args.tracker_store) as servers:
             return _bench(servers, args, levels)
