@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import httpx
-from telegram import Bot
-from telegram.error import TelegramError
 
-from bot.channels.telegram import split_text, with_flood_control
 from bot.infra.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -68,6 +65,12 @@ def _send_telegram(chat_id: str, text: str, settings: Settings) -> Delivery:
     if not settings.telegram_bot_token:
         return Delivery(DeliveryStatus.NO_CHANNEL, "TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_bot_token
+    # Imported here: python-telegram-bot costs every action server process 18 MB, and
+    # most never send an alert to Telegram (README, Speed).
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import split_text, with_flood_control
 
     async def send() -> None:
         bot = Bot(token, base_url=f"{settings.telegram_api_url}/bot")

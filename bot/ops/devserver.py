@@ -161,14 +161,22 @@ def server_env(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
 TF_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 
 
+# How the Rasa server serves, wherever it runs: `python -m bot run`, `make bench` (which
+# measures exactly this) and the end-to-end tests all start it through `start_servers`.
+# Each setting's measurement is in the README (Speed); the environment overrides any.
+RASA_SERVING_ENV = {**TF_THREADS}
+
+
 def rasa_server_env(env: Mapping[str, str]) -> dict[str, str]:
-    return {**TF_THREADS, **env}
+    """`env` with the serving settings (RASA_SERVING_ENV) it does not set itself."""
+    return {**RASA_SERVING_ENV, **env}
 
 
 def action_server_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` without the TensorFlow settings: given one, `rasa run actions` would load
-    TensorFlow to apply it (350 MB) although no action uses it."""
-    return {name: value for name, value in env.items() if name not in TF_THREADS}
+    """`env` without the Rasa server's serving settings: given a TensorFlow one, `rasa run
+    actions` would load TensorFlow to apply it (350 MB) although no action uses it, and
+    SANIC_WORKERS is the Rasa server's (ACTION_SERVER_SANIC_WORKERS is the action server's)."""
+    return {name: value for name, value in env.items() if name not in RASA_SERVING_ENV}
 
 
 def action_server_command(port: int) -> list[str]:

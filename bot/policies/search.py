@@ -37,9 +37,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jieba
-import jieba.posseg
 import numpy as np
 import yaml
 from rank_bm25 import BM25Okapi
@@ -55,6 +55,9 @@ from bot.policies.semantic import (
     from_bytes_matrix,
     sentence_model,
 )
+
+if TYPE_CHECKING:
+    from jieba.posseg import POSTokenizer
 
 DICT_DIR = PROJECT_ROOT / "data" / "dict"
 POLICY_DIR = PROJECT_ROOT / "data" / "policies"
@@ -297,8 +300,18 @@ class PolicyTokenizer:
             self._jieba.add_word(word, tag="n")
         # Characters that carry no meaning alone: not terms, nor pairs of two of them.
         self._stop_chars = {word for word in self._stopwords if len(word) == 1}
-        self._pos = jieba.posseg.POSTokenizer(self._jieba)
+        self._pos: POSTokenizer | None = None
         self._lock = threading.Lock()
+
+    def _pos_tokenizer(self) -> POSTokenizer:
+        """jieba's part-of-speech tagger, made on the first `nouns`: importing it loads
+        tables of 50 MB, which an action server that answers no policy question never
+        needs (README, Speed). Called with `_lock` held."""
+        if self._pos is None:
+            from jieba.posseg import POSTokenizer
+
+            self._pos = POSTokenizer(self._jieba)
+        return self._pos
 
     def normalize(self, text: str) -> str:
         """Half-width, lower case, stop words blanked, synonyms replaced."""
@@ -317,7 +330,7 @@ class PolicyTokenizer:
         word to a neighbouring character (药能, 人能)."""
         text = self.normalize(text)
         with self._lock:
-            pairs = self._pos.lcut(text, HMM=False)
+            pairs = self._pos_tokenizer().lcut(text, HMM=False)
         return [
             word
             for word, flag in pairs

@@ -117,3 +117,19 @@ def test_tensorflow_threads_are_set_for_rasa_only():
     assert rasa_env["TF_INTRA_OP_PARALLELISM_THREADS"] == "4"  # the operator's choice wins
     assert rasa_env["TF_INTER_OP_PARALLELISM_THREADS"] == "1"
     assert action_server_env(rasa_env) == {"PATH": "/bin"}
+
+
+def test_the_rasa_server_does_not_import_jax_which_only_tflite_conversion_would_use():
+    code = (
+        "from bot.runtime.rasa_server import skip_unused_modules\n"
+        "skip_unused_modules()\n"
+        "try:\n"
+        "    import jax\n"
+        "except ImportError:\n"
+        "    print('refused')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "refused", result.stderr
