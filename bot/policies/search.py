@@ -14,16 +14,17 @@ that "存水的罐子隔几天弄一回" finds the clause on 蓄水池 though it
 
 When the sentence model is installed (`bot.policies.semantic`), the question's embedding
 is compared with every clause's stored one and with those of its anticipated questions
-(a few hundred vectors: one matrix product), and clauses are ranked by the fused score
-`CLAUSE_SIMILARITY_WEIGHT` x the clause's cosine + its best question's cosine +
-`BM25_WEIGHT` x its BM25 score. A clause that no BM25 threshold lets answer still answers
-when its fused score stands out from all the others (`MIN_PROMINENCE` standard deviations
-above their mean: an absolute cosine says little, since everyday and dialect wording
-lowers every clause's alike). The question is embedded only when that can change the
-answer: not when one clause passes the BM25 thresholds well ahead of the next
-(`REORDER_MAX_GAP`). Weights and bars were chosen on the tuning questions only
-(tests/data/policy_questions.tsv and policy_questions_everyday_tuning.tsv) with
-`make eval-policy` (see README).
+(some 4,600 vectors: one matrix product), and clauses are ranked by the fused score
+`CLAUSE_SIMILARITY_WEIGHT` x the clause's cosine + its nearest question's cosine +
+`SECOND_QUESTION_WEIGHT` x its second nearest's + `BM25_WEIGHT` x its BM25 score +
+`QUESTION_BM25_WEIGHT` x its best question's. A clause that no BM25 threshold lets
+answer still answers when its fused score stands out from all the others
+(`MIN_PROMINENCE` standard deviations above their mean: an absolute cosine says little,
+since everyday and dialect wording lowers every clause's alike). The question is embedded
+only when that can change the answer: not when the clause BM25 ranks first passes its
+thresholds well ahead of the next (`REORDER_MAX_GAP`). Weights and bars were chosen on
+the tuning questions only (tests/data/policy_questions.tsv and
+policy_questions_everyday_tuning.tsv) with `make eval-policy` (see README).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ SHORT_QUESTION_SCORE = 0.6
 QUESTION_WEIGHT = 0.5
 QUESTION_MIN_SCORE = 30.0
 # Fusion with the sentence model, chosen on the tuning sets only (hit@1 + no-answer F1 of
-# both, with the 3,272 anticipated questions; figures in README, "Policy search"):
+# both, with the 4,420 anticipated questions; figures in README, "Policy search"):
 # cosines of e5 embeddings vary little (0.8-0.95), BM25 scores 0-60. A clause is ranked
 # by its own cosine, its nearest anticipated question's, `SECOND_QUESTION_WEIGHT` x its
 # second nearest's (two questions of one clause near the question say more than one:
@@ -102,10 +103,11 @@ MIN_PROMINENCE = 3.0
 # A question whose nearest unanswered question (unanswered_questions.yml) is nearer than
 # this less than the nearest question a clause answers is not answered.
 UNANSWERED_MARGIN = 0.01
-# The question is not embedded when a clause passes the thresholds with a BM25 score
-# this far ahead of the next passing one. Chosen on the tuning sets (4, 6, 9, 12, 20,
-# always): 9 gives the best sum; a wider gap lets the model overturn BM25's right
-# answers to the formal questions (tuning hit@1 0.979 -> 0.955 when always embedded).
+# The question is not embedded when the clause BM25 ranks first passes the thresholds
+# this far ahead of the next clause (`_decisive`). Chosen on the tuning sets (6, 9, 12;
+# before, against the next passing clause: 4-20 and always): 9 gives the best sum; a
+# wider gap lets the model overturn BM25's right answers to the formal questions
+# (tuning hit@1 0.979 -> 0.955 when always embedded).
 REORDER_MAX_GAP = 9.0
 # Characters that say how often, how many or when, but not of what: a question made of
 # them alone ("多久一次?", "几点?") asks about nothing a search can find, though many
@@ -470,7 +472,7 @@ class PolicyIndex:
         self._vector_owner = np.array(vector_owners, dtype=np.int64)
         # Each clause's anticipated questions as a row of positions in
         # `_question_vectors` (-1 pads shorter rows): their cosines sorted per clause.
-        slots = [[] for _ in self._hits]  # type: list[list[int]]
+        slots: list[list[int]] = [[] for _ in self._hits]
         for position, owner in enumerate(vector_owners):
             slots[owner].append(position)
         width = max((len(row) for row in slots), default=0)
