@@ -150,11 +150,6 @@ def tree_memory(pid: int) -> Memory:
     return Memory(rss_kb / 1024, pss_kb / 1024)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of `pid` and all its descendants, in MB."""
-    return tree_memory(pid).rss_mb
-
-
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user and system) used so far by `pid` and its descendants. Per turn it
     says what a turn costs, which other work on the machine skews less than the clock."""

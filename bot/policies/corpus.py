@@ -13,6 +13,7 @@ answer can be quoted with its source.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -344,3 +345,12 @@ def with_questions(
         )
         for doc in documents
     ]
+
+
+def character_overlap(question: str, clause_text: str) -> float:
+    """The share of the question's letters and digits (counted with repeats, half-width,
+    lower case) that occur anywhere in `clause_text`: how much of the question a search
+    could match by characters alone."""
+    letters = [c for c in unicodedata.normalize("NFKC", question).lower() if c.isalnum()]
+    clause = {c for c in unicodedata.normalize("NFKC", clause_text).lower() if c.isalnum()}
+    return sum(c in clause for c in letters) / len(letters) if letters else 0.0

@@ -21,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from bot.infra.migrate import upgrade
 from bot.infra.settings import PROJECT_ROOT, get_settings
 from bot.models import Audience
 from bot.ops.seed import seed_policies
+from bot.policies.corpus import character_overlap
 from bot.policies.search import PolicyHit, PolicyIndex, Thresholds, build_index, select_hits
 from bot.policies.semantic import sentence_model
 
@@ -131,15 +131,6 @@ def load_questions(path: Path = QUESTIONS_PATH) -> list[Question]:
                 pairs.add((code, label))
             questions.append(Question(text=row["question"].strip(), answers=frozenset(pairs)))
     return questions
-
-
-def character_overlap(question: str, clause_text: str) -> float:
-    """The share of the question's letters and digits (counted with repeats, half-width,
-    lower case) that occur anywhere in `clause_text`: how much of the question a search
-    could match by characters alone."""
-    letters = [c for c in unicodedata.normalize("NFKC", question).lower() if c.isalnum()]
-    clause = {c for c in unicodedata.normalize("NFKC", clause_text).lower() if c.isalnum()}
-    return sum(c in clause for c in letters) / len(letters) if letters else 0.0
 
 
 def overlapping_questions(

@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.infra.settings import PROJECT_ROOT
-from bot.policies.corpus import load_corpus
+from bot.policies.corpus import character_overlap, load_corpus
 
 OUTPUT_PATH = PROJECT_ROOT / "data" / "nlu" / "policy_everyday.yml"
 # Examples per clause: 230 clauses give about as many examples as ask_policy had before
@@ -58,13 +57,6 @@ HEADER = """\
 """
 
 
-def overlap(question: str, clause_text: str) -> float:
-    """The share of the question's letters and digits that occur anywhere in the clause."""
-    letters = [c for c in unicodedata.normalize("NFKC", question).lower() if c.isalnum()]
-    clause = {c for c in unicodedata.normalize("NFKC", clause_text).lower() if c.isalnum()}
-    return sum(c in clause for c in letters) / len(letters) if letters else 1.0
-
-
 def everyday_examples(
     questions: Mapping[str, Sequence[str]],
     clause_texts: Mapping[str, str],
@@ -77,7 +69,7 @@ def everyday_examples(
     examples: dict[str, None] = {}
     for key, text in clause_texts.items():
         asked = [q.strip() for q in questions.get(key, ()) if _usable(q.strip())]
-        ranked = sorted(asked, key=lambda q: (round(overlap(q, text), 3), len(q)))
+        ranked = sorted(asked, key=lambda q: (round(character_overlap(q, text), 3), len(q)))
         for question in [q for q in ranked if q not in examples][:per_clause]:
             examples[question] = None
     return list(examples)

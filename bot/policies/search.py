@@ -469,7 +469,6 @@ class PolicyIndex:
         self._bm25 = Bm25Postings(corpus) if corpus else None
         self._question_bm25 = Bm25Postings(questions) if questions else None
         self._question_owner = np.array(owners, dtype=np.int64)
-        self._vector_owner = np.array(vector_owners, dtype=np.int64)
         # Each clause's anticipated questions as a row of positions in
         # `_question_vectors` (-1 pads shorter rows): their cosines sorted per clause.
         slots: list[list[int]] = [[] for _ in self._hits]
