@@ -58,13 +58,19 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
     """The latest message replayed as a policy question (ask_policy), when the NLU took it
     for out of scope or did not understand it and the regulations answer it beyond doubt
     (`bot.policies.service.regulations_answer`): staff ask in their own words ("坐柜台的想
-    跟人倒个班咋弄"), which the classifier often misses. Otherwise nothing, and the usual
-    answer follows; never while a form asks its questions."""
+    跟人倒个班咋弄"), which the classifier often misses, and follow a policy answer up
+    ("那吃东西呢", judged with the sender's own last policy question, slot
+    `policy_context`). Otherwise nothing, and the usual answer follows; never while a
+    form asks its questions."""
     read_as, _ = latest_intent(tracker)
     if read_as not in UNREAD_INTENTS or tracker.active_loop.get("name"):
         return []
     try:
-        answered = regulations_answer(question=latest_text(tracker), sender_id=tracker.sender_id)
+        answered = regulations_answer(
+            question=latest_text(tracker),
+            sender_id=tracker.sender_id,
+            previous=tracker.get_slot("policy_context") or None,
+        )
     except DatabaseUnavailable:
         logger.warning("policy search unavailable: the message is not tried as a policy question")
         return []

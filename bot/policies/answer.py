@@ -74,9 +74,7 @@ def answer_question(
     """Answer `question`; `previous` is what the last policy question was about, which a
     follow-up ("那商业用户呢", a short question naming nothing: "多久一次?", or a short
     question that finds nothing alone) is searched with."""
-    searched = question
-    if previous and (is_follow_up(question) or _names_nothing(question)):
-        searched = with_context(question, previous)
+    searched = _with_context_if_follow_up(question, previous)
     prefer = question if searched != question else ""
     answer = _answer(
         session=session, question=searched, sender_id=sender_id, settings=settings, prefer=prefer
@@ -103,15 +101,25 @@ def answer_question(
 
 
 def answers_confidently(
-    *, session: Session, question: str, sender_id: str | None, settings: Settings
+    *,
+    session: Session,
+    question: str,
+    sender_id: str | None,
+    settings: Settings,
+    previous: str | None = None,
 ) -> bool:
     """Whether the regulations this sender may read answer `question` beyond doubt (see
     `RESCUE_MARGIN`): what a message the NLU did not read as a policy question needs to
-    be answered as one. Needs the sentence model; without it, never."""
+    be answered as one. A follow-up of the last policy question (`previous`: "那吃东西呢"
+    after "机房能抽烟不") is searched with it, as `answer_question` searches it, and needs
+    only a clause that answers and uses some of its own words. Needs the sentence model;
+    without it, never."""
     index = load_index(session=session)
     if not index.semantic or not question.strip():
         return False
-    ranked = index.rank(question, audiences=audiences_for(session=session, sender_id=sender_id))
+    searched = _with_context_if_follow_up(question, previous)
+    audiences = audiences_for(session=session, sender_id=sender_id)
+    ranked = index.rank(searched, audiences=audiences)
     answers = select_hits(
         ranked,
         limit=1,
@@ -122,6 +130,16 @@ def answers_confidently(
     if not answers or answers[0].similarity is None:
         return False
     best = answers[0]
+    if searched != question:
+        # A follow-up of the sender's own last policy question is a policy question by
+        # the conversation, its words alone ("那吃东西呢") too few for the margin: the
+        # clause that answers must use some of them ("那明天天气呢" names nothing the
+        # clause on smoking in the server room says, and stays out of scope).
+        own_words = index.rank(question, audiences=audiences, semantic=False)
+        return any(
+            hit.score > 0 and (hit.code, hit.clause) == (best.code, best.clause)
+            for hit in own_words
+        )
     return best.nearest_question_similarity - best.unanswered_similarity >= RESCUE_MARGIN
 
 
@@ -177,6 +195,14 @@ def _answer(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
     return PolicyAnswer(best=None, related=(), referral=referral)
+
+
+def _with_context_if_follow_up(question: str, previous: str | None) -> str:
+    """`question` with the last policy question's words when it follows that one up
+    ("那商业用户呢", or short and naming nothing: "多久一次?"); else `question`."""
+    if previous and (is_follow_up(question) or _names_nothing(question)):
+        return with_context(question, previous)
+    return question
 
 
 def _names_nothing(question: str) -> bool:

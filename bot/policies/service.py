@@ -65,13 +65,19 @@ def answer_policy(
         )
 
 
-def regulations_answer(*, question: str, sender_id: str | None) -> bool:
-    """Whether the regulations answer `question` beyond doubt (`answers_confidently`):
-    a message the NLU took for out of scope or did not understand is then answered as a
-    policy question."""
+def regulations_answer(
+    *, question: str, sender_id: str | None, previous: str | None = None
+) -> bool:
+    """Whether the regulations answer `question` beyond doubt (`answers_confidently`; a
+    follow-up of `previous`, the last policy question, with its words): a message the NLU
+    took for out of scope or did not understand is then answered as a policy question."""
     with unit_of_work() as session:
         return answers_confidently(
-            session=session, question=question, sender_id=sender_id, settings=get_settings()
+            session=session,
+            question=question,
+            sender_id=sender_id,
+            settings=get_settings(),
+            previous=previous,
         )
 
 

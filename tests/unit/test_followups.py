@@ -268,8 +268,10 @@ def _asked(monkeypatch, answered: bool | Exception) -> list[str]:
     """Stand in for the policy search; returns the questions it was asked."""
     asked: list[str] = []
 
-    def regulations_answer(*, question: str, sender_id: str | None) -> bool:
-        asked.append(question)
+    def regulations_answer(
+        *, question: str, sender_id: str | None, previous: str | None = None
+    ) -> bool:
+        asked.append(question if previous is None else f"{question} | {previous}")
         if isinstance(answered, Exception):
             raise answered
         return answered
@@ -319,3 +321,22 @@ def test_a_failed_policy_search_leaves_the_usual_reply(monkeypatch) -> None:
     dispatcher = CollectingDispatcher()
     assert ActionOutOfScope().run(dispatcher, tracker, {}) == []
     assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+
+
+def test_a_follow_up_of_a_policy_answer_is_judged_with_the_senders_own_last_question(
+    monkeypatch,
+) -> None:
+    asked = _asked(monkeypatch, True)
+    events = [
+        LISTEN,
+        user("服务器那屋里头能抽烟不", "ask_policy"),
+        action("action_answer_policy"),
+        slot("policy_context", "服务器那屋里头能抽烟不"),
+        LISTEN,
+        user("那吃东西呢", "out_of_scope"),
+    ]
+    tracker = _tracker(events)
+    tracker.slots = {"policy_context": "服务器那屋里头能抽烟不"}
+    events_out = ActionOutOfScope().run(CollectingDispatcher(), tracker, {})
+    assert asked == ["那吃东西呢 | 服务器那屋里头能抽烟不"]
+    assert events_out[2]["parse_data"]["intent"]["name"] == "ask_policy"

