@@ -118,6 +118,10 @@ def answers_confidently(
     if not index.semantic or not question.strip():
         return False
     searched = _with_context_if_follow_up(question, previous)
+    if searched == question and is_follow_up(question):
+        # "那吃东西呢" follows up something this sender asked that was no policy question
+        # (or nothing): what it asks about is not in its words.
+        return False
     audiences = audiences_for(session=session, sender_id=sender_id)
     ranked = index.rank(searched, audiences=audiences)
     answers = select_hits(
