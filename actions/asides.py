@@ -1,12 +1,14 @@
 """Answers to questions asked aside in the middle of a form (`actions.forms.asks_aside`):
 the answer each question gets outside a form, the same response or the same action. The
-form's validation gives it, then the form asks its own question again."""
+form's validation gives it, then the form asks its own question again. A policy answer
+also remembers what it was about (slot `policy_context`) for a follow-up."""
 
 from __future__ import annotations
 
 import inspect
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,11 +20,11 @@ from actions.gas import (
     ActionGasMeterSchedule,
     ActionGasPrice,
 )
-from actions.policies import ActionListPolicies
+from actions.policies import ActionAnswerPolicy, ActionListPolicies
 from actions.school import ActionCareTimes
 
 # What answers each aside question: a response, or the action the question runs outside
-# a form (one that only answers: none of them sets a slot).
+# a form (one that only answers: none sets a slot the form asks for).
 ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "ask_care_times": ActionCareTimes,
     "ask_leave_alone": "utter_no_leaving_alone",
@@ -32,20 +34,25 @@ ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "ask_meter_schedule": ActionGasMeterSchedule,
     "ask_contact": ActionContact,
     "list_policies": ActionListPolicies,
+    "ask_policy": ActionAnswerPolicy,
     "bot_challenge": "utter_iamabot",
     "gas_leak": ActionGasLeak,
 }
 
 
-async def answer(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> None:
-    """Answer the latest message as it is answered outside a form."""
+async def answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> list[EventType]:
+    """Answer the latest message as it is answered outside a form; the answering action's
+    events (a policy answer's `policy_context`)."""
     intent, _ = latest_intent(tracker)
     found = ASIDE_ANSWERS.get(intent or "")
     if found is None:
-        return
+        return []
     if isinstance(found, str):
         dispatcher.utter_message(response=found)
-        return
+        return []
     result = found().run(dispatcher, tracker, domain)
     if inspect.isawaitable(result):
-        await result
+        result = await result
+    return list(result or [])

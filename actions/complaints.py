@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import FormEngine
+from actions.forms import ASIDE_INTENTS, FormEngine
 from actions.handoff import hand_to_person
 from actions.message import input_channel, latest_text
 from bot.complaints import service
@@ -126,6 +126,9 @@ def hazard_told_before(tracker: Tracker) -> str:
 class ValidateComplaintForm(FormEngine):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
 
+    # "营业员上班玩手机 这合规定吗" is what happened, told against the rules: the complaint
+    # keeps it rather than a policy answer taking it.
+    aside_intents = ASIDE_INTENTS - {"ask_policy"}
     stop_slot = "complaint_blocked"
     stopped_response = "utter_complaint_abandoned"
     reads_every_message = True

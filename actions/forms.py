@@ -35,6 +35,7 @@ ASIDE_INTENTS = frozenset(
         "ask_meter_schedule",
         "ask_contact",
         "list_policies",
+        "ask_policy",
         "bot_challenge",
         "gas_leak",
     }
@@ -126,12 +127,12 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
 # one, so importing them here would be an import cycle (pyproject.toml's contracts).
 # (No type alias: a module-level alias would look like a class to tests/unit/test_deploy.)
 _aside_answers: dict[
-    str, Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]]
+    str, Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
 ] = {}
 
 
 def answer_asides_with(
-    answer: Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[None]],
+    answer: Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]],
 ) -> None:
     """Install how the forms answer questions asked aside (actions/__init__.py does)."""
     _aside_answers["answer"] = answer
@@ -143,10 +144,10 @@ async def answer_aside(
     """Answer a question asked aside, then undo what the message filled so that the form
     asks its question again (a slot set, even to None, keeps Rasa from rejecting the form
     and handing the turn to the rules)."""
-    await _aside_answers["answer"](dispatcher, tracker, domain)
+    answered = await _aside_answers["answer"](dispatcher, tracker, domain)
     requested = tracker.get_slot("requested_slot")
     filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
-    return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]
+    return [*answered, *(SlotSet(name, None) for name in dict.fromkeys([requested, *filled]))]
 
 
 def _as_requested(tracker: Tracker) -> Tracker:

@@ -11,11 +11,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import policies
 from actions.asides import ASIDE_ANSWERS, answer
 from actions.complaints import ValidateComplaintForm
 from actions.forms import ASIDE_INTENTS, answer_aside, asks_aside
 from actions.gas import ValidateGasAccountForm
 from actions.school import ValidateLeaveForm
+from bot.policies.answer import PolicyAnswer
 
 
 def _tracker(
@@ -51,6 +53,8 @@ def test_every_aside_question_has_an_answer():
         ("你们营业厅几点关门", "ask_business_hall", "complaint_occurred", 0.95, True),
         ("转人工", "ask_contact", "complaint_category", 0.95, True),
         ("家里一股煤气味", "gas_leak", "leave_reason", 0.95, True),  # urgent, asked or not
+        # A question on the regulations: answered from them, then the form goes on.
+        ("请假是不是要提前跟老师说?", "ask_policy", "student_no", 0.99, True),
         # Not in a form: the question is asked, not aside.
         ("课后看护几点结束", "ask_care_times", None, 0.95, False),
         # Answers that sound like these questions.
@@ -65,6 +69,28 @@ def test_every_aside_question_has_an_answer():
 def test_what_is_asked_aside(text, intent, requested_slot, confidence, aside):
     tracker = _tracker(text, intent, requested_slot, confidence)
     assert asks_aside(tracker) is aside
+
+
+def test_what_happened_told_against_the_rules_stays_the_complaint():
+    tracker = _tracker("营业员上班玩手机 这合规定吗", "ask_policy", "complaint_description")
+    assert asks_aside(tracker, ValidateComplaintForm.aside_intents) is False
+    assert asks_aside(tracker, ValidateLeaveForm.aside_intents) is True
+
+
+def test_a_policy_answer_aside_remembers_its_question_for_a_follow_up(monkeypatch):
+    def answered(*, question, sender_id, previous):
+        assert (question, sender_id, previous) == ("请假要提前说吗?", "web:alice", None)
+        return PolicyAnswer(best=None, related=(), referral=None, context=question)
+
+    monkeypatch.setattr(policies, "answer_policy", answered)
+    tracker = _tracker("请假要提前说吗?", "ask_policy", requested_slot="leave_date")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(answer_aside(dispatcher, tracker, {"forms": {}}))
+    assert events == [
+        SlotSet("policy_context", "请假要提前说吗?"),
+        SlotSet("leave_date", None),
+    ]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_policy_no_answer_no_contact"]
 
 
 def test_a_gas_leak_is_not_an_aside_to_a_gas_question():
