@@ -52,6 +52,8 @@ class ActionResolveFollowup(Action):
 
 # What the NLU says of a message that may still be a question about the regulations.
 UNREAD_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+# Questions about the regulations: an unsure guess of one leans that way.
+POLICY_INTENTS = frozenset({"ask_policy", "list_policies"})
 
 
 def as_policy_question(tracker: Tracker) -> list[EventType]:
@@ -70,6 +72,7 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
             question=latest_text(tracker),
             sender_id=tracker.sender_id,
             previous=tracker.get_slot("policy_context") or None,
+            nlu_leans=read_as == "nlu_fallback" and best_guess(tracker) in POLICY_INTENTS,
         )
     except DatabaseUnavailable:
         logger.warning("policy search unavailable: the message is not tried as a policy question")
@@ -82,6 +85,14 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
         ActionExecuted("action_listen"),
         replayed(tracker, "ask_policy"),
     ]
+
+
+def best_guess(tracker: Tracker) -> str | None:
+    """The intent the NLU ranked first below its confidence bar (`nlu_fallback` aside)."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return next(
+        (str(r["name"]) for r in ranking if r.get("name") and r["name"] != "nlu_fallback"), None
+    )
 
 
 def replayed(tracker: Tracker, intent: str) -> EventType:

@@ -41,7 +41,10 @@ ASIDE_INTENTS = frozenset(
     }
 )
 ASIDE_MIN_CONFIDENCE = 0.8
-_ASKS = re.compile(r"[?？]|吗|么|几|多少|哪|怎|什么|啥|谁|是不是|能不能|有没有|人工")
+# "礼拜天开门不", "有人管没": a question ending in its "not" asks too.
+_ASKS = re.compile(
+    r"[?？]|吗|么|几|多少|哪|怎|什么|啥|谁|是不是|能不能|有没有|人工|[^\s][不没][呀啊呢]?[。!！\s]*$"
+)
 # A message with a number in it (a phone number, a 户号, a 学号) answers the form, whatever
 # its words sound like ("有事打我电话 13900001111").
 _NUMBER = re.compile(r"\d{4,}")

@@ -25,7 +25,7 @@ from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
-from bot.reading.dates import DateParseError, parse_dates
+from bot.reading.dates import DateParseError, dates_not_kept, parse_dates
 from bot.school import service
 from bot.school.binding import StudentBindOutcome
 from bot.school.leave import LeaveAssessment, LeaveDecision
@@ -502,7 +502,8 @@ def _say_recorded(
 
 
 class ActionCancelLeave(Action):
-    """Cancel the leaves on the dates named, for the sender's children."""
+    """Cancel the leaves on the dates named, for the sender's children, except those the
+    message says to keep ("后天那个取消 下礼拜三的还要")."""
 
     def name(self) -> str:
         return "action_cancel_leave"
@@ -513,7 +514,7 @@ class ActionCancelLeave(Action):
     ) -> list[EventType]:
         text = latest_text(tracker)
         try:
-            days = parse_dates(text, clock.today())
+            days = dates_not_kept(text, clock.today())
         except DateParseError:
             dispatcher.utter_message(response="utter_cancel_leave_which_day")
             return []

@@ -8,6 +8,7 @@ from the domain.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from abc import abstractmethod
@@ -27,7 +28,7 @@ from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.models import HalfDay
 from bot.reading import corrected_value, says_correction, says_stop
-from bot.reading.dates import DateParseError, parse_dates
+from bot.reading.dates import DateParseError, parse_dates, wanted_day
 from bot.school.wording import format_day, format_days
 from bot.visits import service
 from bot.visits.booking import (
@@ -42,7 +43,7 @@ from bot.visits.booking import (
     without_booking_no,
 )
 from bot.visits.drugs import default_catalogue
-from bot.visits.elderly import read_service_items
+from bot.visits.elderly import SERVICE_ITEMS, read_service_items
 from bot.visits.eligibility import (
     DrugSource,
     ExplanationCode,
@@ -117,6 +118,17 @@ _YES_NO_SLOTS = {
     "visit_medical_record",
     "visit_health",
 }
+# How an address is led into ("住在康乐苑3栋201", "地址是…"); the parts of a message.
+_ADDRESS_LEAD = re.compile(
+    r"^(?:我家|她家|他家|家里|老人)?(?:地址|住址)?(?:是|在)?(?:家住|住在|家在|住)?[:：]?"
+)
+_PARTS = re.compile(r"[\s,，。;；!！?？]+")
+_DIGIT = re.compile(r"\d")
+# Words adding to what was asked for ("再加个送饭", "还要助洁").
+_ADDS = re.compile(r"加|还要|也要|另外|再要|顺便")
+# A name is a few characters; more is a sentence ("对了 再加个送饭"), unless it has the
+# separator of a transliterated name ("阿依古丽·买买提").
+MAX_NAME_CHARS = 6
 _NAME_PREFIX = re.compile(r"^(?:患者|病人|老人|老人家|姓名|名字|我叫|他叫|她叫|叫|是)[是叫::\s]*")
 _PUNCTUATION = re.compile(r"[\s,,。.!!]")
 TIME_PROBLEMS = {
@@ -279,11 +291,14 @@ class _VisitFormValidation(FormEngine):
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(VISIT_SLOTS)
-        try:
-            days = parse_dates(text, clock.today())
-            slots["visit_date"] = days[0].isoformat()
-        except DateParseError:
-            pass
+        address = address_in(text)
+        if address is not None:
+            # Its numbers are not dates: "人民路3号" is no 3rd of the month.
+            slots["visit_address"] = address
+            text = text.replace(address, " ")
+        # "改下礼拜一下午 后天俺闺女不在家": the day moved to, not the one given up.
+        with contextlib.suppress(DateParseError):
+            slots["visit_date"] = wanted_day(text, clock.today()).isoformat()
         half_day = read_half_day(text)
         if half_day and slots["visit_date"]:
             slots["visit_half_day"] = half_day.value
@@ -307,7 +322,8 @@ class _VisitFormValidation(FormEngine):
         if self._stopped(dispatcher, tracker):
             return {"visit_patient_name": None, "visit_blocked": True}
         name = _PUNCTUATION.sub("", _NAME_PREFIX.sub("", str(value or "").strip()))
-        if not name or len(name) > 20 or any(ch.isdigit() for ch in name):
+        too_long = len(name) > (20 if "·" in name else MAX_NAME_CHARS)
+        if not name or too_long or any(ch.isdigit() for ch in name):
             dispatcher.utter_message(response="utter_visit_name_invalid")
             return {"visit_patient_name": None}
         return {"visit_patient_name": name}
@@ -346,7 +362,7 @@ class _VisitFormValidation(FormEngine):
             day = date.fromisoformat(text)
         except ValueError:
             try:
-                day = parse_dates(text, clock.today())[0]
+                day = wanted_day(text, clock.today())
             except DateParseError:
                 dispatcher.utter_message(response="utter_visit_date_unclear")
                 return {"visit_date": None}
@@ -663,6 +679,25 @@ class ValidateCareForm(_VisitFormValidation):
 
     def name(self) -> str:
         return "validate_care_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        added = _care_items_added(tracker)
+        if added is None or self._says_stop(tracker):
+            return await super().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_care_items_added", items=added)
+        requested = tracker.get_slot("requested_slot")
+        given = self._prefill(tracker)
+        if given.get(requested) is not None or find_phone(latest_text(tracker)):
+            # "下周一 另外加个理发": the services joined, the day still answers.
+            tracker.add_slots([SlotSet("care_items", added)])
+            return [SlotSet("care_items", added), *await super().run(dispatcher, tracker, domain)]
+        # "对了 再加个送饭" while asked for the name: the service joins the others, and the
+        # question is asked again (the message is no name).
+        filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
+        cleared = [name for name in dict.fromkeys([requested, *filled]) if name != "care_items"]
+        return [SlotSet("care_items", added), *(SlotSet(name, None) for name in cleared)]
 
     def _prefill_more(self, text: str) -> dict[str, Any]:
         slots: dict[str, Any] = {}
@@ -982,6 +1017,33 @@ class ActionNurseVisits(Action):
 RESCHEDULE_SLOTS = ("reschedule_booking_no", "visit_date", "visit_half_day", "reschedule_confirmed")
 
 
+def _care_items_added(tracker: Tracker) -> str | None:
+    """The services held with those a message adds while another question is asked
+    ("对了 再加个送饭"), or None when it adds none."""
+    requested = tracker.get_slot("requested_slot")
+    text = latest_text(tracker)
+    if requested in (None, "care_items") or not _ADDS.search(text):
+        return None
+    held = [item for item in str(tracker.get_slot("care_items") or "").split("、") if item]
+    wanted = set(held) | set(read_service_items(text))
+    merged = [item for item in SERVICE_ITEMS if item in wanted]
+    return "、".join(merged) if merged != held else None
+
+
+def address_in(text: str) -> str | None:
+    """The part of `text` that is an address a team covers, with its building number
+    ("俺娘一个人住 健康新村7幢401 想找人上门": 健康新村7幢401), or None."""
+    for part in _PARTS.split(text or ""):
+        part = _ADDRESS_LEAD.sub("", part)
+        if (
+            _DIGIT.search(part)
+            and not find_phone(part)
+            and service.check_address(address=part).community_id is not None
+        ):
+            return part
+    return None
+
+
 class ValidateRescheduleForm(_VisitFormValidation):
     """Moves a booking as a conversation: which one (only the sender's own; their only
     open booking without asking), the new day and half-day (read from any message, with
@@ -1020,7 +1082,7 @@ class ValidateRescheduleForm(_VisitFormValidation):
                 slots["reschedule_booking_no"] = own[0].booking_no
         rest = without_booking_no(text)
         try:
-            slots["visit_date"] = parse_dates(rest, clock.today())[0].isoformat()
+            slots["visit_date"] = wanted_day(rest, clock.today()).isoformat()
         except DateParseError:
             slots["visit_date"] = None
         half_day = read_half_day(rest)

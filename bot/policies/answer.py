@@ -39,6 +39,10 @@ DEPARTMENT_OF_GENERAL_RULES = "service"
 # water tank's) keep its questions from being taken: those reach the search only when
 # the NLU reads them as policy questions.
 RESCUE_MARGIN = 0.05
+# A message the NLU was unsure of but guessed to be about the regulations (ask_policy or
+# list_policies its best guess below the bar): answered as a question it read as ask_policy
+# is, when a clause answers (the search's own margin to unanswered questions).
+LEANING_MARGIN = 0.0
 
 
 @dataclass(frozen=True)
@@ -107,12 +111,14 @@ def answers_confidently(
     sender_id: str | None,
     settings: Settings,
     previous: str | None = None,
+    margin: float = RESCUE_MARGIN,
 ) -> bool:
     """Whether the regulations this sender may read answer `question` beyond doubt (see
-    `RESCUE_MARGIN`): what a message the NLU did not read as a policy question needs to
-    be answered as one. A follow-up of the last policy question (`previous`: "那吃东西呢"
-    after "机房能抽烟不") is searched with it, as `answer_question` searches it, and needs
-    only a clause that answers and uses some of its own words. Needs the sentence model;
+    `RESCUE_MARGIN`, or `margin`): what a message the NLU did not read as a policy
+    question needs to be answered as one. A follow-up of the last policy question
+    (`previous`: "那吃东西呢" after "机房能抽烟不") is searched with it, as
+    `answer_question` searches it, and needs only a clause that answers and uses some of
+    its own words. Needs the sentence model;
     without it, never."""
     index = load_index(session=session)
     if not index.semantic or not question.strip():
@@ -144,7 +150,7 @@ def answers_confidently(
             hit.score > 0 and (hit.code, hit.clause) == (best.code, best.clause)
             for hit in own_words
         )
-    return best.nearest_question_similarity - best.unanswered_similarity >= RESCUE_MARGIN
+    return best.nearest_question_similarity - best.unanswered_similarity >= margin
 
 
 def _answer(

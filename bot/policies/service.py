@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from bot.infra.db import unit_of_work
 from bot.infra.settings import get_settings
-from bot.policies.answer import answer_question, answers_confidently, audiences_for
+from bot.policies.answer import (
+    LEANING_MARGIN,
+    RESCUE_MARGIN,
+    answer_question,
+    answers_confidently,
+    audiences_for,
+)
 from bot.policies.search import PolicyHit
 from bot.policies.store import list_documents
 
@@ -66,11 +72,17 @@ def answer_policy(
 
 
 def regulations_answer(
-    *, question: str, sender_id: str | None, previous: str | None = None
+    *,
+    question: str,
+    sender_id: str | None,
+    previous: str | None = None,
+    nlu_leans: bool = False,
 ) -> bool:
     """Whether the regulations answer `question` beyond doubt (`answers_confidently`; a
     follow-up of `previous`, the last policy question, with its words): a message the NLU
-    took for out of scope or did not understand is then answered as a policy question."""
+    took for out of scope or did not understand is then answered as a policy question.
+    When the NLU's unsure best guess was a policy question (`nlu_leans`), a clause that
+    answers is enough (`LEANING_MARGIN`)."""
     with unit_of_work() as session:
         return answers_confidently(
             session=session,
@@ -78,6 +90,7 @@ def regulations_answer(
             sender_id=sender_id,
             settings=get_settings(),
             previous=previous,
+            margin=LEANING_MARGIN if nlu_leans else RESCUE_MARGIN,
         )
 
 

@@ -162,3 +162,39 @@ def parse_dates(text: str, today: date) -> list[date]:
     if (unique[-1] - unique[0]).days + 1 > MAX_DAYS:
         raise DateParseError("too_long", text)
     return unique
+
+
+# Words that make the day after them the one wanted: "能挪到下礼拜一不" (from the booking's
+# day, named or not), "还是改下礼拜二吧 礼拜一俺要带她去复查".
+_MOVE_TO = re.compile(r"(?:改|挪|换|调|推|延|移)(?:到|成|为|在)?|(?:放|定|约)(?:到|在)")
+# What keeps a day as it is ("后天那个取消 下礼拜三的还要"), said of the part it is in,
+# unless that part also cancels ("我还要取消后天的").
+_KEEP = re.compile(r"还要|照常|继续请|保留|留着|不变|照旧|(?:不|不用|不要|别|不必)取消")
+_NOT_CANCELLING = re.compile(r"(?:不|不用|不要|别|不必)取消")
+_CANCELS = re.compile(r"取消|撤销|撤回|不请|不要了|算了")
+_PARTS = re.compile(r"[,，。;；!！?？、\s]+|但是|不过")
+
+
+def wanted_day(text: str, today: date) -> date:
+    """The day `text` asks for: the first named after a word that moves to a day ("从后天
+    挪到下周一", "还是改周二吧 周一要去复查"), else the first it names. Raises
+    DateParseError."""
+    for move in _MOVE_TO.finditer(text or ""):
+        named = _EXPRESSION.search(_normalize(text[move.end() :]))
+        if named is not None:
+            return parse_dates(named.group(0), today)[0]
+    named = _EXPRESSION.search(_normalize(text or ""))
+    if named is None or _TOMORROW_AND_NEXT.search(text or ""):
+        return parse_dates(text, today)[0]  # "明后天都行": the first of them
+    return parse_dates(named.group(0), today)[0]
+
+
+def dates_not_kept(text: str, today: date) -> list[date]:
+    """The days `text` names outside the parts that say to keep them: "后天那个不请了 取消掉
+    下礼拜三的还要" cancels only 后天. Raises DateParseError when no other day is named."""
+    parts = [part for part in _PARTS.split(_normalize(text or "")) if part]
+    return parse_dates(" ".join(part for part in parts if not _keeps(part)), today)
+
+
+def _keeps(part: str) -> bool:
+    return bool(_KEEP.search(part)) and not _CANCELS.search(_NOT_CANCELLING.sub("", part))

@@ -83,6 +83,9 @@ _DISEASES = re.compile(
     r"高血压|低血压|糖尿病|血糖|心脏|心衰|冠心病|心梗|肾|肝|哮喘|癫痫|怀孕|孕|出血|凝血|"
     r"血小板|透析|癌|肿瘤|化疗|手术|中风|脑梗|脑出血|甲亢|贫血|病"
 )
+# "也没别的毛病", "没啥病": no illness at all, said in general words. A named one, even
+# denied ("没有高血压"), is still for the doctor to check.
+_NO_ILLNESS = re.compile(r"(?:没|无)有?(?:别的|其他|其它|啥|什么|任何)?(?:毛病|疾病|病)")
 _RECORD_YES = re.compile(
     r"^(?:有|有的|在|在的|带着|带了|都有|是|是的|对|嗯|好)|病历(?:有|在)|有病历"
 )
@@ -234,7 +237,7 @@ def read_health(text: str) -> Health | None:
         return Health.ALLERGY
     if _said(_CONTRAINDICATION, cleaned):
         return Health.CONTRAINDICATION
-    if _DISEASES.search(cleaned) or _none_but_something(cleaned):
+    if _DISEASES.search(_NO_ILLNESS.sub("", cleaned)) or _none_but_something(cleaned):
         return Health.OTHER
     if _NONE_SAID.search(cleaned) or _NEITHER.fullmatch(cleaned):
         return Health.NONE

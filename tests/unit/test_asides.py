@@ -17,6 +17,7 @@ from actions.complaints import ValidateComplaintForm
 from actions.forms import ASIDE_INTENTS, answer_aside, asks_aside
 from actions.gas import ValidateGasAccountForm
 from actions.school import ValidateLeaveForm
+from actions.visits import ValidateCareForm
 from bot.policies.answer import PolicyAnswer
 
 
@@ -53,6 +54,8 @@ def test_every_aside_question_has_an_answer():
         ("你们营业厅几点关门", "ask_business_hall", "complaint_occurred", 0.95, True),
         ("转人工", "ask_contact", "complaint_category", 0.95, True),
         ("家里一股煤气味", "gas_leak", "leave_reason", 0.95, True),  # urgent, asked or not
+        # Asked the dialect way, ending in its "not".
+        ("滨江路那个营业厅礼拜天开门不", "ask_business_hall", "gas_account_no", 0.98, True),
         # A question on the regulations: answered from them, then the form goes on.
         ("请假是不是要提前跟老师说?", "ask_policy", "student_no", 0.99, True),
         # Not in a form: the question is asked, not aside.
@@ -185,3 +188,42 @@ def test_no_more_leave_in_the_middle_of_the_form_stops_it():
     slots = ValidateLeaveForm().validate_student_no("不请了", dispatcher, tracker, {})
     assert slots == {"student_no": None, "leave_blocked": True}
     assert [message["response"] for message in dispatcher.messages] == ["utter_leave_abandoned"]
+
+
+def test_a_service_added_while_the_name_is_asked_joins_the_others_and_no_name_is_taken():
+    text = "对了 再加个送饭 她自己做饭也费劲"
+    tracker = _tracker(
+        text,
+        "elderly_care",
+        requested_slot="visit_patient_name",
+        slots={"care_items": "助浴", "visit_patient_name": text},
+        events=[
+            {"event": "user", "text": text},
+            {"event": "slot", "name": "visit_patient_name", "value": text},
+        ],
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateCareForm().run(dispatcher, tracker, {"forms": {}}))
+    assert events == [SlotSet("care_items", "助餐、助浴"), SlotSet("visit_patient_name", None)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_care_items_added"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "name"),
+    [("王秀英", "王秀英"), ("她叫王秀英", "王秀英"), ("阿依古丽·买买提", "阿依古丽·买买提")],
+)
+def test_a_name_is_a_name(reply, name):
+    tracker = _tracker(reply, "inform", requested_slot="visit_patient_name")
+    slots = ValidateCareForm().validate_visit_patient_name(
+        reply, CollectingDispatcher(), tracker, {}
+    )
+    assert slots == {"visit_patient_name": name}
+
+
+def test_a_sentence_is_no_name():
+    reply = "她自己做饭也费劲想找人帮忙"
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker(reply, "inform", requested_slot="visit_patient_name")
+    slots = ValidateCareForm().validate_visit_patient_name(reply, dispatcher, tracker, {})
+    assert slots == {"visit_patient_name": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_visit_name_invalid"]

@@ -264,14 +264,24 @@ def test_the_action_does_nothing_when_the_message_is_no_follow_up() -> None:
 # --- a message the NLU did not read as a policy question --------------------------------
 
 
+# Whether each search was told the NLU's unsure guess was a policy question.
+leanings: list[bool] = []
+
+
 def _asked(monkeypatch, answered: bool | Exception) -> list[str]:
     """Stand in for the policy search; returns the questions it was asked."""
     asked: list[str] = []
+    leanings.clear()
 
     def regulations_answer(
-        *, question: str, sender_id: str | None, previous: str | None = None
+        *,
+        question: str,
+        sender_id: str | None,
+        previous: str | None = None,
+        nlu_leans: bool = False,
     ) -> bool:
         asked.append(question if previous is None else f"{question} | {previous}")
+        leanings.append(nlu_leans)
         if isinstance(answered, Exception):
             raise answered
         return answered
@@ -294,6 +304,26 @@ def test_a_message_the_regulations_answer_is_replayed_as_a_policy_question(
     assert [e["event"] for e in events] == ["rewind", "action", "user"]
     assert events[2]["parse_data"]["intent"] == {"name": "ask_policy", "confidence": 1.0}
     assert dispatcher.messages == []  # the policy answer follows, nothing before it
+
+
+@pytest.mark.parametrize(
+    ("intent", "guess", "leans"),
+    [
+        ("nlu_fallback", "list_policies", True),
+        ("nlu_fallback", "ask_policy", True),
+        ("nlu_fallback", "bot_challenge", False),
+        ("out_of_scope", "ask_policy", False),  # its guess is out of scope
+    ],
+)
+def test_an_unsure_guess_of_a_policy_question_needs_only_a_clause_that_answers(
+    monkeypatch, intent: str, guess: str, leans: bool
+) -> None:
+    _asked(monkeypatch, False)
+    message = user("咱们厅里那个每周的会 是礼拜几开啊", intent, confidence=0.55)
+    ranking = message["parse_data"]["intent_ranking"]
+    message["parse_data"]["intent_ranking"] = [*ranking, {"name": guess, "confidence": 0.47}]
+    followups_module.as_policy_question(_tracker([LISTEN, message]))
+    assert leanings == [leans]
 
 
 def test_a_message_the_regulations_do_not_answer_gets_the_usual_reply(monkeypatch) -> None:

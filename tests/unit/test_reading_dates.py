@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.reading.dates import MAX_DAYS, DateParseError, parse_dates
+from bot.reading.dates import MAX_DAYS, DateParseError, dates_not_kept, parse_dates, wanted_day
 from bot.school.wording import format_days, guess_reason
 
 TODAY = date(2026, 11, 25)  # a Wednesday
@@ -101,3 +101,37 @@ def test_days_are_written_with_their_weekday():
         format_days([date(2026, 11, 26), date(2026, 11, 30)])
         == "11月26日（周四）、11月30日（周一）"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("后天护士上门那个 能挪到下礼拜一不", "2026-11-30"),
+        ("等等 还是改下礼拜二上午吧 礼拜一俺要带她去复查", "2026-12-01"),
+        ("从后天改到12月3号", "2026-12-03"),
+        ("不对 改下礼拜一下午 后天俺闺女不在家", "2026-11-30"),
+        ("下周三上午", "2026-12-02"),
+        ("明后天都行", "2026-11-26"),
+    ],
+)
+def test_the_day_wanted_is_the_one_moved_to(text, day):
+    assert wanted_day(text, TODAY).isoformat() == day
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("后天那个不请了 取消掉 下礼拜三的还要", ["2026-11-27"]),
+        ("明天的照常 后天的取消", ["2026-11-27"]),
+        ("后天的不用取消，明天的取消", ["2026-11-26"]),
+        ("我还要取消后天的", ["2026-11-27"]),
+        ("取消明天和后天的", ["2026-11-26", "2026-11-27"]),
+    ],
+)
+def test_days_said_to_be_kept_are_not_cancelled(text, days):
+    assert [day.isoformat() for day in dates_not_kept(text, TODAY)] == days
+
+
+def test_keeping_every_day_named_cancels_none():
+    with pytest.raises(DateParseError):
+        dates_not_kept("下礼拜三的还要", TODAY)

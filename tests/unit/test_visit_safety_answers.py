@@ -116,6 +116,11 @@ def test_the_reaction_question(text, reaction):
         ("有高血压", Health.OTHER),
         ("没有 就是有糖尿病", Health.OTHER),
         ("心脏不太好", Health.OTHER),
+        # No illness in general words is a no; a named one, even denied, is for the doctor.
+        ("没过敏 也没别的毛病", Health.NONE),
+        ("没啥病", Health.NONE),
+        ("没别的病 就是有点高血压", Health.OTHER),
+        ("没有高血压", Health.OTHER),
         ("有", None),
         ("不知道", None),
     ],
