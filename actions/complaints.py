@@ -123,6 +123,13 @@ def hazard_told_before(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
+# A complaint that turns out to be praise ("不是投诉 是表扬", "我是想夸夸他").
+_TURNS_TO_PRAISE = re.compile(
+    r"不是(?:要)?投诉.{0,8}(?:表扬|夸|感谢|谢谢)|(?:表扬|夸|感谢).{0,8}不是(?:要)?投诉"
+    r"|(?:其实|我是|俺是|是)(?:想|要)(?:表扬|夸|感谢)"
+)
+
+
 class ValidateComplaintForm(FormEngine):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
 
@@ -139,6 +146,34 @@ class ValidateComplaintForm(FormEngine):
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("requested_slot") is None or not _TURNS_TO_PRAISE.search(
+            latest_text(tracker)
+        ):
+            return await super().run(dispatcher, tracker, domain)
+        # "说岔了 不是投诉 是表扬 他帮俺把钱包送回来了": no complaint is filed; the praise
+        # is logged, for the department the complaint was about when it names none.
+        catalog = get_catalog()
+        text = latest_text(tracker)
+        department = tracker.get_slot("complaint_department")
+        if department and catalog.guess_department(text) is None:
+            text = f"{catalog.department_name(department)}:{text}"
+        try:
+            praise_id, _ = service.praise_from_chat(
+                sender_id=tracker.sender_id,
+                channel=input_channel(tracker),
+                text=text,
+                now=clock.now(),
+                catalog=catalog,
+            )
+            logger.info("praise %s logged instead of a complaint", praise_id)
+        except DatabaseUnavailable:
+            logger.exception("logging praise failed")
+        dispatcher.utter_message(response="utter_praise_thanks")
+        return self._stop_events(tracker, domain)
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker).strip()

@@ -10,6 +10,7 @@ calls the use cases of `bot.gas.service` and utters responses from the domain.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -369,6 +370,13 @@ ANSWERS = {
 }
 
 
+# Words that ask to undo a binding; a button chosen ("/unbind_gas_account") asks too.
+_SAYS_UNBIND = re.compile(
+    r"解绑|解除|解开|退绑|换绑|(?:取消|删除|删掉|去掉|不要|不用|别|不想)\S{0,6}(?:绑定|关联|绑)"
+    r"|户号\S{0,6}(?:不用|不要)了"
+)
+
+
 class ActionGasUnbind(Action):
     """Remove the binding to the account named, or the only one; asks when several."""
 
@@ -379,6 +387,12 @@ class ActionGasUnbind(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        text = latest_text(tracker)
+        if not (text.startswith("/") or _SAYS_UNBIND.search(text)):
+            # Undoing a verification is never guessed: "这个我不清楚" once read as this.
+            logger.info("unbind intent without a word for it: not unbinding")
+            dispatcher.utter_message(response="utter_default")
+            return []
         named = _mentioned_account_no(tracker)
         unbinding = service.unbind(sender_id=tracker.sender_id, account_no=named)
         if unbinding.unbound:

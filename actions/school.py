@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import FORGOT, FormEngine
+from actions.forms import FORGOT, SWITCH_MIN_CONFIDENCE, FormEngine, latest_intent
 from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
@@ -137,6 +137,23 @@ class ValidateLeaveForm(FormEngine):
 
     def name(self) -> str:
         return "validate_leave_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        intent, confidence = latest_intent(tracker)
+        cancels = (
+            tracker.get_slot("requested_slot") is not None
+            and intent == "cancel_leave"
+            and confidence >= SWITCH_MIN_CONFIDENCE
+            and _names_a_leave_on_record(tracker)
+        )
+        if not cancels:
+            return await super().run(dispatcher, tracker, domain)
+        # "后天的假已经请过了 是想把后天那个取消掉": not this leave but the one on record is
+        # to go; this one is dropped, nothing of it stored.
+        ActionCancelLeave().run(dispatcher, tracker, domain)
+        return self._stop_events(tracker, domain)
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         """The 学号, the guardian's phone and the dates a message gives ("学号2024010101
@@ -499,6 +516,17 @@ def _say_recorded(
         )
     if late:
         _utter_too_late(dispatcher, late, contact, name)
+
+
+def _names_a_leave_on_record(tracker: Tracker) -> bool:
+    """Whether the latest message names a day this sender's child has leave on already
+    (not the leave being asked for: "明天的不请了" stops that one)."""
+    try:
+        days = set(dates_not_kept(latest_text(tracker), clock.today()))
+    except DateParseError:
+        return False
+    leaves = service.upcoming_leaves(sender_id=tracker.sender_id, from_day=clock.today())
+    return any(leave.day in days for leave in leaves or [])
 
 
 class ActionCancelLeave(Action):

@@ -124,6 +124,22 @@ _ADDRESS_LEAD = re.compile(
 )
 _PARTS = re.compile(r"[\s,，。;；!！?？]+")
 _DIGIT = re.compile(r"\d")
+# A name given after who the person is: a kinship word or 患者/老人, a common surname and
+# one or two characters, then a pause ("俺爸韩德山 八十了").
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
+    "郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦"
+    "俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房"
+    "滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
+    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+_NAMED = re.compile(
+    r"(?:俺|我)?(?:爸|妈|娘|爹|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|老伴|老爷子|老太太|"
+    r"患者|病人|老人)(?:叫|是|姓名)?[:：]?"
+    rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[\s,，。;；!！、]|$)"
+)
+_NOT_NAME = re.compile(r"[血压病糖瘫岁床龄烧疼痛癌药针腿脚]|高兴|不好|不行|没事")
 # Words adding to what was asked for ("再加个送饭", "还要助洁").
 _ADDS = re.compile(r"加|还要|也要|另外|再要|顺便")
 # A name is a few characters; more is a sentence ("对了 再加个送饭"), unless it has the
@@ -291,6 +307,8 @@ class _VisitFormValidation(FormEngine):
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(VISIT_SLOTS)
+        slots["visit_phone"] = find_phone(text)
+        slots["visit_patient_name"] = name_in(text)
         address = address_in(text)
         if address is not None:
             # Its numbers are not dates: "人民路3号" is no 3rd of the month.
@@ -1028,6 +1046,15 @@ def _care_items_added(tracker: Tracker) -> str | None:
     wanted = set(held) | set(read_service_items(text))
     merged = [item for item in SERVICE_ITEMS if item in wanted]
     return "、".join(merged) if merged != held else None
+
+
+def name_in(text: str) -> str | None:
+    """The elderly person's or patient's name as a family member gives it along with the
+    rest ("俺爸韩德山 八十了", "患者叫王秀英,"), or None."""
+    named = _NAMED.search(text or "")
+    if named is None or _NOT_NAME.search(named.group("name")):
+        return None  # "我妈高血压": 高 is a surname, 高血压 no name
+    return named.group("name")
 
 
 def address_in(text: str) -> str | None:

@@ -5,6 +5,7 @@ again), a name or a forgotten number where a number is asked for."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from rasa_sdk import Tracker
@@ -227,3 +228,53 @@ def test_a_sentence_is_no_name():
     slots = ValidateCareForm().validate_visit_patient_name(reply, dispatcher, tracker, {})
     assert slots == {"visit_patient_name": None}
     assert [m["response"] for m in dispatcher.messages] == ["utter_visit_name_invalid"]
+
+
+def test_a_complaint_that_turns_out_to_be_praise_logs_praise_and_files_nothing(monkeypatch):
+    from actions import complaints
+
+    logged: list[str] = []
+
+    def praise_from_chat(*, sender_id, channel, text, now, catalog):
+        logged.append(text)
+        return 7, "property"
+
+    monkeypatch.setattr(complaints.service, "praise_from_chat", praise_from_chat)
+    text = "不对不对 说岔了 不是投诉 是表扬 他昨天帮俺把丢的钱包送回来了"
+    tracker = _tracker(
+        text,
+        "give_praise",
+        requested_slot="complaint_category",
+        slots={"complaint_department": "property"},
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateComplaintForm().run(dispatcher, tracker, {"forms": {}}))
+    assert logged == [f"物业服务:{text}"]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_praise_thanks"]
+    assert SlotSet("complaint_blocked", True) in events
+
+
+@pytest.mark.parametrize(
+    ("text", "unbinds"),
+    [
+        ("这个我不清楚", False),
+        ("解绑", True),
+        ("/unbind_gas_account", True),
+        ("房子卖了 户号解绑一下", True),
+    ],
+)
+def test_an_account_is_unbound_only_when_asked_in_words_or_by_button(monkeypatch, text, unbinds):
+    from actions import gas
+
+    calls: list[str | None] = []
+
+    def unbind(*, sender_id, account_no):
+        calls.append(account_no)
+        return SimpleNamespace(unbound=None, choices=())
+
+    monkeypatch.setattr(gas.service, "unbind", unbind)
+    dispatcher = CollectingDispatcher()
+    gas.ActionGasUnbind().run(dispatcher, _tracker(text, "unbind_gas_account", None), {})
+    assert bool(calls) is unbinds
+    if not unbinds:
+        assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
