@@ -147,6 +147,7 @@ class ValidateComplaintForm(FormEngine):
     def name(self) -> str:
         return "validate_complaint_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

@@ -138,6 +138,7 @@ class ValidateLeaveForm(FormEngine):
     def name(self) -> str:
         return "validate_leave_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

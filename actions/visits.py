@@ -698,6 +698,7 @@ class ValidateCareForm(_VisitFormValidation):
     def name(self) -> str:
         return "validate_care_form"
 
+    @reports_incidents
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
