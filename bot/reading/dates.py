@@ -167,9 +167,10 @@ def parse_dates(text: str, today: date) -> list[date]:
 # Words that make the day after them the one wanted: "能挪到下礼拜一不" (from the booking's
 # day, named or not), "还是改下礼拜二吧 礼拜一俺要带她去复查".
 _MOVE_TO = re.compile(r"(?:改|挪|换|调|推|延|移)(?:到|成|为|在)?|(?:放|定|约)(?:到|在)")
-# What keeps a day as it is ("后天那个取消 下礼拜三的还要"), said of the part it is in,
-# unless that part also cancels ("我还要取消后天的").
-_KEEP = re.compile(r"还要|照常|继续请|保留|留着|不变|照旧|(?:不|不用|不要|别|不必)取消")
+# What keeps a leave as it is ("后天那个取消 下礼拜三的还要"), said of the part it is in,
+# unless that part also cancels ("我还要取消后天的"). Not 照常: "明天照常参加" keeps the
+# child's care, which cancels the leave.
+_KEEP = re.compile(r"还要|继续请|保留|留着|不变|(?:不|不用|不要|别|不必)取消")
 _NOT_CANCELLING = re.compile(r"(?:不|不用|不要|别|不必)取消")
 _CANCELS = re.compile(r"取消|撤销|撤回|不请|不要了|算了")
 _PARTS = re.compile(r"[,，。;；!！?？、\s]+|但是|不过")
