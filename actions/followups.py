@@ -25,6 +25,7 @@ from bot.incidents import reports_incidents
 from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.policies.service import regulations_answer
+from bot.reading import speaks_of_gas_emergency
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
     read_as, _ = latest_intent(tracker)
     if read_as not in UNREAD_INTENTS or tracker.active_loop.get("name"):
         return []
+    if _may_be_an_emergency(tracker):
+        return []  # "一股臭鸡蛋味儿 能开灯不" is never a question on the regulations
     try:
         answered = regulations_answer(
             question=latest_text(tracker),
@@ -85,6 +88,14 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
         ActionExecuted("action_listen"),
         replayed(tracker, "ask_policy"),
     ]
+
+
+def _may_be_an_emergency(tracker: Tracker) -> bool:
+    """Whether the message speaks of gas, smoke or fire, or the NLU ranked a gas leak
+    among its first three guesses."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    guesses = [r.get("name") for r in ranking if r.get("name") != "nlu_fallback"][:3]
+    return "gas_leak" in guesses or speaks_of_gas_emergency(latest_text(tracker))
 
 
 def best_guess(tracker: Tracker) -> str | None:

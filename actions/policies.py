@@ -9,10 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.gas import ActionGasLeak
 from actions.message import latest_text
 from bot.incidents import report_incident, reports_incidents
 from bot.infra.db import DatabaseUnavailable
 from bot.policies.service import answer_policy, policy_titles
+from bot.reading import speaks_of_gas_emergency
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ class ActionAnswerPolicy(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if speaks_of_gas_emergency(latest_text(tracker)):
+            # What to do now comes before any rule: a leak told as a question is a leak.
+            return ActionGasLeak().run(dispatcher, tracker, domain)
         try:
             answer = answer_policy(
                 question=latest_text(tracker),

@@ -162,3 +162,13 @@ def corrected_value(text: str) -> str:
         return ""
     rest = normalized[matches[-1].end() :]
     return _BEFORE_VALUE.sub("", rest, count=1).strip(" ,，。.!！")
+
+
+# Words of a gas emergency: such a message is answered with what to do now, whatever it
+# also asks ("楼道里一股臭鸡蛋味儿 是不是漏气了 能开灯不" is no question on the regulations).
+_GAS_EMERGENCY = re.compile(r"漏气|泄漏|燃气味|煤气味|天然气味|臭鸡蛋|着火|冒烟|爆炸|中毒")
+
+
+def speaks_of_gas_emergency(text: str) -> bool:
+    """Whether `text` speaks of leaking gas, smoke or fire."""
+    return bool(_GAS_EMERGENCY.search(normalize_chinese(text or "")))

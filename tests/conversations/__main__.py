@@ -36,6 +36,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", help="play only conversations whose id matches this regex")
     parser.add_argument("--flow", help="play only this flow")
     parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="play the conversations of this folder (tests/conversations/open: still failing)",
+    )
+    parser.add_argument(
         "--min-completion",
         type=float,
         default=float(os.environ.get("EVAL_DIALOGUE_MIN_COMPLETION") or DEFAULT_MIN_COMPLETION),
@@ -59,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     conversations = [
         c
-        for c in load_conversations()
+        for c in (load_conversations(args.dir) if args.dir else load_conversations())
         if (not args.only or re.search(args.only, c.id)) and (not args.flow or c.flow == args.flow)
     ]
     if not conversations:

@@ -370,3 +370,22 @@ def test_a_follow_up_of_a_policy_answer_is_judged_with_the_senders_own_last_ques
     events_out = ActionOutOfScope().run(CollectingDispatcher(), tracker, {})
     assert asked == ["那吃东西呢 | 服务器那屋里头能抽烟不"]
     assert events_out[2]["parse_data"]["intent"]["name"] == "ask_policy"
+
+
+def test_a_gas_emergency_is_never_tried_as_a_policy_question(monkeypatch) -> None:
+    asked = _asked(monkeypatch, True)
+    tracker = _tracker([LISTEN, user("楼道里一股臭鸡蛋味儿 是不是漏气了 能开灯不", "nlu_fallback")])
+    assert followups_module.as_policy_question(tracker) == []
+    assert asked == []
+
+
+def test_a_gas_emergency_read_as_a_policy_question_gets_what_to_do_now() -> None:
+    from actions.policies import ActionAnswerPolicy
+
+    tracker = _tracker(
+        [LISTEN, user("楼道里一股臭鸡蛋味儿 是不是漏气了 俺想开灯瞅瞅行不", "ask_policy")]
+    )
+    dispatcher = CollectingDispatcher()
+    ActionAnswerPolicy().run(dispatcher, tracker, {})
+    responses = [m["response"] for m in dispatcher.messages]
+    assert len(responses) == 1 and responses[0].startswith("utter_gas_leak")
