@@ -27,7 +27,7 @@ from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.models import HalfDay
-from bot.reading import corrected_value, says_correction, says_stop
+from bot.reading import COMMON_SURNAMES, corrected_value, says_correction, says_stop
 from bot.reading.dates import DateParseError, parse_dates, wanted_day
 from bot.school.wording import format_day, format_days
 from bot.visits import service
@@ -126,13 +126,11 @@ _PARTS = re.compile(r"[\s,，。;；!！?？]+")
 _DIGIT = re.compile(r"\d")
 # A name given after who the person is: a kinship word or 患者/老人, a common surname and
 # one or two characters, then a pause ("俺爸韩德山 八十了").
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
-    "郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦"
-    "俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房"
-    "滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
-    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+_SURNAMES = COMMON_SURNAMES + (
+    "于常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯"
+    "纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司"
+    "卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋"
+    "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
 _NAMED = re.compile(
     r"(?:俺|我)?(?:爸|妈|娘|爹|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|老伴|老爷子|老太太|"

@@ -56,6 +56,7 @@ from bot.policies.semantic import (
     from_bytes_matrix,
     sentence_model,
 )
+from bot.reading import COMMON_SURNAMES
 
 if TYPE_CHECKING:
     from jieba.posseg import POSTokenizer
@@ -123,12 +124,7 @@ REORDER_MAX_GAP = 9.0
 _MEASURE_CHARS = frozenset("一二两三四五六七八九十百千几多少久次回遍趟个点时分钟日天号周月年")
 # How people name a colleague ("跟小张换个班", "老李"): a person, never a thing the
 # regulations would have to name.
-_PERSON = re.compile(
-    "[小老大阿]"
-    "[张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
-    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
-    "郝龚邵万钱严覃武戴莫孔向汤]"
-)
+_PERSON = re.compile(f"[小老大阿][{COMMON_SURNAMES}]")
 # Marks ending a question, which say nothing of what it asks.
 _END_MARKS = re.compile(r"[\s?!.。~…]+$")
 # Question embeddings remembered, by normalised question (the same question asked again,

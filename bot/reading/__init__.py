@@ -172,3 +172,11 @@ _GAS_EMERGENCY = re.compile(r"漏气|泄漏|燃气味|煤气味|天然气味|臭
 def speaks_of_gas_emergency(text: str) -> bool:
     """Whether `text` speaks of leaking gas, smoke or fire."""
     return bool(_GAS_EMERGENCY.search(normalize_chinese(text or "")))
+
+
+# Common surnames, the most frequent first: a person is named by one ("小张", "王秀英").
+COMMON_SURNAMES = (
+    "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
+    "邵万钱严覃武戴莫孔向汤"
+)
