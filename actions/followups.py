@@ -93,17 +93,18 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
 def _may_be_an_emergency(tracker: Tracker) -> bool:
     """Whether the message speaks of gas, smoke or fire, or the NLU ranked a gas leak
     among its first three guesses."""
-    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-    guesses = [r.get("name") for r in ranking if r.get("name") != "nlu_fallback"][:3]
-    return "gas_leak" in guesses or speaks_of_gas_emergency(latest_text(tracker))
+    return "gas_leak" in _guesses(tracker)[:3] or speaks_of_gas_emergency(latest_text(tracker))
 
 
 def best_guess(tracker: Tracker) -> str | None:
     """The intent the NLU ranked first below its confidence bar (`nlu_fallback` aside)."""
+    return next(iter(_guesses(tracker)), None)
+
+
+def _guesses(tracker: Tracker) -> list[str]:
+    """The NLU's intents for the latest message, best first, `nlu_fallback` aside."""
     ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-    return next(
-        (str(r["name"]) for r in ranking if r.get("name") and r["name"] != "nlu_fallback"), None
-    )
+    return [str(r["name"]) for r in ranking if r.get("name") and r["name"] != "nlu_fallback"]
 
 
 def replayed(tracker: Tracker, intent: str) -> EventType:

@@ -118,8 +118,7 @@ def answers_confidently(
     question needs to be answered as one. A follow-up of the last policy question
     (`previous`: "那吃东西呢" after "机房能抽烟不") is searched with it, as
     `answer_question` searches it, and needs only a clause that answers and uses some of
-    its own words. Needs the sentence model;
-    without it, never."""
+    its own words. Needs the sentence model; without it, never."""
     index = load_index(session=session)
     if not index.semantic or not question.strip():
         return False
