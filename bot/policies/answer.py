@@ -14,10 +14,10 @@ from bot.policies.plain import is_follow_up, is_short, plain_answer, with_contex
 from bot.policies.search import (
     MIN_PROMINENCE,
     PolicyHit,
+    Thresholds,
     default_tokenizer,
     load_index,
     search_policies,
-    select_hits,
 )
 from bot.policies.store import find_document
 from bot.staff import staff_member
@@ -128,13 +128,16 @@ def answers_confidently(
         # (or nothing): what it asks about is not in its words.
         return False
     audiences = audiences_for(session=session, sender_id=sender_id)
-    ranked = index.rank(searched, audiences=audiences)
-    answers = select_hits(
-        ranked,
+    answers = index.answers(
+        searched,
+        audiences=audiences,
+        thresholds=Thresholds(
+            settings.policy_min_score,
+            settings.policy_min_coverage,
+            settings.policy_min_score_unknown_noun,
+        ),
         limit=1,
-        min_score=settings.policy_min_score,
-        min_coverage=settings.policy_min_coverage,
-        min_score_unknown_noun=settings.policy_min_score_unknown_noun,
+        always_embed=True,
     )
     if not answers or answers[0].similarity is None:
         return False
@@ -176,10 +179,11 @@ def _answer(
         related = tuple(hit for hit in hits[1:] if _related(best, hit))
         return PolicyAnswer(best=best, related=related, referral=None)
     if Audience.STAFF not in audiences:
+        # Over every clause, the best answer is then one this sender may not read.
         internal = search_policies(
             session=session,
             query=question,
-            audiences=(Audience.STAFF,),
+            audiences=tuple(Audience),
             limit=1,
             min_score=settings.policy_min_score,
             min_coverage=settings.policy_min_coverage,

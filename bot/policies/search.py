@@ -174,10 +174,8 @@ class PolicyHit:
     # compared with.
     nearest_question_similarity: float = 0.0
     prominence: float = 0.0
-    # Cosine of the nearest question the regulations do not answer (unanswered_questions),
-    # and whether a clause the caller may not see ranks above this one.
+    # Cosine of the nearest question the regulations do not answer (unanswered_questions).
     unanswered_similarity: float = -1.0
-    outranked: bool = False
 
     @property
     def fused_score(self) -> float:
@@ -549,12 +547,10 @@ class PolicyIndex:
             + QUESTION_BM25_WEIGHT * question_scores
         )
         beyond = float((self._unanswered @ vector).max()) if len(self._unanswered) else -1.0
-        # Over every clause, whoever asks: a clause the caller may not see can be the
-        # answer, and then none they may see is (`select_hits`, `outranked`).
+        # Over every clause, whoever asks.
         embedded = fused[self._has_vector]
         spread = float(embedded.std()) or 1.0
         mean = float(embedded.mean())
-        best_hidden = float(np.max(fused, where=~allowed & self._has_vector, initial=-np.inf))
         chosen = self._top(np.where(self._has_vector, fused, -np.inf), allowed, depth)
         first = hits[0]
         return [
@@ -574,7 +570,6 @@ class PolicyIndex:
                 nearest_question_similarity=float(nearest_questions[i]),
                 prominence=(float(fused[i]) - mean) / spread,
                 unanswered_similarity=beyond,
-                outranked=best_hidden > fused[i],
             )
             for i in chosen
         ]
@@ -637,6 +632,37 @@ class PolicyIndex:
             for i in indices
         ]
 
+    def answers(
+        self,
+        query: str,
+        *,
+        audiences: tuple[Audience, ...],
+        thresholds: Thresholds,
+        limit: int,
+        semantic: bool = True,
+        always_embed: bool = False,
+    ) -> list[PolicyHit]:
+        """The clauses that answer `query` (`select_hits` over every clause's ranking) as
+        `audiences` may read them: none when the best is one they may not read. The
+        question is embedded when that can change the answer, or (`always_embed`) always,
+        for the cosines a caller weighs."""
+        found = select_hits(
+            self.rank(
+                query,
+                audiences=tuple(Audience),
+                thresholds=None if always_embed else thresholds,
+                semantic=semantic,
+            ),
+            limit=RANK_DEPTH,
+            min_score=thresholds.min_score,
+            min_coverage=thresholds.min_coverage,
+            min_score_unknown_noun=thresholds.min_score_unknown_noun,
+        )
+        readable = {audience.value for audience in audiences}
+        if not found or found[0].audience not in readable:
+            return []
+        return [hit for hit in found if hit.audience in readable][:limit]
+
     def search(
         self,
         query: str,
@@ -649,16 +675,20 @@ class PolicyIndex:
         prefer: str = "",
         semantic: bool = True,
     ) -> list[PolicyHit]:
-        """The best clauses for `query`, best first, that reach the thresholds; with
-        `prefer` (a follow-up's own words), those covering more of it come first; without
-        `semantic`, by BM25 alone."""
-        thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
-        hits = select_hits(
-            self.rank(query, audiences=audiences, thresholds=thresholds, semantic=semantic),
+        """The best clauses for `query` that `audiences` may read, best first, that reach
+        the thresholds; with `prefer` (a follow-up's own words), those covering more of it
+        come first; without `semantic`, by BM25 alone.
+
+        What answers is judged over every clause, whoever asks: when the best is one that
+        `audiences` may not read ("机房里能吃东西吗" to a customer: the staff-only server
+        room rules), none is returned, not the best of the rest (the public counter's rule
+        on snacks, a wrong answer)."""
+        hits = self.answers(
+            query,
+            audiences=audiences,
+            thresholds=Thresholds(min_score, min_coverage, min_score_unknown_noun),
             limit=RANK_DEPTH if prefer else limit,
-            min_score=min_score,
-            min_coverage=min_coverage,
-            min_score_unknown_noun=min_score_unknown_noun,
+            semantic=semantic,
         )
         if prefer and hits:
             terms = self._tokenizer(prefer)
@@ -807,16 +837,14 @@ def select_hits(
     """The clauses that answer, best first. Ranked by BM25 (the question was not
     embedded): those that answer by BM25 (`_bm25_answers`). Ranked by the fused score:
     the best clauses that state what is asked, when a clause answers by BM25 or the best
-    one stands out (`MIN_PROMINENCE`) with no clause the caller may not see above it, the
-    question is nearer a clause's question than any the regulations do not answer, and it
-    does not ask a fact about a thing the regulations never name."""
+    one stands out (`MIN_PROMINENCE`), the question is nearer a clause's question than
+    any the regulations do not answer, and it does not ask a fact about a thing the
+    regulations never name."""
     thresholds = Thresholds(min_score, min_coverage, min_score_unknown_noun)
     answers = _bm25_answers(ranked, thresholds)
     if not any(hit.similarity is not None for hit in ranked):
         return answers[:limit]
-    if not ranked or (
-        not answers and (ranked[0].prominence < MIN_PROMINENCE or ranked[0].outranked)
-    ):
+    if not ranked or (not answers and ranked[0].prominence < MIN_PROMINENCE):
         return []
     nearest_answered = max(hit.nearest_question_similarity for hit in ranked)
     if ranked[0].unanswered_similarity >= nearest_answered - UNANSWERED_MARGIN:

