@@ -12,6 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.complaints import ActionComplaintStatus
 from actions.contact import ActionContact
 from actions.forms import latest_intent
 from actions.gas import (
@@ -22,6 +23,7 @@ from actions.gas import (
 )
 from actions.policies import ActionAnswerPolicy, ActionListPolicies
 from actions.school import ActionCareTimes
+from actions.visits import ActionCancelBooking
 
 # What answers each aside question: a response, or the action the question runs outside
 # a form (one that only answers: none sets a slot the form asks for).
@@ -37,6 +39,9 @@ ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "ask_policy": ActionAnswerPolicy,
     "bot_challenge": "utter_iamabot",
     "gas_leak": ActionGasLeak,
+    # Requests that end the form (`actions.forms.HANDOVERS`), answered as outside it.
+    "check_complaint_status": ActionComplaintStatus,
+    "cancel_booking": ActionCancelBooking,
 }
 
 

@@ -139,6 +139,7 @@ class ValidateComplaintForm(FormEngine):
     stop_slot = "complaint_blocked"
     stopped_response = "utter_complaint_abandoned"
     reads_every_message = True
+    emergency_is_aside = False
     correctable_slots = frozenset(
         {"complaint_department", "complaint_category", "complaint_staff", "complaint_contact"}
     )

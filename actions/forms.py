@@ -17,8 +17,9 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.handoff import asks_for_person
+from bot.directory import emergency_number
 from bot.incidents import reports_incidents
-from bot.reading import says_correction, says_stop
+from bot.reading import says_correction, says_stop, speaks_of_gas_emergency
 
 # Questions a customer may ask in the middle of a form ("营业厅几点关门" while filing a
 # complaint): the form's validation answers them as they are answered outside a form
@@ -41,6 +42,10 @@ ASIDE_INTENTS = frozenset(
     }
 )
 ASIDE_MIN_CONFIDENCE = 0.8
+# A message that says it is a question aside ("等下 先问一句 …营业厅礼拜天开门不") needs
+# less: its own words say it is no answer to the form's question.
+_ASIDE_CUE = re.compile(r"先问|问一?下|问个|问一句|顺便问|对了|另外问|插一?句|打听一?下")
+ASIDE_CUED_MIN_CONFIDENCE = 0.5
 # "礼拜天开门不", "有人管没": a question ending in its "not" asks too.
 _ASKS = re.compile(
     r"[?？]|吗|么|几|多少|哪|怎|什么|啥|谁|是不是|能不能|有没有|人工|[^\s][不没][呀啊呢]?[。!！\s]*$"
@@ -84,6 +89,17 @@ FORM_TITLES = {
     "reschedule_form": ("改约", "接着改约"),
 }
 SWITCH_MIN_CONFIDENCE = 0.9
+# Requests another service answers at once, without a form, and the words that make the
+# message such a request: in the middle of a form ("单号是TS20261125-16136" while asked
+# which service a new complaint is about; "不用来了 老头子住院了" while booking a visit)
+# the form ends, nothing of it stored, and the request is answered.
+HANDOVERS = {
+    "check_complaint_status": re.compile(
+        r"TS\d{8}-?\d+|咋样了|怎么样了|进度|进展|结果|处理了?(没|吗|没有)|回复了?(没|吗)|有回音"
+    ),
+    "cancel_booking": re.compile(r"取消|不用来|别来|不来了|不用上门|不约了|退掉"),
+}
+HANDOVER_MIN_CONFIDENCE = 0.5
 # Only a message worded as a request starts another service: an answer that merely
 # sounds like one ("去医院输液" as a leave's reason, "复查" in it) never does.
 _REQUESTS = re.compile(
@@ -117,9 +133,10 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
         return False
     intent, confidence = latest_intent(tracker)
     text = (tracker.latest_message or {}).get("text") or ""
+    bar = ASIDE_CUED_MIN_CONFIDENCE if _ASIDE_CUE.search(text) else ASIDE_MIN_CONFIDENCE
     return (
         intent in intents
-        and confidence >= ASIDE_MIN_CONFIDENCE
+        and confidence >= bar
         and not _NUMBER.search(text)
         and (intent in _URGENT or bool(_ASKS.search(text)))
     )
@@ -148,9 +165,14 @@ async def answer_aside(
     asks its question again (a slot set, even to None, keeps Rasa from rejecting the form
     and handing the turn to the rules)."""
     answered = await _aside_answers["answer"](dispatcher, tracker, domain)
+    return [*answered, *_forget_message(tracker)]
+
+
+def _forget_message(tracker: Tracker) -> list[EventType]:
+    """Undo what the latest message filled, so that the form asks its question again."""
     requested = tracker.get_slot("requested_slot")
     filled = [name for name in tracker.slots_to_validate() if name != "requested_slot"]
-    return [*answered, *(SlotSet(name, None) for name in dict.fromkeys([requested, *filled]))]
+    return [SlotSet(name, None) for name in dict.fromkeys([requested, *filled])]
 
 
 def _as_requested(tracker: Tracker) -> Tracker:
@@ -194,6 +216,10 @@ class FormEngine(FormValidationAction):
     # The slots a correction may change (None: every slot `_prefill` reads); a complaint's
     # description is never replaced by the words of a correction.
     correctable_slots: frozenset[str] | None = None
+    # Whether a message speaking of a gas emergency, once warned of, is no answer to the
+    # question asked (it is asked again). Off where such words are the answer itself: a
+    # complaint's description, a meter fault ("表那有股燃气味").
+    emergency_is_aside = True
 
     @abstractmethod
     def name(self) -> str:
@@ -212,10 +238,16 @@ class FormEngine(FormValidationAction):
         if self._says_stop(tracker):
             dispatcher.utter_message(response=self.stopped_response)
             return self._stop_events(tracker, domain)
+        warned = self._warn_of_emergency(dispatcher, tracker)
         if self._switches(tracker):
             return self._pause(dispatcher, tracker)
+        if self._hands_over(tracker):
+            answered = await _aside_answers["answer"](dispatcher, tracker, domain)
+            return [*answered, *self._stop_events(tracker, domain)]
         if asks_aside(tracker, self.aside_intents):
             return await answer_aside(dispatcher, tracker, domain)
+        if warned and self.emergency_is_aside:
+            return _forget_message(tracker)
         if requested is not None:
             explicit = says_correction(message_text(tracker))
             corrected = await self._correct(dispatcher, tracker, domain, explicit=explicit)
@@ -252,6 +284,38 @@ class FormEngine(FormValidationAction):
             and confidence >= SWITCH_MIN_CONFIDENCE
             and bool(_REQUESTS.search(message_text(tracker)))
         )
+
+    def _hands_over(self, tracker: Tracker) -> bool:
+        """Whether the latest message, in the middle of this form, asks what another
+        service answers at once (`HANDOVERS`)."""
+        if tracker.get_slot("requested_slot") is None:
+            return False
+        intent, confidence = latest_intent(tracker)
+        words = HANDOVERS.get(intent or "")
+        return (
+            words is not None
+            and confidence >= HANDOVER_MIN_CONFIDENCE
+            and bool(words.search(message_text(tracker)))
+        )
+
+    def _warn_of_emergency(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+        """Say what to do now when the latest message speaks of leaking gas, smoke or fire
+        ("邻居家好像有股味 燃气抢修电话多少") and is not read as such with the confidence that
+        has it answered as a question aside (or, in the gas form, by the rules)."""
+        if tracker.get_slot("requested_slot") is None:
+            return False
+        if not speaks_of_gas_emergency(message_text(tracker)):
+            return False
+        intent, confidence = latest_intent(tracker)
+        if intent in _URGENT and (
+            confidence >= ASIDE_MIN_CONFIDENCE or intent not in self.aside_intents
+        ):
+            return False
+        phone = emergency_number()
+        dispatcher.utter_message(
+            response="utter_gas_leak" if phone else "utter_gas_leak_no_line", emergency_phone=phone
+        )
+        return True
 
     def _pause(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Keep what the form holds, say how to take it up again, and reject this turn so

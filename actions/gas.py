@@ -76,6 +76,7 @@ class ValidateGasAccountForm(FormEngine):
     stop_slot = "gas_blocked"
     stopped_response = "utter_gas_abandoned"
     reads_every_message = True
+    emergency_is_aside = False
 
     def name(self) -> str:
         return "validate_gas_account_form"

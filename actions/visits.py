@@ -74,6 +74,7 @@ from bot.visits.wording import (
     read_medical_record,
     read_reaction,
     read_yes_no,
+    wanted_half_day,
     without_allergies,
 )
 
@@ -315,7 +316,7 @@ class _VisitFormValidation(FormEngine):
         # "改下礼拜一下午 后天俺闺女不在家": the day moved to, not the one given up.
         with contextlib.suppress(DateParseError):
             slots["visit_date"] = wanted_day(text, clock.today()).isoformat()
-        half_day = read_half_day(text)
+        half_day = wanted_half_day(text)
         if half_day and slots["visit_date"]:
             slots["visit_half_day"] = half_day.value
         slots.update(self._prefill_more(text))
@@ -382,7 +383,7 @@ class _VisitFormValidation(FormEngine):
             except DateParseError:
                 dispatcher.utter_message(response="utter_visit_date_unclear")
                 return {"visit_date": None}
-        half_day = read_half_day(text)
+        half_day = wanted_half_day(text)
         if half_day is None:
             half_day = read_half_day(str(tracker.get_slot("visit_half_day") or ""))
         problem = check_visit_time(day, half_day, clock.now())
@@ -1111,7 +1112,7 @@ class ValidateRescheduleForm(_VisitFormValidation):
             slots["visit_date"] = wanted_day(rest, clock.today()).isoformat()
         except DateParseError:
             slots["visit_date"] = None
-        half_day = read_half_day(rest)
+        half_day = wanted_half_day(rest)
         slots["visit_half_day"] = half_day.value if half_day else None
         return slots
 

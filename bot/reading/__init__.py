@@ -166,7 +166,10 @@ def corrected_value(text: str) -> str:
 
 # Words of a gas emergency: such a message is answered with what to do now, whatever it
 # also asks ("楼道里一股臭鸡蛋味儿 是不是漏气了 能开灯不" is no question on the regulations).
-_GAS_EMERGENCY = re.compile(r"漏气|泄漏|燃气味|煤气味|天然气味|臭鸡蛋|着火|冒烟|爆炸|中毒")
+# "抢修电话多少" asks for the emergency line; "有股味" is how a smell is first noticed.
+_GAS_EMERGENCY = re.compile(
+    r"漏气|泄漏|燃气味|煤气味|天然气味|臭鸡蛋|着火|冒烟|爆炸|中毒|抢修|有股味|一股味|有股怪味"
+)
 
 
 def speaks_of_gas_emergency(text: str) -> bool:

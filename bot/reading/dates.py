@@ -190,6 +190,12 @@ def wanted_day(text: str, today: date) -> date:
     return parse_dates(named.group(0), today)[0]
 
 
+def moved_to(text: str) -> list[str]:
+    """What follows each word that moves to a day or time ("后天上午那个 挪到下礼拜一下半天":
+    "下礼拜一下半天"), first to last."""
+    return [(text or "")[move.end() :] for move in _MOVE_TO.finditer(text or "")]
+
+
 def dates_not_kept(text: str, today: date) -> list[date]:
     """The days `text` names outside the parts that say to keep them: "后天那个不请了 取消掉
     下礼拜三的还要" cancels only 后天. Raises DateParseError when no other day is named."""

@@ -12,6 +12,7 @@ from bot import reading
 from bot.infra.text_safety import clean_text
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.reading import words
+from bot.reading.dates import moved_to
 from bot.school.wording import format_day
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
@@ -312,6 +313,23 @@ def read_half_day(text: str) -> HalfDay | None:
     if _AFTERNOON.search(cleaned):
         return HalfDay.AFTERNOON
     return None
+
+
+def wanted_half_day(text: str) -> HalfDay | None:
+    """The half-day `text` asks for: the first named after a word that moves to a day
+    ("后天上午那个 挪到下礼拜一下半天": the afternoon; "后天上午那个挪到周五": none, the
+    morning is the one given up), else the one it names."""
+    moves = moved_to(text)
+    for rest in moves:
+        cleaned = _clean(rest)
+        found = [
+            (match.start(), half_day)
+            for pattern, half_day in ((_MORNING, HalfDay.MORNING), (_AFTERNOON, HalfDay.AFTERNOON))
+            if (match := pattern.search(cleaned))
+        ]
+        if found:
+            return min(found, key=lambda position: position[0])[1]
+    return None if moves else read_half_day(text)
 
 
 def find_phone(text: str) -> str | None:

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policies
 from actions.asides import ASIDE_ANSWERS, answer
 from actions.complaints import ValidateComplaintForm
-from actions.forms import ASIDE_INTENTS, answer_aside, asks_aside
+from actions.forms import ASIDE_INTENTS, HANDOVERS, answer_aside, asks_aside
 from actions.gas import ValidateGasAccountForm
 from actions.school import ValidateLeaveForm
 from actions.visits import ValidateCareForm
@@ -44,8 +44,8 @@ def _tracker(
     )
 
 
-def test_every_aside_question_has_an_answer():
-    assert set(ASIDE_ANSWERS) == ASIDE_INTENTS
+def test_every_aside_question_and_handed_over_request_has_an_answer():
+    assert set(ASIDE_ANSWERS) == ASIDE_INTENTS | set(HANDOVERS)
 
 
 @pytest.mark.parametrize(
@@ -68,6 +68,9 @@ def test_every_aside_question_has_an_answer():
         # Not sure enough.
         ("营业厅几点开门", "ask_business_hall", "complaint_occurred", 0.6, False),
         ("发烧了", "inform", "leave_reason", 0.99, False),
+        # ...unless the message says it is a question aside.
+        ("等下 先问一句 营业厅礼拜天开门不", "ask_business_hall", "gas_account_no", 0.62, True),
+        ("对了 营业厅几点开门", "ask_business_hall", "complaint_occurred", 0.4, False),
     ],
 )
 def test_what_is_asked_aside(text, intent, requested_slot, confidence, aside):
@@ -278,3 +281,52 @@ def test_an_account_is_unbound_only_when_asked_in_words_or_by_button(monkeypatch
     assert bool(calls) is unbinds
     if not unbinds:
         assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+
+
+# --- a gas emergency, and requests that end the form --------------------------------------
+
+
+def test_a_gas_emergency_in_other_words_is_warned_of_and_the_question_asked_again():
+    # Read as a gas leak, but not surely enough to be answered as a question aside.
+    text = "等下 先问个别的 燃气抢修电话多少 邻居家好像有股味"
+    tracker = _tracker(text, "gas_leak", requested_slot="student_no", confidence=0.6)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateLeaveForm().run(dispatcher, tracker, {"forms": {}}))
+    said = [message["response"] for message in dispatcher.messages]
+    assert said and said[0].startswith("utter_gas_leak")
+    assert events == [SlotSet("student_no", None)]
+
+
+def test_a_gas_emergency_told_as_a_complaint_is_warned_of_and_kept_as_its_answer():
+    text = "上回来修完 楼道里还是有股味"
+    tracker = _tracker(text, "file_complaint", requested_slot="complaint_description")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ValidateComplaintForm().run(dispatcher, tracker, {"forms": {}}))
+    assert dispatcher.messages[0]["response"].startswith("utter_gas_leak")
+    assert not ValidateComplaintForm.emergency_is_aside
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "requested_slot", "hands_over"),
+    [
+        ("单号是TS20261125-16136", "check_complaint_status", "complaint_department", True),
+        ("咋样了", "check_complaint_status", "complaint_department", True),
+        ("不用来了 老头子住院了", "cancel_booking", "infusion_condition", True),
+        # Read so, but not asking that: it answers the form.
+        ("服务态度", "check_complaint_status", "complaint_category", False),
+        ("住院了", "cancel_booking", "infusion_condition", False),
+    ],
+)
+def test_a_request_another_service_answers_at_once_ends_the_form(
+    monkeypatch, text, intent, requested_slot, hands_over
+):
+    monkeypatch.setitem(ASIDE_ANSWERS, intent, "utter_handed_over")
+    tracker = _tracker(text, intent, requested_slot=requested_slot, confidence=0.58)
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateComplaintForm().run(dispatcher, tracker, {"forms": {}}))
+    said = [message["response"] for message in dispatcher.messages]
+    assert ("utter_handed_over" in said) is hands_over
+    if hands_over:
+        assert said == ["utter_handed_over"]
+        assert SlotSet("complaint_blocked", True) in events
+        assert SlotSet("requested_slot", None) in events

@@ -24,6 +24,7 @@ from actions.visits import (
 from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import HalfDay, HomeVisitBooking
+from bot.visits.wording import wanted_half_day
 from tests.conversations.outcomes import _book_infusion
 from tests.formdriver import FormDriver
 
@@ -110,6 +111,31 @@ def test_the_number_and_the_new_time_in_one_answer(world):
     assert said == ["utter_ask_reschedule_confirmed"]
     form.say("确认修改", intent="affirm")
     assert visit(number) == (NEXT_TUESDAY, HalfDay.AFTERNOON)
+
+
+def test_the_half_day_moved_to_is_taken_not_the_one_given_up(world):
+    who = sender()
+    number = booked(who, day="2026-11-27", half_day="am")
+    form = reschedule(who)
+    said = form.say(
+        "我家老头子后天上午护士来输液那个 能不能麻烦您给挪到下礼拜一下半天 后天我得去医院",
+        intent="reschedule_booking",
+    )
+    assert said == ["utter_ask_reschedule_confirmed"]
+    form.say("对", intent="affirm")
+    assert visit(number) == (date(2026, 11, 30), HalfDay.AFTERNOON)
+
+
+@pytest.mark.parametrize(
+    ("text", "half_day"),
+    [
+        ("改到下周一下午 上午家里没人", HalfDay.AFTERNOON),
+        ("后天上午那个挪到周五吧", None),  # the morning is the one given up
+        ("明天上午", HalfDay.MORNING),
+    ],
+)
+def test_the_half_day_asked_for(text, half_day):
+    assert wanted_half_day(text) is half_day
 
 
 def test_a_no_at_the_confirmation_changes_nothing(world):
