@@ -125,6 +125,11 @@ _ADDRESS_LEAD = re.compile(
 )
 _PARTS = re.compile(r"[\s,，。;；!！?？]+")
 _DIGIT = re.compile(r"\d")
+# Words, then a house number with its building, unit and room ("滨江路20号3单元501").
+_ADDRESS_SHAPE = re.compile(
+    r"(?P<place>[\u4e00-\u9fff]{2,})(?P<numbers>\d+(?:号楼|号|幢|栋|弄|单元|室|楼|层|-)"
+    r"(?:\d+(?:号楼|号|幢|栋|弄|单元|室|楼|层|-)?)*)"
+)
 # A name given after who the person is: a kinship word or 患者/老人, a common surname and
 # one or two characters, then a pause ("俺爸韩德山 八十了").
 _SURNAMES = COMMON_SURNAMES + (
@@ -136,11 +141,13 @@ _SURNAMES = COMMON_SURNAMES + (
 _NAMED = re.compile(
     r"(?:俺|我)?(?:爸|妈|娘|爹|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|老伴|老爷子|老太太|"
     r"患者|病人|老人)(?:叫|是|姓名)?[:：]?"
-    rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})(?=[\s,，。;；!！、]|$)"
+    rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
+    # a pause, or, in words run together by voice input, what follows a name
+    r"(?=[\s,，。;；!！、]|$|\d|一个人|住在|家住|今年|电话|手机|联系)"
 )
 _NOT_NAME = re.compile(r"[血压病糖瘫岁床龄烧疼痛癌药针腿脚]|高兴|不好|不行|没事")
 # Words adding to what was asked for ("再加个送饭", "还要助洁").
-_ADDS = re.compile(r"加|还要|也要|另外|再要|顺便")
+_ADDS = re.compile(r"加|还要|还想|也要|也想|另外|再要|再找|顺便")
 # A name is a few characters; more is a sentence ("对了 再加个送饭"), unless it has the
 # separator of a transliterated name ("阿依古丽·买买提").
 MAX_NAME_CHARS = 6
@@ -1058,17 +1065,33 @@ def name_in(text: str) -> str | None:
 
 
 def address_in(text: str) -> str | None:
-    """The part of `text` that is an address a team covers, with its building number
-    ("俺娘一个人住 健康新村7幢401 想找人上门": 健康新村7幢401), or None."""
+    """The address a team covers that `text` gives, with its building number, or None:
+    the fewest words before a house number that a team covers, with the number
+    ("俺娘一个人住 健康新村7幢401 想找人上门": 健康新村7幢401; in words run together by
+    voice input, "一个人住在滨江路20号3单元501电话138…": 滨江路20号3单元501), else a part of
+    the message between pauses that a team covers ("阳光花园二幢一〇一")."""
+    for shaped in _ADDRESS_SHAPE.finditer(text or ""):
+        place, numbers = shaped.group("place"), shaped.group("numbers")
+        if find_phone(numbers) or not _covered(place + numbers):
+            continue
+        # The shortest end of `place` still covered: a longer one is covered too.
+        shortest, longest = 1, len(place)
+        while shortest < longest:
+            middle = (shortest + longest) // 2
+            if _covered(place[-middle:] + numbers):
+                longest = middle
+            else:
+                shortest = middle + 1
+        return place[-longest:] + numbers
     for part in _PARTS.split(text or ""):
         part = _ADDRESS_LEAD.sub("", part)
-        if (
-            _DIGIT.search(part)
-            and not find_phone(part)
-            and service.check_address(address=part).community_id is not None
-        ):
+        if _DIGIT.search(part) and not find_phone(part) and _covered(part):
             return part
     return None
+
+
+def _covered(address: str) -> bool:
+    return service.check_address(address=address).community_id is not None
 
 
 class ValidateRescheduleForm(_VisitFormValidation):

@@ -296,6 +296,23 @@ def test_elderly_care_takes_the_services_from_the_first_message_and_registers(wo
     assert form.finished and "utter_care_registered" in said
 
 
+def test_elderly_care_read_from_words_run_together_by_voice_input(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    said = form.say(
+        "我奶奶甘秀珍一个人住在滨江路20号3单元501电话13812345771"
+        "想给她申请每天送个午饭再找人陪她说说话下礼拜四开始就行",
+        intent="elderly_care",
+    )
+    # 20号 is the house, not the 20th: the day is next Thursday; nothing given is asked.
+    assert said == ["utter_ask_visit_half_day"]
+    assert form.slots["visit_patient_name"] == "甘秀珍"
+    assert form.slots["visit_address"] == "滨江路20号3单元501"
+    assert form.slots["visit_phone"] == "13812345771"
+    assert form.slots["care_items"] == "助餐、陪护"
+    assert form.slots["visit_date"] == "2026-12-03"
+
+
 def _care_form_at_confirmation(who: str) -> FormDriver:
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
     form.say("给婆婆申请上门打扫卫生", intent="elderly_care")

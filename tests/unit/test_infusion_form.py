@@ -402,3 +402,19 @@ def test_not_knowing_something_else_is_not_a_drug_of_unknown_origin(world, openi
     driver.say("卧床不起")
     said = driver.say("不知道叫啥 外院开的")
     assert driver.slots["visit_drug_source"] == "external"
+
+
+def test_everything_said_in_one_breath_by_voice_input_is_not_asked_again(world):
+    driver = new_driver()
+    said = driver.say(
+        "我婆婆八十七了脑梗以后一直卧床中心王医生开了医嘱打复方氯化钠"
+        "想约护士下周三下午上门输液我们住和园小区11幢402",
+        intent="book_home_visit",
+    )
+    slots = driver.slots
+    assert slots["visit_condition"] == "bedridden"
+    assert slots["visit_address"] == "和园小区11幢402"
+    assert (slots["visit_date"], slots["visit_half_day"]) == ("2026-12-02", "pm")
+    assert slots["visit_drug"]
+    asked = {"utter_ask_visit_condition", "utter_ask_visit_date", "utter_ask_visit_half_day"}
+    assert not asked & set(said)
