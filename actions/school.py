@@ -664,13 +664,32 @@ class ActionCareTimes(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        lines = [
-            f"· {times.school_name}：{times.care_start:%H:%M}-{times.care_end:%H:%M}，"
-            f"当天请假请在 {times.leave_cutoff:%H:%M} 前提出"
-            for times in service.care_times(sender_id=tracker.sender_id)
-        ]
-        if lines:
-            dispatcher.utter_message(response="utter_care_times", schools="\n".join(lines))
-        else:
+        # "12月18号礼拜五也照常吗": whether care is held that day, not only its hours.
+        try:
+            day: date | None = parse_dates(latest_text(tracker), clock.today())[0]
+        except DateParseError:
+            day = None
+        schools = service.care_times(sender_id=tracker.sender_id, day=day)
+        lines = [_care_line(times) for times in schools]
+        if not lines:
             dispatcher.utter_message(response="utter_service_unavailable")
+        elif day is not None:
+            dispatcher.utter_message(response="utter_care_times_on_day", schools="\n".join(lines))
+        else:
+            dispatcher.utter_message(response="utter_care_times", schools="\n".join(lines))
         return []
+
+
+def _care_line(times: service.CareTimes) -> str:
+    hours = (
+        f"{times.care_start:%H:%M}-{times.care_end:%H:%M}，"
+        f"当天请假请在 {times.leave_cutoff:%H:%M} 前提出"
+    )
+    if times.day is None:
+        return f"· {times.school_name}：{hours}"
+    day = format_day(times.day)
+    if not times.has_care:
+        why = times.occasion or "不是看护日"
+        return f"· {times.school_name}：{day}{why}，没有课后看护"
+    occasion = f"（{times.occasion}）" if times.occasion else ""
+    return f"· {times.school_name}：{day}{occasion}照常看护，{hours}"

@@ -132,6 +132,7 @@ def parse_dates(text: str, today: date) -> list[date]:
             )
         )
 
+    found = _without_weekday_notes(found, normalized)
     index = 0
     while index < len(found):
         current = found[index]
@@ -162,6 +163,29 @@ def parse_dates(text: str, today: date) -> list[date]:
     if (unique[-1] - unique[0]).days + 1 > MAX_DAYS:
         raise DateParseError("too_long", text)
     return unique
+
+
+def _without_weekday_notes(found: list[_Found], text: str) -> list[_Found]:
+    """`found` without the weekdays that only note a day named beside them ("12月18号礼拜五",
+    "明天(周四)", "周五 12月18日"): the day named is the one meant."""
+    dated = [f for f in found if not f.groups.get("wday")]
+    return [
+        f
+        for f in found
+        if not (
+            f.groups.get("wday")
+            and not f.groups.get("week")
+            and any(
+                (d.end <= f.start and _WEEKDAY_NOTE.fullmatch(text[d.end : f.start]))
+                or (f.end <= d.start and _WEEKDAY_NOTE.fullmatch(text[f.end : d.start]))
+                for d in dated
+            )
+        )
+    ]
+
+
+# What may stand between a day and the weekday noting it.
+_WEEKDAY_NOTE = re.compile(r"\s*[（(]?\s*|\s*[)）]?\s*")
 
 
 # Words that make the day after them the one wanted: "能挪到下礼拜一不" (from the booking's

@@ -71,6 +71,15 @@ def _enrolled(student: Student, day: date) -> bool:
     )
 
 
+def school_care_on(school: School, day: date) -> tuple[bool, str]:
+    """Whether `school` holds care on `day` (its calendar, else its weekdays), and the
+    calendar's name for the day ("校运动会"), if any."""
+    entry = _calendar_entry(school, day)
+    if entry is not None:
+        return bool(entry.has_care), str(entry.name or "")
+    return str(day.isoweekday()) in school.care_weekdays, ""
+
+
 def care_status(school: School, student: Student, day: date) -> LeaveDecision | None:
     """Why there is no care for `student` on `day`, or None if there is."""
     entry = _calendar_entry(school, day)

@@ -27,6 +27,7 @@ from bot.school.leave import (
     list_schools,
     load_student,
     request_leave,
+    school_care_on,
 )
 from bot.staff import teacher_of
 
@@ -91,6 +92,10 @@ class CareTimes:
     care_start: time
     care_end: time
     leave_cutoff: time
+    # Asked about a day: whether care is held then, and what the school calls the day.
+    day: date | None = None
+    has_care: bool = True
+    occasion: str = ""
 
 
 def children(*, sender_id: str | None) -> list[Child]:
@@ -236,9 +241,10 @@ def school_leaves(*, days: list[date], school_code: str | None = None) -> list[L
         return _leaves_on_days(session, days, school_code=school_code)
 
 
-def care_times(*, sender_id: str) -> list[CareTimes]:
+def care_times(*, sender_id: str, day: date | None = None) -> list[CareTimes]:
     """Care hours and the leave cutoff of the schools of the sender's children, or of every
-    school when the sender has bound no child."""
+    school when the sender has bound no child; with `day`, whether each holds care then
+    (校运动会, a weekend)."""
     with unit_of_work() as session:
         bound = children_of(session=session, sender_id=sender_id)
         schools = (
@@ -246,10 +252,21 @@ def care_times(*, sender_id: str) -> list[CareTimes]:
             if bound
             else {school.id: school for school in list_schools(session=session)}
         )
-        return [
-            CareTimes(school.name, school.care_start, school.care_end, leave_cutoff_time(school))
-            for school in schools.values()
-        ]
+        times = []
+        for school in schools.values():
+            has_care, occasion = school_care_on(school, day) if day else (True, "")
+            times.append(
+                CareTimes(
+                    school.name,
+                    school.care_start,
+                    school.care_end,
+                    leave_cutoff_time(school),
+                    day=day,
+                    has_care=has_care,
+                    occasion=occasion,
+                )
+            )
+        return times
 
 
 def _chosen_students(session: Session, sender_id: str, chosen: str | None) -> list[Student]:

@@ -24,6 +24,7 @@ from actions.gas import ActionGasAnswer
 from actions.policies import ActionAnswerPolicy, ActionListPolicies
 from actions.school import (
     ActionCancelLeave,
+    ActionCareTimes,
     ActionListLeaves,
     ActionSubmitLeave,
     ActionTeacherLeaves,
@@ -478,3 +479,20 @@ def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(desk, world
     with db.session_scope(world.engine) as session:
         create_user(session=session, username="wang", password="another long password")
     assert_refused(desk, world)
+
+
+# --- care on a day asked ------------------------------------------------------------------
+
+
+def test_care_on_a_day_asked_says_whether_it_is_held_at_each_school(world):
+    [message] = run(ActionCareTimes(), STRANGER, "那12月18号礼拜五也照常吗")
+    assert message["response"] == "utter_care_times_on_day"
+    lines = message["schools"].split("\n")
+    assert any("实验小学" in line and "校运动会，没有课后看护" in line for line in lines)
+    assert any("星河小学" in line and "照常看护" in line for line in lines)
+    [weekend] = run(ActionCareTimes(), STRANGER, "这礼拜六有看护吗")
+    assert weekend["schools"].count("不是看护日，没有课后看护") == 2
+    # A parent is told of their own child's school only; no day asked: the hours.
+    [own] = run(ActionCareTimes(), ALICE, "看护几点散")
+    assert own["response"] == "utter_care_times"
+    assert "实验小学" in own["schools"] and "星河小学" not in own["schools"]

@@ -136,3 +136,18 @@ def test_days_said_to_be_kept_are_not_cancelled(text, days):
 def test_keeping_every_day_named_cancels_none():
     with pytest.raises(DateParseError):
         dates_not_kept("下礼拜三的还要", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("那12月18号礼拜五也照常吗", [date(2026, 12, 18)]),
+        ("明天(周四)请假", [date(2026, 11, 26)]),
+        ("周五 12月18日", [date(2026, 12, 18)]),
+        # Days of their own, not notes.
+        ("明天和周五", [date(2026, 11, 26), date(2026, 11, 27)]),
+        ("下周一到周三", [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]),
+    ],
+)
+def test_a_weekday_beside_a_day_named_only_notes_it(text, expected):
+    assert parse_dates(text, date(2026, 11, 25)) == expected
