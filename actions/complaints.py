@@ -130,6 +130,26 @@ _TURNS_TO_PRAISE = re.compile(
 )
 
 
+# A message longer than this that answered which kind of problem it is tells what
+# happened too ("压根没来过 账单上的数是估的"), more than a kind's name ("抄表计费").
+_TOLD_MIN_CHARS = 8
+
+
+def _told_with_category(tracker: Tracker) -> str | None:
+    """What the sender said when the complaint's kind was taken from their words, when it
+    says more than a kind's name; None for a button or a bare name."""
+    said: str | None = None
+    told: str | None = None
+    for event in tracker.events:
+        if event.get("event") == "user":
+            said = str(event.get("text") or "").strip()
+        elif event.get("event") == "slot" and event.get("name") == "complaint_category":
+            told = said if event.get("value") else None
+    if not told or told.startswith("/") or len(told) <= _TOLD_MIN_CHARS:
+        return None
+    return told
+
+
 class ValidateComplaintForm(FormEngine):
     """Collects a complaint; what the first message says is taken, the rest is asked."""
 
@@ -256,6 +276,11 @@ class ValidateComplaintForm(FormEngine):
         if len(text) < MIN_DESCRIPTION or text.startswith("/"):
             dispatcher.utter_message(response="utter_complaint_description_too_short")
             return {"complaint_description": None}
+        told = _told_with_category(tracker)
+        if told and told not in text and text not in told:
+            # "压根没来过 账单上的数是估的" answered which kind of problem: it is what
+            # happened too, and stays in the description.
+            text = f"{told}；{text}"
         return {"complaint_description": text[:2000]}
 
     def validate_complaint_occurred(

@@ -72,8 +72,10 @@ class FormDriver:
     active: bool = False
     finished: bool = False
     said: list[str] = field(default_factory=list)  # response names and texts, in order
-    # Events before the form's first message (what the person said earlier).
+    # Events before the form's first message (what the person said earlier), then each
+    # message and the slots its validation set, as Rasa's tracker holds them.
     history: list[dict[str, Any]] = field(default_factory=list)
+    _set: list[tuple[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.slots = {name: None for name in domain()["slots"]} | self.slots
@@ -93,6 +95,11 @@ class FormDriver:
             self.slots[requested] = value
             events.append({"event": "slot", "name": requested, "value": value})
         asked = self._run(self.validation, message, events)
+        # What Rasa's tracker would hold from now on: the message, and the slots set.
+        self.history += [
+            *events,
+            *({"event": "slot", "name": name, "value": value} for name, value in self._set),
+        ]
         if not asked:
             # The validation left the choice to Rasa (its required slots are the domain's):
             # the first empty slot of the form in the domain's order.
@@ -125,9 +132,11 @@ class FormDriver:
         if inspect.isawaitable(result):
             # rasa_sdk's `run` is a coroutine function (typed as an awaitable).
             result = asyncio.run(cast("Coroutine[Any, Any, list[dict[str, Any]]]", result))
+        self._set = []
         for event in result:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
+                self._set.append((event["name"], event["value"]))
         for sent in dispatcher.messages:
             self.said.append(sent.get("response") or sent.get("text") or "")
         return any(

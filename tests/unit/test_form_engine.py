@@ -210,6 +210,18 @@ def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_desc
     assert "接口漏气" in form.slots["complaint_description"]
 
 
+def test_what_happened_told_as_the_kind_of_problem_stays_in_the_description(world):
+    who = sender()
+    form = complaint(who)
+    form.say("投诉", intent="file_complaint")
+    form.say("抄表的")
+    said = form.say("压根没来过 账单上的数是估的")
+    assert form.slots["complaint_category"] and said[-1] == "utter_ask_complaint_description"
+    form.say("多收了俺一百多方的钱")
+    told = "压根没来过 账单上的数是估的；多收了俺一百多方的钱"
+    assert form.slots["complaint_description"] == told
+
+
 def test_an_emergency_chosen_by_button_keeps_the_message_that_described_it(world):
     who = sender()
     form = complaint(who)

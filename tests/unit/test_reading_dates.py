@@ -90,6 +90,7 @@ def test_new_year_rollover_from_late_december():
         ("明天请假 要去医院复查", "要去医院复查"),
         ("下周一到周三请假,回老家", "回老家"),
         ("明天请假", None),
+        ("给闺女请家 下礼拜一去姥姥家 学号2025020299", "下礼拜一去姥姥家"),
     ],
 )
 def test_reason_is_the_clause_that_gives_one(text, reason):
