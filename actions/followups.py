@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import latest_intent
 from actions.message import latest_text
+from bot.dialogue.cues import service_cue
 from bot.dialogue.followups import resolve_followup
 from bot.incidents import reports_incidents
 from bot.infra import clock
@@ -44,7 +45,7 @@ class ActionResolveFollowup(Action):
         text = latest_text(tracker)
         intent = resolve_followup(tracker.events, text, read_as, clock.today())
         if intent is None:
-            return as_policy_question(tracker)
+            return as_policy_question(tracker) or as_plain_request(tracker)
         logger.info("follow-up read as %s (the NLU said %s)", intent, read_as)
         # Rasa's revert takes the listen before the message too; the listen comes back
         # before the replayed message, as in Rasa's two-stage fallback.
@@ -88,6 +89,23 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
         ActionExecuted("action_listen"),
         replayed(tracker, "ask_policy"),
     ]
+
+
+def as_plain_request(tracker: Tracker) -> list[EventType]:
+    """The latest message replayed with the intent its own words plainly ask for
+    (`bot.dialogue.cues`: "…燃气表好像坏了…想请师傅来看看"), when the NLU did not
+    understand it; otherwise nothing. Never while a form asks its questions, nor for a
+    message that may speak of an emergency."""
+    read_as, _ = latest_intent(tracker)
+    if read_as != "nlu_fallback" or tracker.active_loop.get("name"):
+        return []
+    if _may_be_an_emergency(tracker):
+        return []
+    intent = service_cue(latest_text(tracker))
+    if intent is None:
+        return []
+    logger.info("read as %s by its own words (the NLU was unsure)", intent)
+    return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
 
 
 def _may_be_an_emergency(tracker: Tracker) -> bool:

@@ -389,3 +389,18 @@ def test_a_gas_emergency_read_as_a_policy_question_gets_what_to_do_now() -> None
     ActionAnswerPolicy().run(dispatcher, tracker, {})
     responses = [m["response"] for m in dispatcher.messages]
     assert len(responses) == 1 and responses[0].startswith("utter_gas_leak")
+
+
+# --- a plain request the NLU was unsure of ------------------------------------------------
+
+
+def test_an_unsure_message_plainly_asking_for_a_service_is_replayed_with_it(monkeypatch) -> None:
+    _asked(monkeypatch, False)  # no clause answers it
+    text = "您好 麻烦您 我家厨房那个燃气表好像坏了 做饭的时候那个数字一点都不转 想请师傅来看看"
+    tracker = _tracker([LISTEN, user(text, "nlu_fallback", confidence=0.55)])
+    events = ActionResolveFollowup().run(CollectingDispatcher(), tracker, {})
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[2]["parse_data"]["intent"] == {"name": "report_meter_fault", "confidence": 1.0}
+    # A question about such a thing is left to the two-stage fallback's buttons.
+    question = _tracker([LISTEN, user("燃气表坏了修要收钱不", "nlu_fallback", confidence=0.5)])
+    assert ActionResolveFollowup().run(CollectingDispatcher(), question, {}) == []

@@ -1,0 +1,47 @@
+"""Requests a message makes in so many words, for when the NLU is unsure of it.
+
+A long, polite message ("您好 麻烦您 我家厨房那个燃气表好像坏了 做饭的时候那个数字一点都不转
+想请师傅来看看 谢谢您了") or one with a typo ("想表样一下…吴老师") can leave the classifier
+below its confidence bar though the request is plain. `service_cue` names the intent
+such a message stands for when its own words leave no doubt, or None; only then is the
+message replayed with that intent (actions/followups.py), and the flow's own questions
+and confirmation follow. Questions are never read as requests: "员工收到表扬信有奖金吗"
+asks about the rules, it praises nobody.
+
+Nothing here imports Rasa.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.reading import normalize_chinese
+
+# A question, not a request ("表扬信有奖金吗", "表坏了要收钱不").
+_QUESTION = re.compile(
+    r"[?？]|吗|么|是不是|能不能|可不可以|有没有|会不会|要不要|多少|几|怎么|咋|啥|什么|[^\s]不[呀啊呢]?\s*$"
+)
+# The gas meter, by any of its names, and what is wrong with it.
+_METER = r"(?:燃气表|煤气表|天然气表|气表|燃气的表|表上的数|表的数|表上那个数|表上的字|字码)"
+_FAULT = (
+    r"(?:坏了|坏掉|不转|不走|不动|停了|停转|乱跳|失灵|黑屏|没显示|不显示|不亮|没电|"
+    r"走得?(?:太|特别|贼|老|飞)?快|走得?(?:太)?慢|数字?.{0,6}不(?:转|动|变|走))"
+)
+_METER_FAULT = re.compile(rf"{_METER}.{{0,16}}{_FAULT}")
+# Praise, typed as it sounds too (表样).
+_PRAISE = re.compile(r"表扬|表样|表彰|点个?赞|送.{0,2}锦旗|感谢信|夸一?夸")
+
+CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("report_meter_fault", _METER_FAULT),
+    ("give_praise", _PRAISE),
+)
+
+
+def service_cue(text: str) -> str | None:
+    """The intent `text` plainly asks for in its own words, or None (a question, or words
+    that name no request or more than one)."""
+    normalized = normalize_chinese(text or "")
+    if not normalized.strip() or _QUESTION.search(normalized):
+        return None
+    found = {intent for intent, words in CUES if words.search(normalized)}
+    return found.pop() if len(found) == 1 else None

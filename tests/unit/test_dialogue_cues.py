@@ -1,0 +1,39 @@
+"""Requests a message makes in so many words, read when the NLU is unsure of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue.cues import service_cue
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        (
+            "您好 麻烦您 我家厨房那个燃气表好像坏了 做饭的时候那个数字一点都不转 "
+            "想请师傅来看看 谢谢您了",
+            "report_meter_fault",
+        ),
+        ("俺家气表这两天走得贼快", "report_meter_fault"),
+        ("想表样一下星河小学看护班的吴老师 我家孩子作业不会 他耐心陪着讲到五点多", "give_praise"),
+        ("给社区的陈护士点个赞 打针一点不疼", "give_praise"),
+    ],
+)
+def test_a_plain_request_is_read_from_its_words(text, intent):
+    assert service_cue(text) == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "员工收到表扬信有奖金吗",  # a question on the rules
+        "燃气表坏了修要收钱不",
+        "表扬了 燃气表也坏了",  # two requests: the NLU's buttons decide
+        "我的手表坏了",  # a watch
+        "",
+        "今天天气不错",
+    ],
+)
+def test_questions_and_other_words_are_left_to_the_nlu(text):
+    assert service_cue(text) is None
