@@ -235,16 +235,18 @@ class FormEngine(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         requested = tracker.get_slot("requested_slot")
+        aside = asks_aside(tracker, self.aside_intents)
+        # Before anything else, even a stop: what to do about leaking gas.
+        warned = self._warn_of_emergency(dispatcher, tracker, aside=aside)
         if self._says_stop(tracker):
             dispatcher.utter_message(response=self.stopped_response)
             return self._stop_events(tracker, domain)
-        warned = self._warn_of_emergency(dispatcher, tracker)
         if self._switches(tracker):
             return self._pause(dispatcher, tracker)
         if self._hands_over(tracker):
             answered = await _aside_answers["answer"](dispatcher, tracker, domain)
             return [*answered, *self._stop_events(tracker, domain)]
-        if asks_aside(tracker, self.aside_intents):
+        if aside:
             return await answer_aside(dispatcher, tracker, domain)
         if warned and self.emergency_is_aside:
             return _forget_message(tracker)
@@ -298,18 +300,18 @@ class FormEngine(FormValidationAction):
             and bool(words.search(message_text(tracker)))
         )
 
-    def _warn_of_emergency(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    def _warn_of_emergency(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, *, aside: bool
+    ) -> bool:
         """Say what to do now when the latest message speaks of leaking gas, smoke or fire
-        ("邻居家好像有股味 燃气抢修电话多少") and is not read as such with the confidence that
-        has it answered as a question aside (or, in the gas form, by the rules)."""
+        ("邻居家好像有股味 燃气抢修电话多少"), unless it is read as a gas leak that is answered
+        as a question aside (`aside`) or, in the gas form, by the rules."""
         if tracker.get_slot("requested_slot") is None:
             return False
         if not speaks_of_gas_emergency(message_text(tracker)):
             return False
-        intent, confidence = latest_intent(tracker)
-        if intent in _URGENT and (
-            confidence >= ASIDE_MIN_CONFIDENCE or intent not in self.aside_intents
-        ):
+        intent, _ = latest_intent(tracker)
+        if intent in _URGENT and (aside or intent not in self.aside_intents):
             return False
         phone = emergency_number()
         dispatcher.utter_message(

@@ -293,8 +293,13 @@ def test_a_gas_emergency_in_other_words_is_warned_of_and_the_question_asked_agai
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ValidateLeaveForm().run(dispatcher, tracker, {"forms": {}}))
     said = [message["response"] for message in dispatcher.messages]
-    assert said and said[0].startswith("utter_gas_leak")
+    assert len(said) == 1 and said[0].startswith("utter_gas_leak")
     assert events == [SlotSet("student_no", None)]
+    # Said to stop as well: warned all the same.
+    stop = _tracker("算了不请了 家里好像漏气了", "cancel_leave", requested_slot="student_no")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ValidateLeaveForm().run(dispatcher, stop, {"forms": {}}))
+    assert dispatcher.messages[0]["response"].startswith("utter_gas_leak")
 
 
 def test_a_gas_emergency_told_as_a_complaint_is_warned_of_and_kept_as_its_answer():
