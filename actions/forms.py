@@ -7,8 +7,8 @@ from __future__ import annotations
 import inspect
 import re
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
@@ -91,13 +91,13 @@ FORM_TITLES = {
 SWITCH_MIN_CONFIDENCE = 0.9
 # Requests another service answers at once, without a form, and the words that make the
 # message such a request: in the middle of a form ("单号是TS20261125-16136" while asked
-# which service a new complaint is about; "不用来了 老头子住院了" while booking a visit)
-# the form ends, nothing of it stored, and the request is answered.
+# which service a new complaint is about) the form ends, nothing of it stored, and the
+# request is answered. Only lookups everywhere; a form may add more (`handovers`: the
+# visit forms hand over cancelling the booking the conversation names).
 HANDOVERS = {
     "check_complaint_status": re.compile(
         r"TS\d{8}-?\d+|咋样了|怎么样了|进度|进展|结果|处理了?(没|吗|没有)|回复了?(没|吗)|有回音"
     ),
-    "cancel_booking": re.compile(r"取消|不用来|别来|不来了|不用上门|不约了|退掉"),
 }
 HANDOVER_MIN_CONFIDENCE = 0.5
 # Only a message worded as a request starts another service: an answer that merely
@@ -216,6 +216,8 @@ class FormEngine(FormValidationAction):
     # The slots a correction may change (None: every slot `_prefill` reads); a complaint's
     # description is never replaced by the words of a correction.
     correctable_slots: frozenset[str] | None = None
+    # Requests that end this form and are answered at once (`HANDOVERS`).
+    handovers: ClassVar[Mapping[str, re.Pattern[str]]] = HANDOVERS
     # Whether a message speaking of a gas emergency, once warned of, is no answer to the
     # question asked (it is asked again). Off where such words are the answer itself: a
     # complaint's description, a meter fault ("表那有股燃气味").
@@ -293,7 +295,7 @@ class FormEngine(FormValidationAction):
         if tracker.get_slot("requested_slot") is None:
             return False
         intent, confidence = latest_intent(tracker)
-        words = HANDOVERS.get(intent or "")
+        words = self.handovers.get(intent or "")
         return (
             words is not None
             and confidence >= HANDOVER_MIN_CONFIDENCE

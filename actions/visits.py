@@ -12,16 +12,16 @@ import contextlib
 import logging
 import re
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import FormEngine, asks_aside
+from actions.forms import HANDOVERS, FormEngine, asks_aside, latest_intent
 from actions.message import STOP_INTENTS, input_channel, latest_text
 from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
@@ -436,12 +436,31 @@ class _VisitFormValidation(FormEngine):
         return {"visit_half_day": half_day.value}
 
 
+# "不用来了 老头子住院了" after "后天下午护士上门打针那个": the booking on record is called
+# off, not the one being asked for.
+_CANCELS_VISIT = re.compile(r"取消|不用来|别来|不来了|不用上门|不约了|退掉")
+
+
 class ValidateInfusionForm(_VisitFormValidation):
     """Asks what 服务管理制度6 asks about first, refusing as soon as one answer refuses,
     then the patient, the place and a half-day. Drugs named in any message are checked."""
 
+    handovers: ClassVar[Mapping[str, re.Pattern[str]]] = {
+        **HANDOVERS,
+        "cancel_booking": _CANCELS_VISIT,
+    }
+
     def name(self) -> str:
         return "validate_infusion_form"
+
+    def _hands_over(self, tracker: Tracker) -> bool:
+        """A cancellation ends the booking being asked for only when the conversation
+        names a booking on record (its number, or its day in this message or the one
+        that started the form): "不用来了" alone may call off only the new one."""
+        if not super()._hands_over(tracker):
+            return False
+        intent, _ = latest_intent(tracker)
+        return intent != "cancel_booking" or _names_an_open_booking(tracker)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -1088,6 +1107,25 @@ def address_in(text: str) -> str | None:
         if _DIGIT.search(part) and not find_phone(part) and _covered(part):
             return part
     return None
+
+
+def _names_an_open_booking(tracker: Tracker) -> bool:
+    """Whether this message, or the one before it, names one of the sender's bookings
+    still to happen, by its number or its day."""
+    own = service.own_open_bookings(sender_id=tracker.sender_id)
+    texts = [
+        str(event.get("text") or "")
+        for event in reversed(tracker.events)
+        if event.get("event") == "user"
+    ][:2] or [latest_text(tracker)]
+    for text in texts:
+        if any(booking.booking_no in text for booking in own):
+            return True
+        with contextlib.suppress(DateParseError):
+            days = set(parse_dates(text, clock.today()))
+            if any(booking.visit_date in days for booking in own):
+                return True
+    return False
 
 
 def _covered(address: str) -> bool:

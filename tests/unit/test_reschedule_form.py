@@ -18,12 +18,14 @@ from sqlalchemy import select
 
 from actions.visits import (
     ActionAskRescheduleConfirmed,
+    ActionSubmitInfusion,
     ActionSubmitReschedule,
+    ValidateInfusionForm,
     ValidateRescheduleForm,
 )
 from bot.infra import db
 from bot.infra import settings as bot_settings
-from bot.models import HalfDay, HomeVisitBooking
+from bot.models import BookingState, HalfDay, HomeVisitBooking
 from bot.visits.wording import wanted_half_day
 from tests.conversations.outcomes import _book_infusion
 from tests.formdriver import FormDriver
@@ -63,6 +65,13 @@ def visit(booking_no: str) -> tuple[date | None, HalfDay | None]:
             select(HomeVisitBooking).where(HomeVisitBooking.booking_no == booking_no)
         ).one()
         return booking.visit_date, booking.half_day
+
+
+def status(booking_no: str) -> BookingState:
+    with db.session_scope() as session:
+        return session.scalars(
+            select(HomeVisitBooking.state).where(HomeVisitBooking.booking_no == booking_no)
+        ).one()
 
 
 def sender() -> str:
@@ -195,3 +204,29 @@ def test_without_a_booking_nothing_is_asked(world):
     form = reschedule(sender())
     said = form.say("护士上门的时间能改一下吗", intent="reschedule_booking")
     assert said == ["utter_visit_reschedule_none"] and form.finished
+
+
+# --- calling a booking off in the middle of asking for a new one ---------------------------
+
+
+def _infusion(who: str) -> FormDriver:
+    return FormDriver("infusion_form", ValidateInfusionForm(), ActionSubmitInfusion(), sender=who)
+
+
+def test_the_booking_the_conversation_names_is_called_off_from_a_new_booking_form(world):
+    who = sender()
+    number = booked(who, day="2026-11-27", half_day="pm")
+    form = _infusion(who)
+    form.say("后天下午护士上门打针那个", intent="book_home_visit")
+    said = form.say("不用来了 老头子住院了", intent="cancel_booking", confidence=0.96)
+    assert form.finished and said[0].startswith("utter_visit_cancel")
+    assert status(number) is BookingState.CANCELLED
+
+
+def test_without_naming_a_booking_only_the_new_one_is_given_up(world):
+    who = sender()
+    number = booked(who, day="2026-12-01", half_day="am")
+    form = _infusion(who)
+    form.say("想约护士上门输液", intent="book_home_visit")
+    form.say("不用来了", intent="cancel_booking", confidence=0.96)
+    assert status(number) is not BookingState.CANCELLED
