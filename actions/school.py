@@ -25,7 +25,7 @@ from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.notify import alert
 from bot.reading import find_last_four, find_mobile, to_digits
-from bot.reading.dates import DateParseError, dates_not_kept, parse_dates
+from bot.reading.dates import DateParseError, dates_not_kept, days_off, parse_dates
 from bot.school import service
 from bot.school.binding import StudentBindOutcome
 from bot.school.leave import LeaveAssessment, LeaveDecision
@@ -172,7 +172,7 @@ class ValidateLeaveForm(FormEngine):
         if reason and not slots.get("leave_reason"):
             slots["leave_reason"] = reason
         try:
-            days = parse_dates(text, clock.today())
+            days = days_off(text, clock.today())
         except DateParseError:
             return slots
         return {**slots, "leave_dates": [day.isoformat() for day in days]}
@@ -224,7 +224,7 @@ class ValidateLeaveForm(FormEngine):
         if requested in {"student_no", "guardian_phone"}:
             return {}
         try:
-            days = [day.isoformat() for day in parse_dates(text, clock.today())]
+            days = [day.isoformat() for day in days_off(text, clock.today())]
         except DateParseError as error:
             if requested == "leave_dates":
                 dispatcher.utter_message(response=DATE_ERRORS[error.reason])

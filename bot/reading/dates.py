@@ -227,5 +227,16 @@ def dates_not_kept(text: str, today: date) -> list[date]:
     return parse_dates(" ".join(part for part in parts if not _keeps(part)), today)
 
 
+def days_off(text: str, today: date) -> list[date]:
+    """The days a leave request names, without those the child still attends ("是下周四
+    周三照常去": only Thursday). Raises DateParseError when no other day is named."""
+    parts = [part for part in _PARTS.split(_normalize(text or "")) if part]
+    return parse_dates(" ".join(part for part in parts if not _ATTENDS.search(part)), today)
+
+
+# A part saying the child goes as usual that day ("周三照常去", "礼拜五还是去").
+_ATTENDS = re.compile(r"照常|照样|正常(?:去|参加|上)|还是去|还去|照去")
+
+
 def _keeps(part: str) -> bool:
     return bool(_KEEP.search(part)) and not _CANCELS.search(_NOT_CANCELLING.sub("", part))

@@ -6,7 +6,14 @@ from datetime import date
 
 import pytest
 
-from bot.reading.dates import MAX_DAYS, DateParseError, dates_not_kept, parse_dates, wanted_day
+from bot.reading.dates import (
+    MAX_DAYS,
+    DateParseError,
+    dates_not_kept,
+    days_off,
+    parse_dates,
+    wanted_day,
+)
 from bot.school.wording import format_days, guess_reason
 
 TODAY = date(2026, 11, 25)  # a Wednesday
@@ -152,3 +159,15 @@ def test_keeping_every_day_named_cancels_none():
 )
 def test_a_weekday_beside_a_day_named_only_notes_it(text, expected):
     assert parse_dates(text, date(2026, 11, 25)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不对不对 比赛改到下周四了 是下周四 周三照常去", [date(2026, 12, 3)]),
+        ("明天 后天 礼拜五还是去", [date(2026, 11, 26), date(2026, 11, 27)]),
+        ("下周一到周三请假", [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]),
+    ],
+)
+def test_the_days_off_leave_out_those_the_child_still_attends(text, expected):
+    assert days_off(text, date(2026, 11, 25)) == expected
