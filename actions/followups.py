@@ -91,13 +91,18 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
     ]
 
 
+# What the NLU says of a message whose own words may still plainly ask for a service: not
+# understood, or a bare answer with no question asked ("许佳怡下周三看护不去了 学号… 手机…").
+PLAIN_REQUEST_INTENTS = frozenset({"nlu_fallback", "inform"})
+
+
 def as_plain_request(tracker: Tracker) -> list[EventType]:
     """The latest message replayed with the intent its own words plainly ask for
     (`bot.dialogue.cues`: "…燃气表好像坏了…想请师傅来看看"), when the NLU did not
-    understand it; otherwise nothing. Never while a form asks its questions, nor for a
-    message that may speak of an emergency."""
+    understand it or took it for a bare answer; otherwise nothing. Never while a form
+    asks its questions, nor for a message that may speak of an emergency."""
     read_as, _ = latest_intent(tracker)
-    if read_as != "nlu_fallback" or tracker.active_loop.get("name"):
+    if read_as not in PLAIN_REQUEST_INTENTS or tracker.active_loop.get("name"):
         return []
     if _may_be_an_emergency(tracker):
         return []

@@ -1,12 +1,14 @@
 """Requests a message makes in so many words, for when the NLU is unsure of it.
 
 A long, polite message ("您好 麻烦您 我家厨房那个燃气表好像坏了 做饭的时候那个数字一点都不转
-想请师傅来看看 谢谢您了") or one with a typo ("想表样一下…吴老师") can leave the classifier
-below its confidence bar though the request is plain. `service_cue` names the intent
-such a message stands for when its own words leave no doubt, or None; only then is the
-message replayed with that intent (actions/followups.py), and the flow's own questions
-and confirmation follow. Questions are never read as requests: "员工收到表扬信有奖金吗"
-asks about the rules, it praises nobody.
+想请师傅来看看 谢谢您了"), one with a typo ("想表样一下…吴老师") or one full of numbers ("许佳怡
+下周三看护不去了 去少年宫比赛 学号… 手机…", read as a bare answer) can leave the classifier
+below its confidence bar, or on a bare answer, though the request is plain.
+`service_cue` names the intent such a message stands for when its own words leave no
+doubt, or None; only then is the message replayed with that intent
+(actions/followups.py), and the flow's own questions and confirmation follow. Questions
+are never read as requests: "员工收到表扬信有奖金吗" asks about the rules, it praises
+nobody.
 
 Nothing here imports Rasa.
 """
@@ -31,9 +33,18 @@ _METER_FAULT = re.compile(rf"{_METER}.{{0,16}}{_FAULT}")
 # Praise, typed as it sounds too (表样).
 _PRAISE = re.compile(r"表扬|表样|表彰|点个?赞|送.{0,2}锦旗|感谢信|夸一?夸")
 
+# A child kept from after-school care ("许佳怡下周三看护不去了"), unless it is called off.
+_LEAVE = re.compile(
+    r"请假|请个假|请.{0,2}天假|(?:看护|托管|晚托|课后服务).{0,4}(?:不去|不参加|去不了|来不了)"
+    r"|不(?:去|参加)(?:看护|托管|晚托|课后服务)"
+)
+# Called off, or done already ("好的 已经请过假了").
+_CALLED_OFF = re.compile(r"取消|撤销|撤回|不请了|不用请|销假|已经请|已请|请过|请好了")
+
 CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("report_meter_fault", _METER_FAULT),
     ("give_praise", _PRAISE),
+    ("request_leave", _LEAVE),
 )
 
 
@@ -44,4 +55,6 @@ def service_cue(text: str) -> str | None:
     if not normalized.strip() or _QUESTION.search(normalized):
         return None
     found = {intent for intent, words in CUES if words.search(normalized)}
+    if _CALLED_OFF.search(normalized):
+        found.discard("request_leave")
     return found.pop() if len(found) == 1 else None

@@ -18,6 +18,11 @@ from bot.dialogue.cues import service_cue
         ("俺家气表这两天走得贼快", "report_meter_fault"),
         ("想表样一下星河小学看护班的吴老师 我家孩子作业不会 他耐心陪着讲到五点多", "give_praise"),
         ("给社区的陈护士点个赞 打针一点不疼", "give_praise"),
+        (
+            "赶紧的我在开车 许佳怡下周三看护不去了 去少年宫比赛 学号2023010305 手机19900001026",
+            "request_leave",
+        ),
+        ("闺女明天请一天假 发烧了", "request_leave"),
     ],
 )
 def test_a_plain_request_is_read_from_its_words(text, intent):
@@ -33,6 +38,9 @@ def test_a_plain_request_is_read_from_its_words(text, intent):
         "我的手表坏了",  # a watch
         "",
         "今天天气不错",
+        "明天那个假取消掉",  # called off: cancel_leave's
+        "好的 已经请过假了 谢谢",
+        "请假要提前几天说",  # a question on the rules
     ],
 )
 def test_questions_and_other_words_are_left_to_the_nlu(text):

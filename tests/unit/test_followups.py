@@ -404,3 +404,10 @@ def test_an_unsure_message_plainly_asking_for_a_service_is_replayed_with_it(monk
     # A question about such a thing is left to the two-stage fallback's buttons.
     question = _tracker([LISTEN, user("燃气表坏了修要收钱不", "nlu_fallback", confidence=0.5)])
     assert ActionResolveFollowup().run(CollectingDispatcher(), question, {}) == []
+
+
+def test_a_plain_leave_request_read_as_a_bare_answer_is_replayed_as_one() -> None:
+    text = "赶紧的我在开车 许佳怡下周三看护不去了 去少年宫比赛 学号2023010305 手机19900001026"
+    tracker = _tracker([LISTEN, user(text, "inform", confidence=0.78)])
+    events = ActionResolveFollowup().run(CollectingDispatcher(), tracker, {})
+    assert events[2]["parse_data"]["intent"] == {"name": "request_leave", "confidence": 1.0}
