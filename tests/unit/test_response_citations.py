@@ -31,6 +31,7 @@ SETTING_SLOTS = ("{cutoff}", "{response_hours}", "{follow_ups}", "{halls}", "{sc
 SETTING_RESPONSES = {
     "utter_leave_too_late": "{cutoff}",
     "utter_care_times": "{schools}",
+    "utter_care_times_on_day": "{schools}",
     "utter_complaint_filed": "{response_hours}",
     "utter_visit_date_too_far": "{days}",
     "utter_visit_reschedule_invalid": "{days}",
