@@ -23,7 +23,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install db train run test lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu eval-dialogue bench compose-test lock clean
+.PHONY: help install db train run test test-lane-code test-lane-model lint format unit security browser validate rasa-test nlu-test e2e eval-policy eval-nlu eval-dialogue bench compose-test compose-prepare lock clean
 
 help:
 	@echo "make run    set everything up, start the assistant and chat in the terminal"
@@ -140,8 +140,39 @@ bench: train
 compose-test: install train
 	$(PY) -m tests.compose_stack $(COMPOSE_TEST_ARGS)
 
-test: install db lint unit security browser validate train rasa-test nlu-test e2e eval-dialogue
+# The part of compose-test that needs no model (Docker, the base images, the app image, the
+# Rasa image's package stage): CI runs it beside `make test`, so that compose-test after
+# it only builds the code and model layers.
+compose-prepare: install
+	$(PY) -m tests.compose_stack --prepare
+
+# Two lanes side by side once the environment and database are set up: the code's checks
+# (lint, unit, security, browser, validate) need no model, and the model's (train, then
+# rasa test, the NLU gate, the end-to-end tests and the conversation suite) wait for
+# training, which leaves a core mostly idle. Each lane stops at its first failure; every
+# line is tagged with its lane and every step prints how long it took.
+CODE_CHECKS := lint unit security browser validate
+MODEL_CHECKS := train rasa-test nlu-test e2e eval-dialogue
+
+test: install db
+	@$(MAKE) --no-print-directory -j2 test-lane-code test-lane-model
 	@echo "all checks passed"
+
+test-lane-code:
+	@$(call run_lane,code,$(CODE_CHECKS))
+
+test-lane-model:
+	@$(call run_lane,model,$(MODEL_CHECKS))
+
+# $(call run_lane,NAME,STEPS): run STEPS one after another, each line tagged [NAME].
+define run_lane
+for step in $(2); do \
+  began=$$(date +%s); \
+  $(MAKE) --no-print-directory $$step 2>&1 | sed -u "s/^/[$(1)] /" \
+    || { echo "[$(1)] FAILED: make $$step after $$(( $$(date +%s) - began )) s"; exit 1; }; \
+  echo "[$(1)] done: make $$step in $$(( $$(date +%s) - began )) s"; \
+done
+endef
 
 # Re-resolve requirements.txt from requirements.in together with Rasa's pins.
 lock:

@@ -318,8 +318,8 @@ def load_corpus(catalog_path: Path = CATALOG_PATH) -> list[ParsedDocument]:
 
 def load_clause_questions(path: Path) -> dict[str, tuple[str, ...]]:
     """The anticipated questions by "CODE:LABEL" (data/policies/clause_questions.yml)."""
-    with path.open(encoding="utf-8") as handle:
-        clauses = yaml.safe_load(handle)["clauses"]
+    with path.open(encoding="utf-8") as handle:  # 4,000 questions: libyaml reads them 10x faster
+        clauses = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["clauses"]
     return {
         str(key): tuple(str(q).strip() for q in questions if str(q).strip())
         for key, questions in clauses.items()

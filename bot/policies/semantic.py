@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -131,8 +131,12 @@ def passage_text(title: str, heading: str, text: str, everyday: str = "") -> str
 
 class EmbeddingCache:
     """Passage vectors on disk, keyed by a hash of the model name and the passage, so a
-    changed clause or model is simply a new key. Written whole to a temporary file and
-    renamed, so a reader never sees half a file."""
+    changed clause or model is simply a new key. Stored as one matrix beside its keys (one
+    read, not one zip member per vector) and written whole to a temporary file then
+    renamed, so a reader never sees half a file. What was read is kept in memory while the
+    file stays the same (tests and seeding read it many times)."""
+
+    _read: ClassVar[dict[Path, tuple[tuple[int, int], dict[str, np.ndarray]]]] = {}
 
     def __init__(self, path: Path = CACHE_PATH) -> None:
         self._path = path
@@ -142,12 +146,33 @@ class EmbeddingCache:
         text = f"{model_name}\n{passage}" if not as_queries else f"{model_name}\nquery\n{passage}"
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self._path.stat()
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size)
+
     def _load(self) -> dict[str, np.ndarray]:
         try:
+            stamp = self._stamp()
+            if stamp is None:
+                return {}
+            read = self._read.get(self._path)
+            if read is not None and read[0] == stamp:
+                return dict(read[1])
             with np.load(self._path) as stored:
-                return {key: stored[key] for key in stored.files}
+                if {"keys", "vectors"} <= set(stored.files):
+                    vectors = stored["vectors"]
+                    known = dict(zip(stored["keys"].tolist(), vectors, strict=True))
+                else:  # the earlier layout, one member per vector: rewritten below
+                    known = {key: stored[key] for key in stored.files}
+                    self._save(known)
+                    stamp = self._stamp() or stamp
         except (OSError, ValueError):
             return {}
+        self._read[self._path] = (stamp, known)
+        return dict(known)
 
     def embed(
         self, model: SentenceModel, passages: Sequence[str], *, as_queries: bool = False
@@ -178,7 +203,13 @@ class EmbeddingCache:
             with tempfile.NamedTemporaryFile(
                 dir=self._path.parent, suffix=".npz", delete=False
             ) as handle:
-                np.savez(handle, **vectors)
+                np.savez(
+                    handle,
+                    keys=np.array(list(vectors), dtype=str),
+                    vectors=np.stack(list(vectors.values())).astype(np.float32)
+                    if vectors
+                    else np.zeros((0, DIMENSION), dtype=np.float32),
+                )
             os.chmod(handle.name, 0o644)
             os.replace(handle.name, self._path)
         except OSError as error:  # a read-only checkout still answers, only slower to seed

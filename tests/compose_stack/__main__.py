@@ -31,6 +31,7 @@ from bot.infra.settings import PROJECT_ROOT
 from tests.compose_stack import host
 from tests.compose_stack.stack import (
     BUILT,
+    PACKAGES_IMAGE,
     Stack,
     WebChatVisitor,
     http_status,
@@ -93,6 +94,13 @@ def spoken(day: date) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.compose_stack", description=__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
+    parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="only make what needs no model (the packages, the base images, the app image "
+        "and the Rasa image's package stage) for a later run to find built; CI runs it "
+        "beside make test",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in CI logs
     # Stopped from outside (CI's time limit, Ctrl-C): clean up all the same.
@@ -100,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     state = PROJECT_ROOT / "var" / "compose-test"
     state.mkdir(parents=True, exist_ok=True)
-    build_log = state / "build.log"
+    build_log = state / ("prepare.log" if args.prepare else "build.log")
     build_log.write_text("", encoding="utf-8")
     run = Run()
     daemon = host.Daemon(state)
@@ -133,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=Path(workdir),
                 images={**standins, "PYTHON_IMAGE": base},
             )
-            stack.write_files()
+            stack.write_files(packages_only=args.prepare)
+            if args.prepare:
+                prepare(run, stack, build_log)
+                return _finish(run, failure=None, prefix="compose-test --prepare")
             with run.step("docker compose build"):
                 fresh = FINGERPRINT.is_file() and MODEL.is_file()
                 print(
@@ -193,16 +204,36 @@ def main(argv: list[str] | None = None) -> int:
                         "   containers, network and volumes removed"
                         + ("; the dockerd started here stopped" if stopped else "")
                     )
-    summary(run, images, sizes, memory)
+    if not args.prepare:
+        summary(run, images, sizes, memory)
+    return _finish(
+        run, failure, prefix="compose-test --prepare" if args.prepare else "compose-test"
+    )
+
+
+def _finish(run: Run, failure: BaseException | None, prefix: str) -> int:
     if failure is not None:
         if isinstance(failure, CheckFailed | host.HostError):
             print(f"\nFAILED: {failure}", file=sys.stderr)
         else:
             traceback.print_exception(failure)
-        print(f"compose-test: {run.passed} passed, 1 failed")
+        print(f"{prefix}: {run.passed} passed, 1 failed")
         return 1
-    print(f"compose-test: {run.passed} passed, 0 failed")
+    print(f"{prefix}: {run.passed} passed, 0 failed")
     return 0
+
+
+def prepare(run: Run, stack: Stack, log: Path) -> None:
+    """Build what needs no model, so that the run after `make train` finds it cached: the
+    app image whole, and the Rasa image's package stage (the same instructions on the same
+    files through the same builder, so `docker compose build` reuses its layers)."""
+    with run.step("prepare: the app image, and the Rasa image's package stage"):
+        stack.run("build", "migrate", "rasa", log=log)
+        run.check(
+            host.image_exists("service-assistant-test/app:latest")
+            and host.image_exists(f"service-assistant-test/{PACKAGES_IMAGE}:latest"),
+            "the app image and the Rasa image's package stage are built",
+        )
 
 
 @dataclass

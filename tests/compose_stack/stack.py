@@ -33,6 +33,8 @@ from tests.compose_stack.host import HostError, run
 LONG_RUNNING = ("postgres", "redis", "actions", "rasa", "dashboard")
 ONE_SHOT = ("migrate",)
 BUILT = {"rasa": "rasa", "migrate": "app", "actions": "app", "dashboard": "app", "telegram": "app"}
+# The Rasa image's package stage, as `make compose-test`'s preparation tags it.
+PACKAGES_IMAGE = "rasa-packages"
 
 
 def free_port() -> int:
@@ -51,8 +53,10 @@ class Stack:
     name: str = "service-assistant-compose-test"
     env: dict[str, str] = field(default_factory=dict)
 
-    def write_files(self) -> None:
-        """The `.env` (secrets made here, letters and digits) and the override file."""
+    def write_files(self, *, packages_only: bool = False) -> None:
+        """The `.env` (secrets made here, letters and digits) and the override file; with
+        `packages_only`, the Rasa image stops at its package stage (a tag of its own), so
+        that building it needs no model and leaves its layers for the real build."""
         self.env = {name: secrets.token_hex(24) for name in sorted(REQUIRED_SECRETS)}
         self.env.update(
             SEED_DEMO="1",
@@ -69,6 +73,11 @@ class Stack:
             override["services"][service] = {
                 "image": f"service-assistant-test/{image}:latest",
                 "build": {"network": "host"},
+            }
+        if packages_only:
+            override["services"]["rasa"] = {
+                "image": f"service-assistant-test/{PACKAGES_IMAGE}:latest",
+                "build": {"network": "host", "target": "build"},
             }
         (self.workdir / "override.yml").write_text(yaml.safe_dump(override), encoding="utf-8")
 

@@ -338,10 +338,11 @@ def test_the_image_requirements_are_the_runtime_part_of_requirements_in():
 def _imported_distributions() -> set[str]:
     owners: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]  # parsed from the METADATA file on every access
         for file in dist.files or []:
             top = file.parts[0].removesuffix(".py")
             if not top.endswith((".dist-info", ".data")):
-                owners.setdefault(top, dist.metadata["Name"])
+                owners.setdefault(top, name)
     found: set[str] = set()
     for path in [
         *PROJECT_ROOT.joinpath("bot").rglob("*.py"),

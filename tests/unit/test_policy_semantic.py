@@ -110,6 +110,23 @@ def test_the_cache_embeds_each_passage_once_across_databases(tmp_path):
     assert again[:, 0].tolist() == [2.0, 3.0, 1.0]
 
 
+def test_a_cache_in_the_earlier_layout_is_read_and_rewritten_as_one_matrix(tmp_path):
+    path = tmp_path / "cache.npz"
+    key = EmbeddingCache.key(CountingModel.name, "甲")
+    np.savez(path, **{key: np.full(DIMENSION, 7, dtype=np.float32)})  # one member per vector
+    model = CountingModel()
+    assert EmbeddingCache(path).embed(model, ["甲"])[:, 0].tolist() == [7.0]
+    assert model.embedded == []
+    with np.load(path) as stored:
+        assert sorted(stored.files) == ["keys", "vectors"]
+        assert stored["keys"].tolist() == [key] and stored["vectors"].shape == (1, DIMENSION)
+    # A file changed by another process is read again, not served from memory.
+    EmbeddingCache(path).embed(model, ["乙乙"])
+    other = CountingModel()
+    assert EmbeddingCache(path).embed(other, ["乙乙", "甲"])[:, 0].tolist() == [2.0, 7.0]
+    assert other.embedded == []
+
+
 def test_a_clause_is_embedded_with_its_document_title_and_heading():
     assert passage_text("机房管理制度", "服务器管理", "严禁吸烟。") == (
         "机房管理制度 服务器管理 严禁吸烟。"
