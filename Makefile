@@ -159,10 +159,10 @@ test: install db
 	@echo "all checks passed"
 
 test-lane-code:
-	@$(call run_lane,code,$(CODE_CHECKS))
+	+@$(call run_lane,code,$(CODE_CHECKS))
 
 test-lane-model:
-	@$(call run_lane,model,$(MODEL_CHECKS))
+	+@$(call run_lane,model,$(MODEL_CHECKS))
 
 # $(call run_lane,NAME,STEPS): run STEPS one after another, each line tagged [NAME].
 define run_lane
