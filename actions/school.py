@@ -669,7 +669,9 @@ class ActionCareTimes(Action):
             day: date | None = parse_dates(latest_text(tracker), clock.today())[0]
         except DateParseError:
             day = None
-        schools = service.care_times(sender_id=tracker.sender_id, day=day)
+        schools = service.care_times(
+            sender_id=tracker.sender_id, day=day, text=latest_text(tracker)
+        )
         lines = [_care_line(times) for times in schools]
         if not lines:
             dispatcher.utter_message(response="utter_service_unavailable")

@@ -21,7 +21,8 @@ from bot.reading import normalize_chinese
 
 # A question, not a request ("表扬信有奖金吗", "表坏了要收钱不").
 _QUESTION = re.compile(
-    r"[?？]|吗|么|是不是|能不能|可不可以|有没有|会不会|要不要|多少|几|怎么|咋|啥|什么|[^\s]不[呀啊呢]?\s*$"
+    r"[?？]|吗|么|是不是|能不能|可不可以|有没有|会不会|要不要|多少|几|多久|多长时间|怎么|咋|啥"
+    r"|什么|[^\s]不[呀啊呢]?\s*$"
 )
 # The gas meter, by any of its names, and what is wrong with it.
 _METER = r"(?:燃气表|煤气表|天然气表|气表|燃气的表|表上的数|表的数|表上那个数|表上的字|字码)"
@@ -41,10 +42,23 @@ _LEAVE = re.compile(
 # Called off, or done already ("好的 已经请过假了").
 _CALLED_OFF = re.compile(r"取消|撤销|撤回|不请了|不用请|销假|已经请|已请|请过|请好了")
 
+# A complaint said as one: the message opens with it ("投诉你们助餐 …", "我要投诉 …").
+_COMPLAINT = re.compile(r"^\W*(?:我|俺|我们)?(?:要|想|想要|得)?投诉(?!.{0,4}(?:进度|结果|的事))")
+# Home care asked for an elderly person ("想给她申请每天送个午饭再找人陪她说说话").
+_CARE_SERVICE = (
+    r"(?:助餐|送饭|送餐|送.{0,2}[午晚早]饭|陪护|陪.{0,4}(?:说说?话|聊天|解闷)|助浴|洗澡|"
+    r"居家养老|上门服务)"
+)
+_ELDERLY_CARE = re.compile(
+    rf"(?:申请|想(?:给|让|请|找|帮)|帮.{{0,3}}(?:申请|安排|找)|需要|安排).{{0,12}}{_CARE_SERVICE}"
+)
+
 CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("report_meter_fault", _METER_FAULT),
     ("give_praise", _PRAISE),
     ("request_leave", _LEAVE),
+    ("file_complaint", _COMPLAINT),
+    ("elderly_care", _ELDERLY_CARE),
 )
 
 
@@ -57,4 +71,6 @@ def service_cue(text: str) -> str | None:
     found = {intent for intent, words in CUES if words.search(normalized)}
     if _CALLED_OFF.search(normalized):
         found.discard("request_leave")
+    if "file_complaint" in found:  # a complaint about a service names the service too
+        found -= {"elderly_care", "report_meter_fault"}
     return found.pop() if len(found) == 1 else None

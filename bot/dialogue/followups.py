@@ -52,6 +52,8 @@ _BILL_WORDS = re.compile(r"欠|余额|账单|费|多少钱|交了|缴")
 _USAGE_WORDS = re.compile(r"用气|用量|用了多少|几方|多少方")
 _HALL_WORDS = re.compile(r"开门|关门|营业|上班|下班|几点|开不开|休息|营业厅")
 _CARE_WORDS = re.compile(r"几点|开始|结束|接|放学|看护|托管")
+# A school named by a follow-up of the care times ("那星河小学呢").
+_SCHOOL = re.compile(r"\S{1,8}(?:小学|中学|学校|校区)")
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,9 @@ def resolve_followup(
         return "request_leave"
     if task.flow == HALLS and ((day and leans_on) or _HALL_WORDS.search(words)):
         return "ask_business_hall"
-    if task.flow == CARE_TIMES and ((day and leans_on) or _CARE_WORDS.search(words)):
+    if task.flow == CARE_TIMES and (
+        ((day or _SCHOOL.search(words)) and leans_on) or _CARE_WORDS.search(words)
+    ):
         return "ask_care_times"
     return None
 

@@ -8,6 +8,7 @@ failed database leaves as `bot.infra.db.DatabaseUnavailable`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.infra.db import unit_of_work
 from bot.models import LeaveRequest, Student
+from bot.reading import normalize_chinese
 from bot.school.binding import StudentBindResult, bind_guardian, children_of
 from bot.school.leave import (
     CancelOutcome,
@@ -241,16 +243,21 @@ def school_leaves(*, days: list[date], school_code: str | None = None) -> list[L
         return _leaves_on_days(session, days, school_code=school_code)
 
 
-def care_times(*, sender_id: str, day: date | None = None) -> list[CareTimes]:
-    """Care hours and the leave cutoff of the schools of the sender's children, or of every
-    school when the sender has bound no child; with `day`, whether each holds care then
-    (校运动会, a weekend)."""
+def care_times(*, sender_id: str, day: date | None = None, text: str = "") -> list[CareTimes]:
+    """Care hours and the leave cutoff of the schools `text` names ("那星河小学呢"), else of
+    the schools of the sender's children, or of every school when the sender has bound no
+    child; with `day`, whether each holds care then (校运动会, a weekend). The hours are
+    the schools' public arrangements: naming a school shows nothing of anyone."""
     with unit_of_work() as session:
-        bound = children_of(session=session, sender_id=sender_id)
+        every = list_schools(session=session)
+        named = [school for school in every if names_school(text, school.name)]
+        bound = children_of(session=session, sender_id=sender_id) if not named else []
         schools = (
-            {child.school_class.school.id: child.school_class.school for child in bound}
+            {school.id: school for school in named}
+            if named
+            else {child.school_class.school.id: child.school_class.school for child in bound}
             if bound
-            else {school.id: school for school in list_schools(session=session)}
+            else {school.id: school for school in every}
         )
         times = []
         for school in schools.values():
@@ -267,6 +274,17 @@ def care_times(*, sender_id: str, day: date | None = None) -> list[CareTimes]:
                 )
             )
         return times
+
+
+def names_school(text: str, name: str) -> bool:
+    """Whether `text` names the school called `name`: in full without a note in brackets
+    ("星河小学" for "星河小学(演示)"), or by its own part before 小学/中学/学校 ("星河")."""
+    words = normalize_chinese(text or "")
+    full = re.sub(r"[(（][^)）]*[)）]", "", normalize_chinese(name)).strip()
+    if not full or not words:
+        return False
+    stem = re.sub(r"(?:小学|中学|学校)$", "", full)
+    return full in words or (len(stem) >= 2 and stem in words)
 
 
 def _chosen_students(session: Session, sender_id: str, chosen: str | None) -> list[Student]:

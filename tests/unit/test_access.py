@@ -496,3 +496,7 @@ def test_care_on_a_day_asked_says_whether_it_is_held_at_each_school(world):
     [own] = run(ActionCareTimes(), ALICE, "看护几点散")
     assert own["response"] == "utter_care_times"
     assert "实验小学" in own["schools"] and "星河小学" not in own["schools"]
+    # A school named is answered, whoever asks: its hours are its public arrangements.
+    for sender in (ALICE, STRANGER):
+        [other] = run(ActionCareTimes(), sender, "那星河小学呢")
+        assert "星河小学" in other["schools"] and "实验小学" not in other["schools"]

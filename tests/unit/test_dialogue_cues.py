@@ -23,6 +23,15 @@ from bot.dialogue.cues import service_cue
             "request_leave",
         ),
         ("闺女明天请一天假 发烧了", "request_leave"),
+        ("投诉你们助餐 给我爸送的午饭连着三天都是凉的 他胃不好 吃了就疼", "file_complaint"),
+        ("我要投诉 抄表员态度很差", "file_complaint"),
+        ("投诉 燃气表装歪了 师傅不管", "file_complaint"),
+        (
+            "我奶奶甘秀珍一个人住在滨江路20号3单元501电话13812345771"
+            "想给她申请每天送个午饭再找人陪她说说话下礼拜四开始就行",
+            "elderly_care",
+        ),
+        ("想给我爸申请助餐 住幸福小区3栋201", "elderly_care"),
     ],
 )
 def test_a_plain_request_is_read_from_its_words(text, intent):
@@ -41,6 +50,10 @@ def test_a_plain_request_is_read_from_its_words(text, intent):
         "明天那个假取消掉",  # called off: cancel_leave's
         "好的 已经请过假了 谢谢",
         "请假要提前几天说",  # a question on the rules
+        "投诉一般多久能有人管",  # a question on complaint handling
+        "投诉进度查一下",  # the status of one: check_complaint_status's
+        "我爸吃了你们送的饭就拉肚子",  # names no request
+        "助餐一个月多少钱",  # a question
     ],
 )
 def test_questions_and_other_words_are_left_to_the_nlu(text):

@@ -129,7 +129,7 @@ def test_arrears_asked_after_the_halls_asks_for_the_bill() -> None:
     assert follow(HALLS_ANSWERED, "那我欠费不", "goodbye") == "check_gas_bill"
 
 
-@pytest.mark.parametrize("text", ["周三呢", "那明天几点接"])
+@pytest.mark.parametrize("text", ["周三呢", "那明天几点接", "那星河小学呢"])
 def test_a_day_asked_after_the_care_times_gets_the_care_times_again(text: str) -> None:
     assert follow(CARE_TIMES_ANSWERED, text, "inform") == "ask_care_times"
 
