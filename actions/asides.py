@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.complaints import ActionComplaintStatus
 from actions.contact import ActionContact
-from actions.forms import latest_intent
+from actions.forms import aside_intent, latest_intent
 from actions.gas import (
     ActionGasBusinessHalls,
     ActionGasLeak,
@@ -50,7 +50,7 @@ async def answer(
 ) -> list[EventType]:
     """Answer the latest message as it is answered outside a form; the answering action's
     events (a policy answer's `policy_context`)."""
-    intent, _ = latest_intent(tracker)
+    intent = aside_intent(tracker, frozenset(ASIDE_ANSWERS)) or latest_intent(tracker)[0]
     found = ASIDE_ANSWERS.get(intent or "")
     if found is None:
         return []

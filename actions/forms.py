@@ -127,19 +127,50 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return (str(name) if name else None), float(intent.get("confidence") or 0.0)
 
 
-def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> bool:
-    """Whether the latest message, in the middle of a form, is a question asked aside."""
+# Questions whose own words say what they ask, whatever the NLU made of them ("等下 先问一句
+# 人民路那个营业厅礼拜天开门不" read as a complaint): the halls' and the care's hours.
+_WORDED_ASIDES = (
+    (
+        "ask_business_hall",
+        re.compile(r"营业厅.{0,12}(?:开门|关门|营业|几点|上班|下班|开不开|休息)|营业时间"),
+    ),
+    (
+        "ask_care_times",
+        re.compile(r"(?:看护|晚托|托管|课后服务).{0,8}(?:几点|什么时候|啥时候)"),
+    ),
+)
+
+
+def worded_aside(text: str) -> str | None:
+    """The question a message asks in so many words (`_WORDED_ASIDES`), or None."""
+    if not _ASKS.search(text) or _NUMBER.search(text):
+        return None
+    return next((intent for intent, words in _WORDED_ASIDES if words.search(text)), None)
+
+
+def aside_intent(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> str | None:
+    """What the latest message, in the middle of a form, asks as a question aside, or None:
+    the NLU's intent when it is sure enough (less so when the message says it is an aside),
+    else the question its own words ask."""
     if tracker.get_slot("requested_slot") is None:
-        return False
+        return None
     intent, confidence = latest_intent(tracker)
     text = (tracker.latest_message or {}).get("text") or ""
     bar = ASIDE_CUED_MIN_CONFIDENCE if _ASIDE_CUE.search(text) else ASIDE_MIN_CONFIDENCE
-    return (
+    if (
         intent in intents
         and confidence >= bar
         and not _NUMBER.search(text)
         and (intent in _URGENT or bool(_ASKS.search(text)))
-    )
+    ):
+        return intent
+    worded = worded_aside(text)
+    return worded if worded in intents else None
+
+
+def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> bool:
+    """Whether the latest message, in the middle of a form, is a question asked aside."""
+    return aside_intent(tracker, intents) is not None
 
 
 # How a question asked aside is answered: `actions.asides.answer`, installed by

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import policies
 from actions.asides import ASIDE_ANSWERS, answer
 from actions.complaints import ValidateComplaintForm
-from actions.forms import ASIDE_INTENTS, HANDOVERS, answer_aside, asks_aside
+from actions.forms import ASIDE_INTENTS, HANDOVERS, answer_aside, aside_intent, asks_aside
 from actions.gas import ValidateGasAccountForm
 from actions.school import ValidateLeaveForm
 from actions.visits import ValidateCareForm, ValidateInfusionForm
@@ -67,11 +67,23 @@ def test_every_aside_question_and_handed_over_request_has_an_answer():
         ("就在这里联系我", "ask_contact", "complaint_contact", 0.88, False),
         ("有事打我电话吗 13900001111", "ask_contact", "complaint_contact", 0.95, False),
         # Not sure enough.
-        ("营业厅几点开门", "ask_business_hall", "complaint_occurred", 0.6, False),
+        ("人民路营业厅那个收费员是谁", "ask_business_hall", "complaint_occurred", 0.6, False),
         ("发烧了", "inform", "leave_reason", 0.99, False),
         # ...unless the message says it is a question aside.
         ("等下 先问一句 营业厅礼拜天开门不", "ask_business_hall", "gas_account_no", 0.62, True),
-        ("对了 营业厅几点开门", "ask_business_hall", "complaint_occurred", 0.4, False),
+        ("对了 营业厅那个人叫啥", "ask_business_hall", "complaint_occurred", 0.4, False),
+        # The hours asked in so many words, whatever the NLU made of them.
+        ("营业厅几点开门", "ask_business_hall", "complaint_occurred", 0.6, True),
+        (
+            "等下 先问一句 人民路那个营业厅礼拜天开门不",
+            "file_complaint",
+            "gas_account_no",
+            0.81,
+            True,
+        ),
+        ("那看护几点结束啊", "request_leave", "leave_reason", 0.7, True),
+        # An answer that only names a hall and its opening is no question.
+        ("昨天下午在人民路营业厅开门的时候", "file_complaint", "complaint_occurred", 0.9, False),
     ],
 )
 def test_what_is_asked_aside(text, intent, requested_slot, confidence, aside):
@@ -99,6 +111,16 @@ def test_a_policy_answer_aside_remembers_its_question_for_a_follow_up(monkeypatc
         SlotSet("leave_date", None),
     ]
     assert [m["response"] for m in dispatcher.messages] == ["utter_policy_no_answer_no_contact"]
+
+
+def test_a_question_asked_in_so_many_words_is_answered_as_it_asks_not_as_read():
+    tracker = _tracker(
+        "等下 先问一句 人民路那个营业厅礼拜天开门不", "file_complaint", "gas_account_no", 0.81
+    )
+    assert aside_intent(tracker, frozenset(ASIDE_ANSWERS)) == "ask_business_hall"
+    # What the NLU was sure of, as an aside, stays what is answered.
+    sure = _tracker("请假是不是要提前跟老师说?", "ask_policy", "student_no", 0.99)
+    assert aside_intent(sure, frozenset(ASIDE_ANSWERS)) == "ask_policy"
 
 
 def test_a_gas_leak_is_not_an_aside_to_a_gas_question():
