@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import FORGOT, SWITCH_MIN_CONFIDENCE, FormEngine, latest_intent
 from actions.message import STOP_INTENTS, input_channel, latest_text
+from bot.dialogue.cues import asks_whether_care_is_compulsory
 from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
@@ -128,6 +129,18 @@ def _ids(children: list[service.Child]) -> str:
     return ",".join(str(child.id) for child in children)
 
 
+def _asks_about_care_itself(tracker: Tracker) -> bool:
+    """Whether the message that started the leave form asks if care must be attended,
+    naming no day (with a day it asks for a leave, whatever else it asks)."""
+    text = latest_text(tracker)
+    if not asks_whether_care_is_compulsory(text):
+        return False
+    try:
+        return not parse_dates(text, clock.today())
+    except DateParseError:
+        return True
+
+
 class ValidateLeaveForm(FormEngine):
     """Collects child, dates, reason and a confirmation; binds the parent first if needed."""
 
@@ -142,6 +155,11 @@ class ValidateLeaveForm(FormEngine):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if tracker.get_slot("requested_slot") is None and _asks_about_care_itself(tracker):
+            # "晚托是不是必须得去啊 我家娃不想留": whether care must be attended, no leave
+            # asked for; the care times say it is voluntary and how to stay away a day.
+            ActionCareTimes().run(dispatcher, tracker, domain)
+            return self._stop_events(tracker, domain)
         intent, confidence = latest_intent(tracker)
         cancels = (
             tracker.get_slot("requested_slot") is not None

@@ -74,3 +74,19 @@ def service_cue(text: str) -> str | None:
     if "file_complaint" in found:  # a complaint about a service names the service too
         found -= {"elderly_care", "report_meter_fault"}
     return found.pop() if len(found) == 1 else None
+
+
+# Whether after-school care must be attended ("晚托是不是必须得去啊 我家娃不想留"): a
+# question on the care itself, which the classifier takes for a leave request.
+_COMPULSORY = re.compile(
+    r"必须|一定要|一定得|非得|非去不可|强制|逼着?|自愿|"
+    r"(?:可以|能|能不能|可不可以)不(?:去|参加|报|留)|不(?:去|参加|报|留)(?:行不行|可以吗|行吗|要得不|中不中)"
+)
+
+
+def asks_whether_care_is_compulsory(text: str) -> bool:
+    """Whether `text` asks if after-school care must be attended, rather than asking for
+    a day off (a day named makes it a leave request: "明天必须请假吗" is left alone, the
+    caller checks the day)."""
+    normalized = normalize_chinese(text or "")
+    return bool(_QUESTION.search(normalized) and _COMPULSORY.search(normalized))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.cues import service_cue
+from bot.dialogue.cues import asks_whether_care_is_compulsory, service_cue
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,17 @@ def test_a_plain_request_is_read_from_its_words(text, intent):
 )
 def test_questions_and_other_words_are_left_to_the_nlu(text):
     assert service_cue(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("学校那个晚托是不是必须得去啊 我家娃不想留", True),
+        ("课后看护可以不参加吗", True),
+        ("托管是强制的吗", True),
+        ("孩子明天不参加课后看护,发烧了", False),
+        ("我自愿不参加 明天请假", False),  # no question
+    ],
+)
+def test_whether_care_must_be_attended_is_asked(text, asks):
+    assert asks_whether_care_is_compulsory(text) is asks

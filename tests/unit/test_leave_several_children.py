@@ -144,6 +144,23 @@ def test_a_stop_leaves_nothing_for_either_child(world):
     assert form.finished and leaves_recorded(who) == {}
 
 
+@pytest.mark.parametrize(
+    "question", ["学校那个晚托是不是必须得去啊 我家娃不想留", "看护可以不参加吗"]
+)
+def test_whether_care_must_be_attended_gets_the_care_times_not_a_leave_form(world, question):
+    who = parent()
+    form = leave_form(who)
+    said = form.say(question, intent="request_leave", confidence=0.99)
+    assert said[0] == "utter_care_times" and not any(r.startswith("utter_ask_") for r in said)
+    assert form.finished and leaves_recorded(who) == {}
+
+
+def test_a_question_with_a_day_in_it_is_still_a_leave(world):
+    form = leave_form(parent())
+    said = form.say("两个孩子明天必须请假吗 去奶奶家", intent="request_leave", confidence=0.99)
+    assert "utter_care_times" not in said and not form.finished
+
+
 def test_after_the_cutoff_each_child_is_refused_by_name(world, monkeypatch):
     monkeypatch.setenv("FROZEN_NOW", "2026-11-25T16:00:00+08:00")
     bot_settings.get_settings.cache_clear()
