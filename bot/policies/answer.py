@@ -14,6 +14,7 @@ from bot.policies.plain import is_follow_up, is_short, plain_answer, with_contex
 from bot.policies.search import (
     MIN_PROMINENCE,
     PolicyHit,
+    PolicyIndex,
     Thresholds,
     default_tokenizer,
     load_index,
@@ -139,6 +140,8 @@ def answers_confidently(
         limit=1,
         always_embed=True,
     )
+    if not answers and searched != question:
+        return _answers_within_previous_regulation(index, question, previous, audiences, settings)
     if not answers or answers[0].similarity is None:
         return False
     best = answers[0]
@@ -208,6 +211,41 @@ def _answer(
         session=session, code=DEPARTMENT_OF_GENERAL_RULES
     )
     return PolicyAnswer(best=None, related=(), referral=referral)
+
+
+def _answers_within_previous_regulation(
+    index: PolicyIndex,
+    question: str,
+    previous: str | None,
+    audiences: tuple[Audience, ...],
+    settings: Settings,
+) -> bool:
+    """Whether a follow-up that finds nothing with the last question's words ("那饭店那种
+    商业户呢 每个月几号去抄" after a question on indoor meters, whose slang finds nothing
+    on its own) is answered by its own words, in the regulation the last question was
+    about: the clause its own words rank first, by BM25 and fused alike, is of the
+    document that the last question's words rank first."""
+    if not previous:
+        return False
+    alone = index.answers(
+        question,
+        audiences=audiences,
+        thresholds=Thresholds(
+            settings.policy_min_score,
+            settings.policy_min_coverage,
+            settings.policy_min_score_unknown_noun,
+        ),
+        limit=1,
+        always_embed=True,
+    )
+    own_words = index.rank(question, audiences=audiences, semantic=False)
+    before = index.rank(previous, audiences=audiences, semantic=False)
+    if not alone or not own_words or not before or before[0].score <= 0:
+        return False
+    best = alone[0]
+    return (best.code, best.clause) == (own_words[0].code, own_words[0].clause) and (
+        best.code == before[0].code
+    )
 
 
 def _with_context_if_follow_up(question: str, previous: str | None) -> str:

