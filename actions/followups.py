@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.forms import latest_intent
 from actions.message import latest_text
-from bot.dialogue.cues import service_cue
+from bot.dialogue.cues import asks_about_work_rules, service_cue
 from bot.dialogue.followups import resolve_followup
 from bot.incidents import reports_incidents
 from bot.infra import clock
@@ -81,8 +81,10 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
     except DatabaseUnavailable:
         logger.warning("policy search unavailable: the message is not tried as a policy question")
         return []
-    if not answered:
+    if not answered and not asks_about_work_rules(latest_text(tracker)):
         return []
+    # A question on pay or working time the regulations may not cover is still theirs to
+    # answer: the answer then says so and whom to ask.
     logger.info("read as a policy question (the NLU said %s)", read_as)
     return [
         UserUtteranceReverted(),

@@ -90,3 +90,17 @@ def asks_whether_care_is_compulsory(text: str) -> bool:
     caller checks the day)."""
     normalized = normalize_chinese(text or "")
     return bool(_QUESTION.search(normalized) and _COMPULSORY.search(normalized))
+
+
+# Pay, leave and working time: what staff ask of the rules they work under ("礼拜天被叫去
+# 抢修 这加班费咋算的 给几倍工资啊"), which the regulations may or may not cover.
+_WORK_TERMS = re.compile(
+    r"加班费|加班工资|加班|工资|薪水|薪资|奖金|绩效|补贴|津贴|年假|调休|考勤|值班费"
+)
+
+
+def asks_about_work_rules(text: str) -> bool:
+    """Whether `text` asks about pay, leave or working time: a question on the rules,
+    answered from the regulations or, where they say nothing, with whom to ask."""
+    normalized = normalize_chinese(text or "")
+    return bool(_QUESTION.search(normalized) and _WORK_TERMS.search(normalized))

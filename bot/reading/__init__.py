@@ -166,9 +166,11 @@ def corrected_value(text: str) -> str:
 
 # Words of a gas emergency: such a message is answered with what to do now, whatever it
 # also asks ("楼道里一股臭鸡蛋味儿 是不是漏气了 能开灯不" is no question on the regulations).
-# "抢修电话多少" asks for the emergency line; "有股味" is how a smell is first noticed.
+# "抢修电话多少" asks for the emergency line, unless a worker was sent to one ("礼拜天被叫去
+# 抢修 这加班费咋算的"); "有股味" is how a smell is first noticed.
 _GAS_EMERGENCY = re.compile(
-    r"漏气|泄漏|燃气味|煤气味|天然气味|臭鸡蛋|着火|冒烟|爆炸|中毒|抢修|有股味|一股味|有股怪味"
+    r"漏气|泄漏|燃气味|煤气味|天然气味|臭鸡蛋|着火|冒烟|爆炸|中毒|有股味|一股味|有股怪味"
+    r"|(?<!叫去)(?<!派去)(?<!叫我去)(?<!派我去)抢修"
 )
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogue.cues import asks_whether_care_is_compulsory, service_cue
+from bot.dialogue.cues import (
+    asks_about_work_rules,
+    asks_whether_care_is_compulsory,
+    service_cue,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +76,17 @@ def test_questions_and_other_words_are_left_to_the_nlu(text):
 )
 def test_whether_care_must_be_attended_is_asked(text, asks):
     assert asks_whether_care_is_compulsory(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("礼拜天被叫去抢修 这加班费咋算的 给几倍工资啊", True),
+        ("年假有几天", True),
+        ("值班有补贴吗", True),
+        ("我的燃气费多少钱", False),  # a customer's bill
+        ("加班到很晚 谢谢你们", False),  # no question
+    ],
+)
+def test_questions_on_pay_and_working_time_are_recognised(text, asks):
+    assert asks_about_work_rules(text) is asks

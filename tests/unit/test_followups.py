@@ -345,6 +345,14 @@ def test_no_policy_search_for_a_service_intent_or_while_a_form_asks(monkeypatch)
     assert asked == []
 
 
+def test_a_question_on_pay_the_regulations_do_not_cover_is_still_theirs(monkeypatch) -> None:
+    _asked(monkeypatch, False)  # no clause answers it beyond doubt
+    tracker = _tracker([LISTEN, user("周末加班 这加班费咋算的 给几倍工资啊", "nlu_fallback")])
+    events = ActionResolveFollowup().run(CollectingDispatcher(), tracker, {})
+    # Answered as a policy question: the answer says they do not cover it, and whom to ask.
+    assert events[2]["parse_data"]["intent"]["name"] == "ask_policy"
+
+
 def test_a_failed_policy_search_leaves_the_usual_reply(monkeypatch) -> None:
     _asked(monkeypatch, DatabaseUnavailable("down"))
     tracker = _tracker([LISTEN, user("坐柜台的想跟人倒个班咋弄", "out_of_scope")])

@@ -14,6 +14,7 @@ from bot.reading import (
     numbers_in,
     says_correction,
     says_stop,
+    speaks_of_gas_emergency,
     to_digits,
 )
 from bot.reading.dates import DateParseError, parse_dates
@@ -141,3 +142,17 @@ def test_a_range_ending_before_it_starts_is_reversed():
     with pytest.raises(DateParseError) as error:
         parse_dates("12月5日到12月3日", TODAY)
     assert error.value.reason == "reversed"
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency"),
+    [
+        ("抢修电话多少", True),
+        ("楼道里一股臭鸡蛋味儿 是不是漏气了 能开灯不", True),
+        ("快来抢修 家里有股味", True),
+        ("礼拜天被叫去抢修 这加班费咋算的 给几倍工资啊", False),  # a worker sent to a job
+        ("燃气费多少钱", False),
+    ],
+)
+def test_a_gas_emergency_is_read_from_its_words(text, emergency):
+    assert speaks_of_gas_emergency(text) is emergency
