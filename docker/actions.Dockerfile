@@ -11,13 +11,14 @@ ARG BASE_IMAGE=python:3.10-slim-bookworm
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # The runtime part of requirements.in, with requirements.txt as constraints: the versions
-# the tests ran with (docker/image_requirements.py).
+# the tests ran with (docker/image_requirements.py). Without Rasa, and without
+# scikit-learn, which only an NLU component in the Rasa server imports (240 MB).
 COPY requirements.in requirements.txt docker/image_requirements.py /tmp/deps/
 RUN python -c 'import sys; assert sys.version_info[:2] == (3, 10), sys.version' \
     && python -m venv /opt/venv \
     && /opt/venv/bin/pip install --quiet "pip==24.0" \
     && python /tmp/deps/image_requirements.py /tmp/deps/requirements.in --without rasa \
-       > /tmp/deps/image.txt \
+       --without scikit-learn > /tmp/deps/image.txt \
     && /opt/venv/bin/pip install --quiet -r /tmp/deps/image.txt -c /tmp/deps/requirements.txt \
     && /opt/venv/bin/pip check
 # pg_dump and pg_restore of PostgreSQL 15 for `python -m bot backup` and `restore`: the
