@@ -44,13 +44,15 @@ ASIDE_ANSWERS: dict[str, str | type[Action]] = {
     "cancel_booking": ActionCancelBooking,
 }
 
+_ANSWERED = frozenset(ASIDE_ANSWERS)
+
 
 async def answer(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> list[EventType]:
     """Answer the latest message as it is answered outside a form; the answering action's
     events (a policy answer's `policy_context`)."""
-    intent = aside_intent(tracker, frozenset(ASIDE_ANSWERS)) or latest_intent(tracker)[0]
+    intent = aside_intent(tracker, _ANSWERED) or latest_intent(tracker)[0]
     found = ASIDE_ANSWERS.get(intent or "")
     if found is None:
         return []

@@ -129,17 +129,7 @@ def answers_confidently(
         # (or nothing): what it asks about is not in its words.
         return False
     audiences = audiences_for(session=session, sender_id=sender_id)
-    answers = index.answers(
-        searched,
-        audiences=audiences,
-        thresholds=Thresholds(
-            settings.policy_min_score,
-            settings.policy_min_coverage,
-            settings.policy_min_score_unknown_noun,
-        ),
-        limit=1,
-        always_embed=True,
-    )
+    answers = _best_answer(index, searched, audiences, settings)
     if not answers and searched != question:
         return _answers_within_previous_regulation(index, question, previous, audiences, settings)
     if not answers or answers[0].similarity is None:
@@ -213,6 +203,24 @@ def _answer(
     return PolicyAnswer(best=None, related=(), referral=referral)
 
 
+def _best_answer(
+    index: PolicyIndex, text: str, audiences: tuple[Audience, ...], settings: Settings
+) -> list[PolicyHit]:
+    """The clause that answers `text` beyond the configured thresholds, embedded whatever
+    BM25 finds (at most one; none when nothing answers)."""
+    return index.answers(
+        text,
+        audiences=audiences,
+        thresholds=Thresholds(
+            settings.policy_min_score,
+            settings.policy_min_coverage,
+            settings.policy_min_score_unknown_noun,
+        ),
+        limit=1,
+        always_embed=True,
+    )
+
+
 def _answers_within_previous_regulation(
     index: PolicyIndex,
     question: str,
@@ -227,17 +235,7 @@ def _answers_within_previous_regulation(
     document that the last question's words rank first."""
     if not previous:
         return False
-    alone = index.answers(
-        question,
-        audiences=audiences,
-        thresholds=Thresholds(
-            settings.policy_min_score,
-            settings.policy_min_coverage,
-            settings.policy_min_score_unknown_noun,
-        ),
-        limit=1,
-        always_embed=True,
-    )
+    alone = _best_answer(index, question, audiences, settings)
     own_words = index.rank(question, audiences=audiences, semantic=False)
     before = index.rank(previous, audiences=audiences, semantic=False)
     if not alone or not own_words or not before or before[0].score <= 0:
