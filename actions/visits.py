@@ -143,7 +143,7 @@ _NAMED = re.compile(
     r"患者|病人|老人)(?:叫|是|姓名)?[:：]?"
     rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
     # a pause, or, in words run together by voice input, what follows a name
-    r"(?=[\s,，。;；!！、]|$|\d|一个人|住在|家住|今年|电话|手机|联系)"
+    r"(?=[\s,，。;；!！、]|$|\d|一个人|住在|家住|今年|电话|手机|联系|申请|预约|登记|报名)"
 )
 _NOT_NAME = re.compile(r"[血压病糖瘫岁床龄烧疼痛癌药针腿脚]|高兴|不好|不行|没事")
 # Words adding to what was asked for ("再加个送饭", "还要助洁").

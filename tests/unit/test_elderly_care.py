@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from actions.visits import name_in
 from bot.infra import clock
 from bot.infra.db import session_scope
 from bot.infra.migrate import downgrade, upgrade
@@ -229,3 +230,18 @@ def test_the_recheck_migration_goes_down_and_up_again(care, database_url):
     upgrade(database_url)
     with session_scope(care) as session:
         assert register(session, name="李爷爷").recheck is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("俺爸韩德山 八十了", "韩德山"),
+        ("我奶奶甘秀珍一个人住在滨江路20号", "甘秀珍"),
+        ("想给我爸骆建国申请助餐 住幸福小区3栋201", "骆建国"),  # the request runs on
+        ("我爸张三申请助浴", "张三"),
+        ("我妈高血压 想申请助餐", None),
+        ("想给我爸申请助餐", None),
+    ],
+)
+def test_the_name_given_with_the_request_is_read(text, name):
+    assert name_in(text) == name
