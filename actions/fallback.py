@@ -14,6 +14,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.emergency import warn_of_gas
 from actions.followups import as_policy_question
 
 # What each intent offers, in the words a customer would choose from.
@@ -84,6 +85,8 @@ class ActionAskAffirmation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # A smell near the word gas is warned of before anything is asked.
+        warn_of_gas(dispatcher, tracker)
         buttons = choices_for(tracker.latest_message.get("intent_ranking") or [])
         if not buttons:
             # Nothing is likely enough to offer: show what the assistant does instead.

@@ -58,6 +58,30 @@ _NUMBER = re.compile(r"\d{4,}")
 FORGOT = re.compile(r"忘|不记得|记不得|记不清|不知道|不清楚|找不到|查不到|没带")
 # An emergency is answered whatever the form was asking.
 _URGENT = frozenset({"gas_leak"})
+_WARNINGS = frozenset({"utter_gas_leak", "utter_gas_leak_no_line"})
+
+
+def _warned_just_before(tracker: Tracker) -> bool:
+    """Whether the turn before the latest message already said what to do about leaking
+    gas (its message read as a gas leak, or the warning said): a complaint about it that
+    follows is not warned again."""
+    users = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if users == 2 and intent in _URGENT:
+                return True
+            if users > 2:
+                return False
+        elif (
+            kind == "bot"
+            and users == 1
+            and (event.get("metadata") or {}).get("utter_action") in _WARNINGS
+        ):
+            return True
+    return False
 
 
 # The forms the other services start. A request for one of them in the middle of another
@@ -281,7 +305,7 @@ class FormEngine(FormValidationAction):
             return [*answered, *self._stop_events(tracker, domain)]
         if aside:
             return await answer_aside(dispatcher, tracker, domain)
-        if warned and self.emergency_is_aside:
+        if warned and self.emergency_is_aside and requested is not None:
             return _forget_message(tracker)
         if requested is not None:
             explicit = says_correction(message_text(tracker))
@@ -338,10 +362,12 @@ class FormEngine(FormValidationAction):
     ) -> bool:
         """Say what to do now when the latest message speaks of leaking gas, smoke or fire
         ("邻居家好像有股味 燃气抢修电话多少"), unless it is read as a gas leak that is answered
-        as a question aside (`aside`) or, in the gas form, by the rules."""
-        if tracker.get_slot("requested_slot") is None:
-            return False
+        as a question aside (`aside`) or, in the gas form, by the rules. The message that
+        starts a form is warned of too ("投诉 楼道管道接口漏气 师傅看了一眼就走了 现在还有
+        味道" starts the complaint, and no rule answered the leak)."""
         if not speaks_of_gas_emergency(message_text(tracker)):
+            return False
+        if tracker.get_slot("requested_slot") is None and _warned_just_before(tracker):
             return False
         intent, _ = latest_intent(tracker)
         if intent in _URGENT and (aside or intent not in self.aside_intents):

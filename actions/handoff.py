@@ -14,6 +14,7 @@ from rasa_sdk.events import ConversationPaused, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.emergency import warn_of_gas
 from actions.message import latest_text
 from bot.handoff.notifications import set_notifications
 from bot.handoff.service import request_handoff
@@ -144,6 +145,8 @@ class ActionDefaultFallback(Action):
         ]
         # Only someone who wrote words gets a person: emoji or dots twice get the apology.
         worded = [text for text in typed if _WORD.search(text)]
+        # Before the apology or the person: what to do when it may be leaking gas.
+        warn_of_gas(dispatcher, tracker)
         if (tracker.active_loop or {}).get("name") == TWO_STAGE_FALLBACK and worded:
             dispatcher.utter_message(response="utter_handoff_after_fallback")
             paused = hand_to_person(dispatcher, tracker, reason="fallback", question=worded[-1])

@@ -179,6 +179,27 @@ def speaks_of_gas_emergency(text: str) -> bool:
     return bool(_GAS_EMERGENCY.search(normalize_chinese(text or "")))
 
 
+# A strong smell told in a few words ("味儿好冲😰😰", "呛得慌", "闻着有点刺鼻"): an emergency
+# when gas is named in the same message or just before ("燃汽", with its usual slips).
+_STRONG_SMELL = re.compile(
+    r"(?:味|气味|味道|味儿)[儿道]?.{0,3}(?:冲|重|大|浓|呛|难闻|刺鼻|怪|不对)"
+    r"|呛[人得鼻]|刺鼻|闻到.{0,6}味|一股.{0,4}味"
+)
+_GAS_NAMED = re.compile(r"燃气|燃汽|然气|煤气|煤汽|天然气|液化气|气罐|灶|气表")
+
+
+def may_smell_gas(text: str, earlier: list[str] | tuple[str, ...] = ()) -> bool:
+    """Whether `text` speaks of a gas emergency, or of a strong smell with gas named in it
+    or in the messages just before (`earlier`, the latest last). Fails closed: a smell
+    near the word gas gets what to do now, even when it is not understood otherwise."""
+    if speaks_of_gas_emergency(text):
+        return True
+    normalized = normalize_chinese(text or "")
+    if not _STRONG_SMELL.search(normalized):
+        return False
+    return any(_GAS_NAMED.search(normalize_chinese(said or "")) for said in [*earlier, text])
+
+
 # Common surnames, the most frequent first: a person is named by one ("小张", "王秀英").
 COMMON_SURNAMES = (
     "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏"

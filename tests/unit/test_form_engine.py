@@ -210,6 +210,26 @@ def test_a_complaint_after_a_gas_emergency_keeps_what_the_emergency_message_desc
     assert "接口漏气" in form.slots["complaint_description"]
 
 
+def test_a_complaint_that_starts_by_telling_of_a_leak_is_warned_of_it_first(world):
+    form = complaint(sender())
+    said = form.say(
+        "投诉 建设路19号楼道燃气管道接口漏气 师傅来看了一眼说没事就走了 现在还有味道",
+        intent="file_complaint",
+    )
+    assert said[0] == "utter_gas_leak" and said[-1].startswith("utter_ask_")
+    assert "接口漏气" in form.slots["complaint_description"]
+
+
+def test_a_complaint_right_after_the_leak_was_answered_is_not_warned_again(world):
+    form = complaint(sender())
+    hazard = "楼道燃气管道接口漏气 师傅来看了一眼说没事就走了"
+    form.history.append(
+        {"event": "user", "text": hazard, "parse_data": {"intent": {"name": "gas_leak"}}}
+    )
+    said = form.say("我已经在楼外了 我是要投诉那个维修师傅 漏气不管就走", intent="file_complaint")
+    assert "utter_gas_leak" not in said
+
+
 def test_what_happened_told_as_the_kind_of_problem_stays_in_the_description(world):
     who = sender()
     form = complaint(who)

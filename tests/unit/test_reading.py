@@ -11,6 +11,7 @@ from bot.reading import (
     find_last_four,
     find_mobile,
     find_phone,
+    may_smell_gas,
     numbers_in,
     says_correction,
     says_stop,
@@ -156,3 +157,19 @@ def test_a_range_ending_before_it_starts_is_reversed():
 )
 def test_a_gas_emergency_is_read_from_its_words(text, emergency):
     assert speaks_of_gas_emergency(text) is emergency
+
+
+@pytest.mark.parametrize(
+    ("text", "earlier", "smells"),
+    [
+        ("味儿好冲😰😰", ["燃汽"], True),  # gas named just before, with a slip
+        ("家里煤气灶那块呛得慌", [], True),
+        ("闻着有点刺鼻 是不是燃气", [], True),
+        ("楼道里一股臭鸡蛋味儿", [], True),  # an emergency in its own words
+        ("味儿好冲", [], False),  # no gas named: could be anything
+        ("送的午饭味道太重了", ["投诉你们助餐"], False),
+        ("燃气费多少钱", [], False),
+    ],
+)
+def test_a_strong_smell_is_an_emergency_when_gas_is_named_near_it(text, earlier, smells):
+    assert may_smell_gas(text, earlier) is smells
