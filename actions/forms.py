@@ -62,9 +62,9 @@ _WARNINGS = frozenset({"utter_gas_leak", "utter_gas_leak_no_line"})
 
 
 def _warned_just_before(tracker: Tracker) -> bool:
-    """Whether the turn before the latest message already said what to do about leaking
-    gas (its message read as a gas leak, or the warning said): a complaint about it that
-    follows is not warned again."""
+    """Whether what to do about leaking gas was said since the message before the latest
+    one (that message read as a gas leak, or the warning said in the last turn or this
+    one): a complaint about it that follows is not warned again."""
     users = 0
     for event in reversed(tracker.events):
         kind = event.get("event")
@@ -77,7 +77,7 @@ def _warned_just_before(tracker: Tracker) -> bool:
                 return False
         elif (
             kind == "bot"
-            and users == 1
+            and users <= 1
             and (event.get("metadata") or {}).get("utter_action") in _WARNINGS
         ):
             return True
