@@ -473,6 +473,8 @@ def test_praise_is_logged_with_the_service_and_the_staff_member(engine):
         ("收费员多收了我钱", "gas", "overcharge"),
         ("看护老师不管孩子,孩子摔伤了", "school", "safety"),
         ("小区保安态度恶劣", "property", "attitude"),
+        # Home care (meals, bathing) is the health centre's.
+        ("投诉你们送的午饭 连着三天都是凉的", "health", "quality"),
         ("我要投诉", None, None),
     ],
 )
