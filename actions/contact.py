@@ -7,10 +7,11 @@ from rasa_sdk.events import ActiveLoop, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.emergency import leak_under_way
 from actions.forms import PAUSED_SLOT
 from actions.handoff import asks_for_person, hand_to_person, previous_question
 from actions.message import latest_text
-from bot.directory import contacts_for, emergency_contact
+from bot.directory import contacts_for, emergency_contact, emergency_number
 from bot.incidents import reports_incidents
 
 
@@ -34,7 +35,10 @@ class ActionContact(Action):
                 dispatcher, tracker, reason="asked", question=previous_question(tracker)
             )
             return [*([ActiveLoop(None)] if paused else []), *events]
-        emergency = emergency_contact(text)
+        # "你们电话多少 我出去打" during a leak asks for the emergency line.
+        emergency = emergency_contact(text) or (
+            emergency_number() if leak_under_way(tracker) else ""
+        )
         if emergency:
             dispatcher.utter_message(response="utter_contact_emergency", phone=emergency)
             return []

@@ -1,5 +1,6 @@
 """What to do about leaking gas, said for a message the assistant did not understand when it
-may speak of one (the fallback's two stages); the forms and the rules warn of the rest."""
+may speak of one (the fallback's two stages), and for what people ask right after a leak
+("客人要让他们先出去吗", "你们电话多少 我出去打"); the forms and the rules warn of the rest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.directory import emergency_number
-from bot.reading import may_smell_gas
+from bot.reading import may_smell_gas, speaks_of_gas_emergency
 
 # A gas leak guessed at least this confidently, for a message not understood, is warned of.
 GAS_GUESS_MIN_CONFIDENCE = 0.3
@@ -37,3 +38,50 @@ def warn_of_gas(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         response="utter_gas_leak" if phone else "utter_gas_leak_no_line", emergency_phone=phone
     )
     return True
+
+
+# The warnings the assistant says about leaking gas (domain.yml).
+WARNINGS = frozenset(
+    {
+        "utter_gas_leak",
+        "utter_gas_leak_no_line",
+        "utter_gas_leak_again",
+        "utter_gas_leak_again_no_line",
+    }
+)
+# A leak told within this many of the latest user messages is still going on.
+RECENT_MESSAGES = 3
+
+
+def leak_under_way(tracker: Tracker) -> bool:
+    """Whether a gas leak was told, or warned of, within the last `RECENT_MESSAGES` user
+    messages before the latest one: what is asked now is asked during it."""
+    users = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users == 1:
+                continue
+            if users > RECENT_MESSAGES + 1:
+                return False
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent == "gas_leak" or speaks_of_gas_emergency(str(event.get("text") or "")):
+                return True
+        elif (
+            kind == "bot"
+            and 1 <= users <= RECENT_MESSAGES
+            and (event.get("metadata") or {}).get("utter_action") in WARNINGS
+        ):
+            return True
+    return False
+
+
+def say_leak_again(dispatcher: CollectingDispatcher) -> None:
+    """The short form of the steps, for a question asked during a leak: everyone out, no
+    switches, the emergency line from outside."""
+    phone = emergency_number()
+    dispatcher.utter_message(
+        response="utter_gas_leak_again" if phone else "utter_gas_leak_again_no_line",
+        emergency_phone=phone,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.emergency import warn_of_gas
+from actions.emergency import leak_under_way, say_leak_again, warn_of_gas
 from actions.followups import as_policy_question
 
 # What each intent offers, in the words a customer would choose from.
@@ -85,8 +85,12 @@ class ActionAskAffirmation(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # A smell near the word gas is warned of before anything is asked.
-        warn_of_gas(dispatcher, tracker)
+        # During a leak the steps again; a smell near the word gas is warned of before
+        # anything is asked.
+        if leak_under_way(tracker):
+            say_leak_again(dispatcher)
+        else:
+            warn_of_gas(dispatcher, tracker)
         buttons = choices_for(tracker.latest_message.get("intent_ranking") or [])
         if not buttons:
             # Nothing is likely enough to offer: show what the assistant does instead.
@@ -131,6 +135,10 @@ class ActionOutOfScope(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if leak_under_way(tracker):
+            # "外面客人还在吃饭呢 要让他们先出去吗" is about the leak just told.
+            say_leak_again(dispatcher)
+            return []
         rescued = as_policy_question(tracker)
         if rescued:
             return rescued

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.emergency import WARNINGS
 from actions.handoff import asks_for_person
 from bot.directory import emergency_number
 from bot.incidents import reports_incidents
@@ -58,7 +59,6 @@ _NUMBER = re.compile(r"\d{4,}")
 FORGOT = re.compile(r"忘|不记得|记不得|记不清|不知道|不清楚|找不到|查不到|没带")
 # An emergency is answered whatever the form was asking.
 _URGENT = frozenset({"gas_leak"})
-_WARNINGS = frozenset({"utter_gas_leak", "utter_gas_leak_no_line"})
 
 
 def _warned_just_before(tracker: Tracker) -> bool:
@@ -78,7 +78,7 @@ def _warned_just_before(tracker: Tracker) -> bool:
         elif (
             kind == "bot"
             and users <= 1
-            and (event.get("metadata") or {}).get("utter_action") in _WARNINGS
+            and (event.get("metadata") or {}).get("utter_action") in WARNINGS
         ):
             return True
     return False

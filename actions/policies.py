@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.emergency import leak_under_way, say_leak_again
 from actions.gas import ActionGasLeak
 from actions.message import latest_text
 from bot.incidents import report_incident, reports_incidents
@@ -34,6 +35,9 @@ class ActionAnswerPolicy(Action):
         if speaks_of_gas_emergency(latest_text(tracker)):
             # What to do now comes before any rule: a leak told as a question is a leak.
             return ActionGasLeak().run(dispatcher, tracker, domain)
+        if leak_under_way(tracker):
+            # Asked during a leak ("客人要让他们先出去吗"): what to do comes first.
+            say_leak_again(dispatcher)
         try:
             answer = answer_policy(
                 question=latest_text(tracker),

@@ -72,3 +72,35 @@ def test_the_person_taking_over_comes_after_the_steps(service_database):
 def test_nothing_else_gets_the_steps(service_database, earlier, text):
     tracker = _tracker(_user(earlier, UNSURE), _user(text, UNSURE))
     assert "utter_gas_leak" not in _responses(ActionAskAffirmation(), tracker)
+
+
+def _bot(response: str) -> dict[str, Any]:
+    return {"event": "bot", "text": "…", "metadata": {"utter_action": response}}
+
+
+LEAK = _user("后厨一股煤气味儿😱😱 要不要先把排风扇开开", [("gas_leak", 0.98)])
+
+
+def test_a_question_not_understood_during_a_leak_gets_everyone_out_first(service_database):
+    guests = _user("外面客人还在吃饭呢 要让他们先出去吗", [("out_of_scope", 0.9)])
+    tracker = _tracker(LEAK, _bot("utter_gas_leak"), guests)
+    from actions.fallback import ActionOutOfScope
+
+    assert _responses(ActionOutOfScope(), tracker) == ["utter_gas_leak_again"]
+
+
+def test_the_phone_asked_for_during_a_leak_is_the_emergency_line(service_database):
+    from actions.contact import ActionContact
+
+    phone = _user("你们电话多少 我出去打", [("ask_contact", 0.9)])
+    tracker = _tracker(LEAK, _bot("utter_gas_leak"), phone)
+    assert _responses(ActionContact(), tracker) == ["utter_contact_emergency"]
+
+
+def test_long_after_the_leak_the_phone_list_is_the_usual_one(service_database):
+    from actions.contact import ActionContact
+
+    later = [_user(text, [("inform", 0.9)]) for text in ("好了", "师傅来过了", "谢谢")]
+    phone = _user("你们电话多少", [("ask_contact", 0.9)])
+    tracker = _tracker(LEAK, _bot("utter_gas_leak"), *later, phone)
+    assert _responses(ActionContact(), tracker) == ["utter_contact_departments"]
