@@ -75,6 +75,7 @@ from bot.visits.wording import (
     read_reaction,
     read_yes_no,
     wanted_half_day,
+    wanted_time,
     without_allergies,
 )
 
@@ -320,10 +321,10 @@ class _VisitFormValidation(FormEngine):
             # Its numbers are not dates: "人民路3号" is no 3rd of the month.
             slots["visit_address"] = address
             text = text.replace(address, " ")
-        # "改下礼拜一下午 后天俺闺女不在家": the day moved to, not the one given up.
-        with contextlib.suppress(DateParseError):
-            slots["visit_date"] = wanted_day(text, clock.today()).isoformat()
-        half_day = wanted_half_day(text)
+        # "改下礼拜一下午 后天俺闺女不在家": the day moved to, not the one given up; "后天上午
+        # 哦不对 下午": what the message corrects itself to.
+        day, half_day = wanted_time(text, clock.today())
+        slots["visit_date"] = day.isoformat() if day else None
         if half_day and slots["visit_date"]:
             slots["visit_half_day"] = half_day.value
         slots.update(self._prefill_more(text))
@@ -1168,12 +1169,9 @@ class ValidateRescheduleForm(_VisitFormValidation):
             own = service.own_open_bookings(sender_id=tracker.sender_id)
             if len(own) == 1:
                 slots["reschedule_booking_no"] = own[0].booking_no
-        rest = without_booking_no(text)
-        try:
-            slots["visit_date"] = wanted_day(rest, clock.today()).isoformat()
-        except DateParseError:
-            slots["visit_date"] = None
-        half_day = wanted_half_day(rest)
+        # "改到下周三下午 哦不对不对 下周三上午": what the message corrects itself to.
+        day, half_day = wanted_time(without_booking_no(text), clock.today())
+        slots["visit_date"] = day.isoformat() if day else None
         slots["visit_half_day"] = half_day.value if half_day else None
         return slots
 

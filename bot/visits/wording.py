@@ -12,7 +12,7 @@ from bot import reading
 from bot.infra.text_safety import clean_text
 from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.reading import words
-from bot.reading.dates import moved_to
+from bot.reading.dates import DateParseError, moved_to, wanted_day
 from bot.school.wording import format_day
 from bot.visits.drugs import normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
@@ -313,6 +313,42 @@ def read_half_day(text: str) -> HalfDay | None:
     if _AFTERNOON.search(cleaned):
         return HalfDay.AFTERNOON
     return None
+
+
+def corrected_part(text: str) -> str:
+    """What follows the last correction words of `text`, or "" when it corrects nothing:
+    in "改到下周三下午 哦不对不对 下周三上午" the person wants "下周三上午 …"."""
+    return reading.corrected_value(text) if reading.says_correction(text) else ""
+
+
+def wanted_time(text: str, today: date) -> tuple[date | None, HalfDay | None]:
+    """The day and half-day `text` asks for (`wanted_day`, `wanted_half_day`), each taken
+    from what a correction in the same message says when it names one ("改到下周三下午
+    哦不对不对 下周三上午 下午我得去拿药": Wednesday morning; "改到周三下午 不对 上午":
+    Wednesday morning too)."""
+    corrected = corrected_part(text)
+    day: date | None = None
+    for said in (corrected, text):
+        if not said:
+            continue
+        try:
+            day = wanted_day(said, today)
+            break
+        except DateParseError:
+            continue
+    half_day = (_first_half_day(corrected) if corrected else None) or wanted_half_day(text)
+    return day, half_day
+
+
+def _first_half_day(text: str) -> HalfDay | None:
+    """The half-day `text` names first ("下午吧 上午有事": the afternoon)."""
+    cleaned = _clean(text)
+    found = [
+        (match.start(), half_day)
+        for pattern, half_day in ((_MORNING, HalfDay.MORNING), (_AFTERNOON, HalfDay.AFTERNOON))
+        if (match := pattern.search(cleaned))
+    ]
+    return min(found, key=lambda position: position[0])[1] if found else None
 
 
 def wanted_half_day(text: str) -> HalfDay | None:

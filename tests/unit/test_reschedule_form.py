@@ -26,7 +26,7 @@ from actions.visits import (
 from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import BookingState, HalfDay, HomeVisitBooking
-from bot.visits.wording import wanted_half_day
+from bot.visits.wording import wanted_half_day, wanted_time
 from tests.conversations.outcomes import _book_infusion
 from tests.formdriver import FormDriver
 
@@ -133,6 +133,32 @@ def test_the_half_day_moved_to_is_taken_not_the_one_given_up(world):
     assert said == ["utter_ask_reschedule_confirmed"]
     form.say("对", intent="affirm")
     assert visit(number) == (date(2026, 11, 30), HalfDay.AFTERNOON)
+
+
+def test_a_correction_in_the_same_message_is_what_the_booking_moves_to(world):
+    who = sender()
+    number = booked(who, day="2026-11-27", half_day="am")
+    form = reschedule(who)
+    said = form.say(
+        "后天上午护士来输液那个改一下改到下周三下午 哦不对不对 下周三上午 下午我得去医院拿药",
+        intent="reschedule_booking",
+    )
+    assert said == ["utter_ask_reschedule_confirmed"]
+    form.say("对", intent="affirm")
+    assert visit(number) == (date(2026, 12, 2), HalfDay.MORNING)
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "half_day"),
+    [
+        ("改到周三下午 不对 上午", date(2026, 11, 25), HalfDay.MORNING),
+        ("改到周五上午 不对 下午吧 上午有事", date(2026, 11, 27), HalfDay.AFTERNOON),
+        ("下周一上午 哦不对 是下周二", date(2026, 12, 1), HalfDay.MORNING),
+        ("改下礼拜一下午 后天俺闺女不在家", date(2026, 11, 30), HalfDay.AFTERNOON),
+    ],
+)
+def test_the_time_a_message_corrects_itself_to(text, day, half_day):
+    assert wanted_time(text, date(2026, 11, 25)) == (day, half_day)
 
 
 @pytest.mark.parametrize(
