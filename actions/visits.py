@@ -140,8 +140,10 @@ _SURNAMES = COMMON_SURNAMES + (
     "商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
 )
 _NAMED = re.compile(
-    r"(?:俺|我)?(?:爸|妈|娘|爹|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|老伴|老爷子|老太太|"
-    r"患者|病人|老人)(?:叫|是|姓名)?[:：]?"
+    r"(?:(?:俺|我)?(?:爸|妈|娘|爹|父亲|母亲|爷爷|奶奶|姥姥|姥爷|外婆|外公|老伴|老爷子|老太太|"
+    r"患者|病人|老人)(?:叫|是|姓名)?"
+    # "她叫费秀云 住书香苑9幢101": a pronoun names only with 叫 or 名字
+    r"|(?:^|(?<=[\s,，。;；!！、]))(?:她|他|她老人家|他老人家|老人家)?的?(?:叫|名字叫|名字是|姓名是))[:：]?"
     rf"(?P<name>[{_SURNAMES}][\u4e00-\u9fff]{{1,2}})"
     # a pause, or, in words run together by voice input, what follows a name
     r"(?=[\s,，。;；!！、]|$|\d|一个人|住在|家住|今年|电话|手机|联系|申请|预约|登记|报名)"
@@ -346,6 +348,10 @@ class _VisitFormValidation(FormEngine):
     ) -> dict[str, Any]:
         if self._stopped(dispatcher, tracker):
             return {"visit_patient_name": None, "visit_blocked": True}
+        # "她叫费秀云 住书香苑9幢101 电话138…": the name in a sentence giving more.
+        named = name_in(str(value or ""))
+        if named:
+            return {"visit_patient_name": named}
         name = _PUNCTUATION.sub("", _NAME_PREFIX.sub("", str(value or "").strip()))
         too_long = len(name) > (20 if "·" in name else MAX_NAME_CHARS)
         if not name or too_long or any(ch.isdigit() for ch in name):
@@ -720,6 +726,9 @@ class ValidateCareForm(_VisitFormValidation):
     correctable_slots = frozenset(
         {"visit_phone", "visit_address", "care_items", "visit_date", "visit_half_day"}
     )
+    # "她叫费秀云 住书香苑9幢101 电话138…" answers the name and gives the rest: nothing
+    # here has an order the regulations set.
+    reads_every_message = True
 
     def name(self) -> str:
         return "validate_care_form"

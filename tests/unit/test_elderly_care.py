@@ -239,6 +239,9 @@ def test_the_recheck_migration_goes_down_and_up_again(care, database_url):
         ("我奶奶甘秀珍一个人住在滨江路20号", "甘秀珍"),
         ("想给我爸骆建国申请助餐 住幸福小区3栋201", "骆建国"),  # the request runs on
         ("我爸张三申请助浴", "张三"),
+        ("她叫费秀云 住书香苑9幢101 电话13812345796", "费秀云"),  # asked, answered
+        ("她的名字是王桂兰", "王桂兰"),
+        ("他叫什么来着", None),
         ("我妈高血压 想申请助餐", None),
         ("想给我爸申请助餐", None),
     ],

@@ -345,6 +345,17 @@ def test_elderly_care_read_from_words_run_together_by_voice_input(world):
     assert form.slots["visit_date"] == "2026-12-03"
 
 
+def test_elderly_care_name_told_in_a_sentence_with_the_address_and_phone(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    said = form.say("想给我妈申请那个居家养老 上门帮着洗澡", intent="elderly_care")
+    assert said[-1] == "utter_ask_visit_patient_name"
+    said = form.say("她叫费秀云 住书香苑9幢101 电话13812345796")
+    assert form.slots["visit_patient_name"] == "费秀云"
+    assert form.slots["visit_phone"] == "13812345796"
+    assert "utter_visit_name_invalid" not in said
+
+
 def _care_form_at_confirmation(who: str) -> FormDriver:
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
     form.say("给婆婆申请上门打扫卫生", intent="elderly_care")
