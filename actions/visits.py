@@ -737,9 +737,12 @@ class ValidateCareForm(_VisitFormValidation):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        added = _care_items_added(tracker)
-        if added is None or self._says_stop(tracker):
-            return await super().run(dispatcher, tracker, domain)
+        # "打扫不要了 就要送饭" drops one service, however much it sounds like a stop.
+        added = _care_items_dropped(tracker)
+        if added is None:
+            added = _care_items_added(tracker)
+            if added is None or self._says_stop(tracker):
+                return await super().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_care_items_added", items=added)
         requested = tracker.get_slot("requested_slot")
         given = self._prefill(tracker)
@@ -1082,6 +1085,29 @@ def _care_items_added(tracker: Tracker) -> str | None:
     wanted = set(held) | set(read_service_items(text))
     merged = [item for item in SERVICE_ITEMS if item in wanted]
     return "、".join(merged) if merged != held else None
+
+
+# Words dropping what a part of a message names ("打扫不要了", "不用送饭了", "去掉理发").
+_DROPS = re.compile(r"不要了|不用了|不需要了?|不要|不用|去掉|取消|删掉|算了|免了")
+# Words keeping what a part names ("就要送饭", "只要助餐"): no drop, whatever else it says.
+_KEEPS_ITEM = re.compile(r"就要|只要|还要|留着|保留")
+_ITEM_PARTS = re.compile(r"[,，。;；!！?？、\s]+|但是|不过|就要|只要")
+
+
+def _care_items_dropped(tracker: Tracker) -> str | None:
+    """The services held less those a message drops, when it drops some and keeps at
+    least one ("算了 打扫不要了 周末我自己去扫 就要送饭": 助餐 stays), else None. Dropping
+    every service is no change: it is a stop, which `_says_stop` reads."""
+    held = [item for item in str(tracker.get_slot("care_items") or "").split("、") if item]
+    if len(held) < 2:
+        return None
+    text = latest_text(tracker)
+    dropped: set[str] = set()
+    for part in _ITEM_PARTS.split(text):
+        if _DROPS.search(part) and not _KEEPS_ITEM.search(part):
+            dropped |= set(read_service_items(part)) & set(held)
+    kept = [item for item in held if item not in dropped]
+    return "、".join(kept) if dropped and kept else None
 
 
 def name_in(text: str) -> str | None:

@@ -356,6 +356,28 @@ def test_elderly_care_name_told_in_a_sentence_with_the_address_and_phone(world):
     assert "utter_visit_name_invalid" not in said
 
 
+def test_elderly_care_one_service_dropped_keeps_the_other(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say(
+        "给我爷爷申请上门打扫卫生 还有每天送个午饭 他叫邬长海 住健康新村8幢201",
+        intent="elderly_care",
+    )
+    assert form.slots["visit_patient_name"] == "邬长海"
+    assert form.slots["care_items"] == "助餐、助洁"
+    said = form.say("算了 打扫不要了 周末我自己去扫 就要送饭", intent="deny")
+    assert form.active and form.slots["care_items"] == "助餐"
+    assert not form.slots.get("visit_blocked") and "utter_care_items_added" in said
+
+
+def test_elderly_care_every_service_dropped_is_a_stop(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("给我爷爷申请上门打扫卫生 还有每天送个午饭", intent="elderly_care")
+    form.say("算了 都不要了", intent="deny")
+    assert not form.active
+
+
 def _care_form_at_confirmation(who: str) -> FormDriver:
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
     form.say("给婆婆申请上门打扫卫生", intent="elderly_care")
