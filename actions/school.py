@@ -147,9 +147,26 @@ class ValidateLeaveForm(FormEngine):
     stop_slot = "leave_blocked"
     stopped_response = "utter_leave_abandoned"
     yes_no_slots = frozenset({"leave_confirmed"})
+    # The 学号 and the phone given together while one of them is asked (`_also_given`).
+    reads_every_message = True
 
     def name(self) -> str:
         return "validate_leave_form"
+
+    def _asks_student_no(self, tracker: Tracker) -> bool:
+        """Whether this form will ask for a 学号: a parent not verified yet."""
+        return not service.children(sender_id=tracker.sender_id)
+
+    def _also_given(self, tracker: Tracker) -> list[EventType]:
+        """Both the 学号 and the guardian's phone, when the answer to either gives both
+        ("翻到了 学号2025020106 我是他爸 手机19900001037"); nothing else is read here from a
+        message answering another question (the dates are read by `extract_leave_dates`)."""
+        if tracker.get_slot("requested_slot") not in {"student_no", "guardian_phone"}:
+            return []
+        given = _identity_given(latest_text(tracker))
+        if set(given) != {"student_no", "guardian_phone"}:
+            return []
+        return [SlotSet(name, value) for name, value in given.items()]
 
     @reports_incidents
     async def run(
@@ -160,6 +177,15 @@ class ValidateLeaveForm(FormEngine):
             # asked for; the care times say it is voluntary and how to stay away a day.
             ActionCareTimes().run(dispatcher, tracker, domain)
             return self._stop_events(tracker, domain)
+        if (
+            tracker.get_slot("requested_slot") is None
+            and FORGOT.search(latest_text(tracker))
+            and "学号" in latest_text(tracker)
+            and "student_no" not in _identity_given(latest_text(tracker))
+            and self._asks_student_no(tracker)
+        ):
+            # "学号我不记得了": where to find it, before it is asked.
+            dispatcher.utter_message(response="utter_student_no_where")
         intent, confidence = latest_intent(tracker)
         cancels = (
             tracker.get_slot("requested_slot") is not None
@@ -614,6 +640,9 @@ class ValidateBindStudentForm(ValidateLeaveForm):
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         return _identity_given(latest_text(tracker))  # binding a child reads no dates
+
+    def _asks_student_no(self, tracker: Tracker) -> bool:
+        return True
 
     async def required_slots(
         self,

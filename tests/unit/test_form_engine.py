@@ -300,6 +300,18 @@ def test_a_second_child_is_bound_with_the_number_and_phone_given_together(world)
     assert "utter_student_bound" in said and form.finished
 
 
+def test_a_forgotten_number_is_told_where_to_find_and_the_phone_with_it_is_not_asked(world):
+    who = sender()
+    form = FormDriver(
+        "bind_student_form", ValidateBindStudentForm(), ActionSubmitBindStudent(), sender=who
+    )
+    said = form.say("我要绑定孩子 我儿子叫蒋睿泽 学号我不记得了", intent="bind_student")
+    assert said == ["utter_student_no_where", "utter_ask_student_no"]
+    said = form.say("翻到了 学号2025020106 我是他爸 手机19900001037")
+    assert "utter_ask_guardian_phone" not in said
+    assert "utter_student_bound" in said and form.finished
+
+
 def test_binding_a_child_stops_in_plain_words_and_binds_nothing(world):
     who = sender()
     form = FormDriver(
