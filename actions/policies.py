@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import leak_under_way, say_leak_again
 from actions.gas import ActionGasLeak
+from actions.handoff import flow_department
 from actions.message import latest_text
 from bot.incidents import report_incident, reports_incidents
 from bot.infra.db import DatabaseUnavailable
@@ -43,6 +44,7 @@ class ActionAnswerPolicy(Action):
                 question=latest_text(tracker),
                 sender_id=tracker.sender_id,
                 previous=tracker.get_slot("policy_context") or None,
+                department=flow_department(tracker),
             )
         except DatabaseUnavailable:
             report_incident(dispatcher, domain, "policy search failed")

@@ -47,6 +47,13 @@ def list_departments(*, session: Session) -> list[Department]:
     return list(session.scalars(select(Department).order_by(Department.id)))
 
 
+def named_department(text: str, *, session: Session) -> Department | None:
+    """The one service department `text` names by the complaint catalog's keywords
+    ("修的时候要停气不": gas), or None."""
+    code = get_catalog().guess_department(text)
+    return find_department(session=session, code=code) if code else None
+
+
 def departments_for(text: str, *, session: Session) -> list[Department]:
     """The departments a request for contact details is about: the complaints desk when
     it names complaints or praise, else the one service it names (燃气, 学校, 护士 ...,

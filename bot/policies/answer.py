@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from bot.directory import find_department
+from bot.directory import find_department, named_department
 from bot.infra.settings import Settings
 from bot.models import Audience, Department
 from bot.policies.plain import is_follow_up, is_short, plain_answer, with_context
@@ -75,10 +75,14 @@ def answer_question(
     sender_id: str | None,
     settings: Settings,
     previous: str | None = None,
+    department: str | None = None,
 ) -> PolicyAnswer:
     """Answer `question`; `previous` is what the last policy question was about, which a
     follow-up ("那商业用户呢", a short question naming nothing: "多久一次?", or a short
-    question that finds nothing alone) is searched with."""
+    question that finds nothing alone) is searched with. When nothing answers, whom to ask
+    is the department the question names, else `department` (the service the conversation
+    is about: "修的时候要停气不" after a meter fault report), else the one of the nearest
+    regulation."""
     searched = _with_context_if_follow_up(question, previous)
     prefer = question if searched != question else ""
     answer = _answer(
@@ -96,6 +100,11 @@ def answer_question(
         if again.best is not None:
             answer = again
     if answer.best is None:
+        if answer.referral is not None:
+            named = named_department(question, session=session) or (
+                find_department(session=session, code=department) if department else None
+            )
+            answer = replace(answer, referral=named or answer.referral)
         return replace(answer, context=question[:MAX_CONTEXT])
     context = question if searched == question else f"{question} {previous}"
     return replace(

@@ -46,10 +46,15 @@ class PolicyReply:
 
 
 def answer_policy(
-    *, question: str, sender_id: str | None, previous: str | None = None
+    *,
+    question: str,
+    sender_id: str | None,
+    previous: str | None = None,
+    department: str | None = None,
 ) -> PolicyReply:
     """Answer `question` from the regulations this sender may read (`answer_question`);
-    `previous` is what the last policy question was about, for a follow-up."""
+    `previous` is what the last policy question was about, for a follow-up; `department`
+    the service the conversation is about, whom to ask when nothing answers."""
     with unit_of_work() as session:
         answer = answer_question(
             session=session,
@@ -57,6 +62,7 @@ def answer_policy(
             sender_id=sender_id,
             settings=get_settings(),
             previous=previous,
+            department=department,
         )
         referral = (
             Referral(answer.referral.name, answer.referral.phone) if answer.referral else None

@@ -204,7 +204,7 @@ def as_staff(monkeypatch):
     monkeypatch.setattr(answer_module, "audiences_for", lambda **kwargs: BOTH)
 
 
-def ask(engine, question: str, previous: str | None = None):
+def ask(engine, question: str, previous: str | None = None, department: str | None = None):
     with session_scope(engine) as session:
         return answer_question(
             session=session,
@@ -212,6 +212,7 @@ def ask(engine, question: str, previous: str | None = None):
             sender_id="tester",
             settings=get_settings(),
             previous=previous,
+            department=department,
         )
 
 
@@ -243,6 +244,18 @@ def test_a_question_the_regulations_do_not_cover_names_whom_to_ask(engine, as_st
     assert answer.referral is not None
     assert answer.referral.code == "gas"
     assert answer.referral.phone
+
+
+def test_whom_to_ask_is_the_service_the_conversation_is_about_when_the_words_name_none(
+    engine, as_staff
+):
+    # After a meter fault report: the gas service, not the regulation nearest in words.
+    answer = ask(engine, "修的时候要停气不 我们中午还得做生意", department="gas")
+    assert answer.best is None and answer.referral is not None
+    assert answer.referral.code == "gas"
+    answer = ask(engine, "这个到底几点能弄好啊", department="school")
+    assert answer.best is None and answer.referral is not None
+    assert answer.referral.code == "school"
 
 
 @pytest.fixture
