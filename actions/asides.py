@@ -48,11 +48,14 @@ _ANSWERED = frozenset(ASIDE_ANSWERS)
 
 
 async def answer(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    intent: str | None = None,
 ) -> list[EventType]:
-    """Answer the latest message as it is answered outside a form; the answering action's
-    events (a policy answer's `policy_context`)."""
-    intent = aside_intent(tracker, _ANSWERED) or latest_intent(tracker)[0]
+    """Answer the latest message as it is answered outside a form (as `intent` when it is
+    given); the answering action's events (a policy answer's `policy_context`)."""
+    intent = intent or aside_intent(tracker, _ANSWERED) or latest_intent(tracker)[0]
     found = ASIDE_ANSWERS.get(intent or "")
     if found is None:
         return []

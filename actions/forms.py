@@ -21,6 +21,7 @@ from actions.handoff import asks_for_person
 from bot.directory import emergency_number
 from bot.incidents import reports_incidents
 from bot.reading import says_correction, says_stop, speaks_of_gas_emergency
+from bot.staff import is_staff
 
 # Questions a customer may ask in the middle of a form ("营业厅几点关门" while filing a
 # complaint): the form's validation answers them as they are answered outside a form
@@ -165,6 +166,36 @@ _WORDED_ASIDES = (
 )
 
 
+# A staff member saying so ("我是抄表员 问能不能估着填表数"), and the words of a question
+# asking whether something is allowed ("照上个月的数估一个填上行不行啊").
+_SPEAKS_AS_STAFF = re.compile(
+    r"(?:我|俺)(?:就)?是(?:这儿的|这里的|你们的|咱们的|咱的|单位的)?"
+    r"(?:抄表员|抄表的|营业员|收费员|柜员|坐柜台的|护士|保安|保洁|员工|职工|工作人员|维修工|维修师傅)"
+)
+_ASKS_IF_ALLOWED = re.compile(
+    r"行不行|行吗|可以吗|可不可以|能不能|能行吗|允许|让不让|合规|违规|算不算|要不要紧|有没有规定"
+)
+
+
+# A staff member asking about their own home's gas is a customer ("我是员工 能不能查下我家
+# 的燃气费").
+_OWN_HOME = re.compile(r"(?:我|俺|自己)(?:家|的户号|的账户|的燃气)")
+# ...and so is one asking for a customer's service ("能不能查燃气费").
+_CUSTOMER_REQUEST = re.compile(r"查|交费|缴费|交钱|充值|绑定|解绑|报修|欠费|账单|余额|用气量|发票")
+
+
+def asks_as_staff(text: str, *, staff: bool) -> bool:
+    """Whether `text` is a staff member's question whether something is allowed in the
+    work: said to be asked as staff ("我是抄表员 问能不能估着填表数"), or from a verified
+    staff member (`staff`: "我照上个月的数估一个填上行不行啊"). Never a message with a
+    number in it (an account number answers the form) or about their own home."""
+    if _NUMBER.search(text) or _OWN_HOME.search(text) or _CUSTOMER_REQUEST.search(text):
+        return False
+    if not _ASKS_IF_ALLOWED.search(text):
+        return False
+    return staff or bool(_SPEAKS_AS_STAFF.search(text))
+
+
 def worded_aside(text: str) -> str | None:
     """The question a message asks in so many words (`_WORDED_ASIDES`), or None."""
     if not _ASKS.search(text) or _NUMBER.search(text):
@@ -201,14 +232,10 @@ def asks_aside(tracker: Tracker, intents: frozenset[str] = ASIDE_INTENTS) -> boo
 # actions/__init__.py. The answers are actions of the flows' modules, which import this
 # one, so importing them here would be an import cycle (pyproject.toml's contracts).
 # (No type alias: a module-level alias would look like a class to tests/unit/test_deploy.)
-_aside_answers: dict[
-    str, Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
-] = {}
+_aside_answers: dict[str, Callable[..., Awaitable[list[EventType]]]] = {}
 
 
-def answer_asides_with(
-    answer: Callable[[CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]],
-) -> None:
+def answer_asides_with(answer: Callable[..., Awaitable[list[EventType]]]) -> None:
     """Install how the forms answer questions asked aside (actions/__init__.py does)."""
     _aside_answers["answer"] = answer
 
@@ -273,6 +300,10 @@ class FormEngine(FormValidationAction):
     correctable_slots: frozenset[str] | None = None
     # Requests that end this form and are answered at once (`HANDOVERS`).
     handovers: ClassVar[Mapping[str, re.Pattern[str]]] = HANDOVERS
+    # Whether a staff member's question on how to do the work ("我是抄表员 问能不能估着填
+    # 表数") ends this form and is answered from the regulations (`asks_as_staff`): on for
+    # the forms about a customer's own records, which a staff member never wants.
+    staff_questions_end_form = False
     # Whether a message speaking of a gas emergency, once warned of, is no answer to the
     # question asked (it is asked again). Off where such words are the answer itself: a
     # complaint's description, a meter fault ("表那有股燃气味").
@@ -302,6 +333,11 @@ class FormEngine(FormValidationAction):
             return self._pause(dispatcher, tracker)
         if self._hands_over(tracker):
             answered = await _aside_answers["answer"](dispatcher, tracker, domain)
+            return [*answered, *self._stop_events(tracker, domain)]
+        if self._staff_question(tracker):
+            answered = await _aside_answers["answer"](
+                dispatcher, tracker, domain, intent="ask_policy"
+            )
             return [*answered, *self._stop_events(tracker, domain)]
         if aside:
             return await answer_aside(dispatcher, tracker, domain)
@@ -355,6 +391,18 @@ class FormEngine(FormValidationAction):
             words is not None
             and confidence >= HANDOVER_MIN_CONFIDENCE
             and bool(words.search(message_text(tracker)))
+        )
+
+    def _staff_question(self, tracker: Tracker) -> bool:
+        """Whether the latest message is a staff member's question on the work that ends
+        this form (`staff_questions_end_form`, `asks_as_staff`)."""
+        if not self.staff_questions_end_form or speaks_of_gas_emergency(message_text(tracker)):
+            return False
+        text = message_text(tracker)
+        if not _ASKS_IF_ALLOWED.search(text):
+            return False
+        return asks_as_staff(text, staff=False) or asks_as_staff(
+            text, staff=is_staff(tracker.sender_id)
         )
 
     def _warn_of_emergency(

@@ -77,6 +77,7 @@ class ValidateGasAccountForm(FormEngine):
     stopped_response = "utter_gas_abandoned"
     reads_every_message = True
     emergency_is_aside = False
+    staff_questions_end_form = True
 
     def name(self) -> str:
         return "validate_gas_account_form"

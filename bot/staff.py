@@ -216,3 +216,9 @@ def redeem_invite_code(*, sender_id: str, code: str) -> StaffBinding:
         if member is None:
             return StaffBinding(result.outcome)
         return StaffBinding(result.outcome, member.name, ROLE_NAMES[member.role])
+
+
+def is_staff(sender_id: str | None) -> bool:
+    """Whether `sender_id` is bound as a staff member, in a unit of work of its own."""
+    with unit_of_work() as session:
+        return staff_member(session=session, sender_id=sender_id) is not None

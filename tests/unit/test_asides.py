@@ -98,7 +98,7 @@ def test_what_happened_told_against_the_rules_stays_the_complaint():
 
 
 def test_a_policy_answer_aside_remembers_its_question_for_a_follow_up(monkeypatch):
-    def answered(*, question, sender_id, previous):
+    def answered(*, question, sender_id, previous, department):
         assert (question, sender_id, previous) == ("请假要提前说吗?", "web:alice", None)
         return PolicyAnswer(best=None, related=(), referral=None, context=question)
 

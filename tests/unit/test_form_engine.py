@@ -30,7 +30,7 @@ from actions.visits import (
 from bot.gas.accounts import bindings_of
 from bot.infra import db
 from bot.infra import settings as bot_settings
-from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking
+from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking, StaffMember, StaffRole
 from bot.school.binding import children_of
 from tests.formdriver import FormDriver, domain
 
@@ -133,6 +133,41 @@ def test_no_question_is_asked_a_third_time(world):
 
 def gas(who: str) -> FormDriver:
     return FormDriver("gas_account_form", ValidateGasAccountForm(), ActionGasAnswer(), sender=who)
+
+
+def _as_staff(who: str) -> None:
+    with db.session_scope() as session:
+        session.add(StaffMember(sender_id=who, name="抄表员小严", role=StaffRole.STAFF))
+
+
+def test_a_meter_readers_question_whether_estimating_is_allowed_ends_the_gas_form(world):
+    who = sender()
+    _as_staff(who)
+    form = gas(who)
+    said = form.say(
+        "敲了半天门家里没人 我照上个月的数差不多估一个填上行不行啊 反正也差不了多少",
+        intent="check_gas_bill",
+    )
+    assert not form.active and "utter_ask_gas_account_no" not in said
+    assert said[0].startswith("utter_policy")
+
+
+def test_saying_one_is_staff_makes_a_question_in_the_gas_form_the_regulations(world):
+    form = gas(sender())
+    form.say("抄表的事问一下", intent="ask_meter_schedule")
+    said = form.say("我是抄表员 问能不能估着填表数", intent="ask_meter_schedule")
+    assert not form.active and said[0].startswith("utter_policy")
+
+
+@pytest.mark.parametrize(
+    "text", ["我家燃气费能不能微信交", "我是员工 能不能查下我家的燃气费", "能不能查燃气费"]
+)
+def test_a_customers_question_stays_in_the_gas_form(world, text):
+    who = sender()
+    _as_staff(who)  # staff are customers at home too
+    form = gas(who)
+    said = form.say(text, intent="check_gas_bill")
+    assert form.active and said[-1] == "utter_ask_gas_account_no"
 
 
 def bound_accounts(who: str) -> list[str]:
