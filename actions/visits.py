@@ -65,6 +65,7 @@ from bot.visits.wording import (
     clean_note,
     find_phone,
     format_slot,
+    prescribed_here_in_passing,
     read_condition,
     read_drug_source,
     read_drug_source_in_passing,
@@ -77,6 +78,7 @@ from bot.visits.wording import (
     wanted_half_day,
     wanted_time,
     without_allergies,
+    without_prescriber,
 )
 
 logger = logging.getLogger(__name__)
@@ -457,8 +459,32 @@ class ValidateInfusionForm(_VisitFormValidation):
         "cancel_booking": _CANCELS_VISIT,
     }
 
+    # A day, half-day or phone said in passing ("能不能叫护士来家里打 下礼拜一上午") is kept
+    # for when it is asked (`_also_given`); the regulation's questions keep their order.
+    reads_every_message = True
+
     def name(self) -> str:
         return "validate_infusion_form"
+
+    def _also_given(self, tracker: Tracker) -> list[EventType]:
+        """Only a phone, and a day and half-day the visit could be booked on, from a
+        message answering another question: a day in the past ("第一次是20号在医院打的")
+        is no visit day, and says nothing of it."""
+        given = {
+            event["name"]: event["value"]
+            for event in super()._also_given(tracker)
+            if event["name"] in {"visit_date", "visit_half_day", "visit_phone"}
+        }
+        day_text = given.get("visit_date")
+        if day_text:
+            half = given.get("visit_half_day")
+            problem = check_visit_time(
+                date.fromisoformat(day_text), HalfDay(half) if half else None, clock.now()
+            )
+            if problem is not None:
+                given.pop("visit_date")
+                given.pop("visit_half_day", None)
+        return [SlotSet(name, value) for name, value in given.items()]
 
     def _hands_over(self, tracker: Tracker) -> bool:
         """A cancellation ends the booking being asked for only when the conversation
@@ -578,10 +604,12 @@ class ValidateInfusionForm(_VisitFormValidation):
         if tracker.get_slot("requested_slot") != "visit_drug":
             return {"visit_drug": text or None}  # from the opening message: confirmed next
         drug_text, allergy = without_allergies(text)
+        # "社区中心李医生开了生理盐水加维生素C": the drugs, not who prescribed them.
+        drug_text = without_prescriber(drug_text)
         heard = self._allergy_slots(allergy, tracker)
         # "人民医院开的 左氧氟沙星" also says where it comes from; only the sources that
         # lead to more checks are taken this way (as from the opening message).
-        source = read_drug_source_in_passing(text)
+        source = read_drug_source_in_passing(text) or prescribed_here_in_passing(text)
         if source is not None and not tracker.get_slot("visit_drug_source"):
             heard["visit_drug_source"] = source.value
         if default_catalogue().read(drug_text).names_nothing:

@@ -14,7 +14,7 @@ from bot.models import BookingState, CareVisitKind, HalfDay, HomeVisitBooking
 from bot.reading import words
 from bot.reading.dates import DateParseError, moved_to, wanted_day
 from bot.school.wording import format_day
-from bot.visits.drugs import normalize_drug_text
+from bot.visits.drugs import default_catalogue, normalize_drug_text
 from bot.visits.eligibility import DrugSource, FirstDose, Health, PatientCondition
 
 # Checked in order: "不是卧床" is rare enough in requests to ignore; "没有" comes first so
@@ -32,6 +32,10 @@ _SOURCE_WORDS: tuple[tuple[DrugSource, tuple[str, ...]], ...] = (
     (DrugSource.UNKNOWN, ("不清楚", "不知道", "不确定", "网上买", "自己买", "药店买", "朋友")),
     (DrugSource.EXTERNAL, ("外院", "别的医院", "其他医院", "大医院", "人民医院", "外来", "带来")),
     (DrugSource.PRESCRIBED_HERE, ("本中心", "这里开", "你们开", "中心开", "社区医生", "站点")),
+)
+# "社区中心李医生开了…", "中心的王大夫开的": a doctor of the centre prescribed it.
+_CENTRE_DOCTOR = re.compile(
+    r"(?:本中心|社区中心|卫生服务中心|中心|站点).{0,6}(?:医生|大夫).{0,3}开"
 )
 _YES = re.compile(
     r"^(?:是|是的|对|有|有的|嗯|好|可以|开了|已经|用过|打过)|没有(?:任何)?(?:不良|异常|过敏)?反应"
@@ -153,10 +157,41 @@ def _first_named(cleaned: str, table: tuple[tuple[_Value, tuple[str, ...]], ...]
     return next((value for value, words in table if any(w in cleaned for w in words)), None)
 
 
+# Who prescribed the drugs, before them ("社区中心李医生开了", "人民医院给开的", "大夫开了点"):
+# a centre, station, clinic or hospital, a doctor with a surname of one or two characters.
+_PRESCRIBER = re.compile(
+    r"^(?:(?:我们|咱们?|你们)?(?:社区|卫生服务|本)?中心|站点|诊所|[\u4e00-\u9fff]{0,6}医院)?"
+    r"(?:的|那儿|那里)?(?:[\u4e00-\u9fff]{1,2}(?=医生|大夫))?(?:医生|大夫)?"
+    r"(?<=[心点所院生夫])(?:给|帮)?(?:开|配)(?:了|的)?(?:个|些|点|一些)?(?:药)?(?:是)?[:：,，\s]*"
+)
+
+
+def without_prescriber(text: str) -> str:
+    """`text` without the words saying who prescribed the drugs it names ("社区中心李医生开了
+    生理盐水加维生素C" -> "生理盐水加维生素C"); unchanged when nothing follows them or when
+    those words name a drug themselves ("头孢 医生开了 还有葡萄糖": every drug is checked)."""
+    found = _PRESCRIBER.match(text)
+    if found is None or not text[found.end() :].strip():
+        return text
+    said = default_catalogue().read(found.group(0))
+    if said.known or any(len(word) > 1 for word in said.unknown):
+        return text  # a drug, or a word that may be one, is among them: all are checked
+    return text[found.end() :]
+
+
 def read_drug_source_in_passing(text: str) -> DrugSource | None:
     """Where the drug came from, when a message about something else says it; only the
     sources that lead to more checks (external) or to a refusal (unknown)."""
     return _first_named(_clean(text), _SOURCE_IN_PASSING)
+
+
+def prescribed_here_in_passing(text: str) -> DrugSource | None:
+    """The centre, when a message naming the drugs says a doctor of the centre prescribed
+    them ("社区中心李医生开了生理盐水加维生素C"), and names no other source; else None."""
+    cleaned = _clean(text)
+    if _first_named(cleaned, _SOURCE_WORDS) not in (None, DrugSource.PRESCRIBED_HERE):
+        return None
+    return DrugSource.PRESCRIBED_HERE if _CENTRE_DOCTOR.search(cleaned) else None
 
 
 def read_drug_source(text: str) -> DrugSource | None:
@@ -164,12 +199,20 @@ def read_drug_source(text: str) -> DrugSource | None:
     for source in DrugSource:
         if cleaned in {source.value, SOURCE_LABELS[source]}:
             return source
-    return _first_named(cleaned, _SOURCE_WORDS)
+    named = _first_named(cleaned, _SOURCE_WORDS)
+    if named is None and _CENTRE_DOCTOR.search(cleaned):
+        return DrugSource.PRESCRIBED_HERE
+    return named
+
+
+# A question's "A不A" ("能不能叫护士来家里打", "有没有别的办法") says neither yes nor no.
+_A_NOT_A = re.compile(r"(.)[不没]\1")
 
 
 def read_yes_no(text: str) -> bool | None:
-    """Yes or no in a short answer: "有的" / "没有医嘱" / "用过,没有不良反应"."""
-    cleaned = _clean(text)
+    """Yes or no in a short answer: "有的" / "没有医嘱" / "用过,没有不良反应"; a question's
+    "能不能", "有没有" is neither."""
+    cleaned = _A_NOT_A.sub(" ", _clean(text))
     if _YES.search(cleaned):
         return True
     if _NO.search(cleaned):

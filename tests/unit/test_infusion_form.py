@@ -20,6 +20,7 @@ from bot.infra import settings as bot_settings
 from bot.models import BookingState, HomeVisitBooking
 from bot.ops.seed import seed_demo, seed_policies
 from bot.visits.booking import HOLDS_SLOT
+from bot.visits.wording import without_prescriber
 from tests.formdriver import FormDriver
 
 FROZEN_NOW = "2026-11-25T15:45:00+08:00"  # a Wednesday afternoon
@@ -418,3 +419,54 @@ def test_everything_said_in_one_breath_by_voice_input_is_not_asked_again(world):
     assert slots["visit_drug"]
     asked = {"utter_ask_visit_condition", "utter_ask_visit_date", "utter_ask_visit_half_day"}
     assert not asked & set(said)
+
+
+def test_drugs_told_with_their_prescriber_are_read_and_a_day_told_in_passing_kept(world):
+    driver = new_driver()
+    driver.say("我爸中风以后躺床上起不来了", intent="book_home_visit")
+    driver.say("社区中心李医生开了生理盐水加维生素C")
+    assert driver.slots["visit_drug"] == "生理盐水加维生素C"
+    assert driver.slots["visit_drug_source"] == "prescribed_here"
+    # The day and half-day said while another question is asked are not asked again.
+    driver.say("能不能叫护士来家里打 下礼拜一上午")
+    assert driver.slots["visit_date"] == "2026-11-30"
+    assert driver.slots["visit_half_day"] == "am"
+    said = converse_from(driver)
+    assert "utter_ask_visit_date" not in said and "utter_ask_visit_half_day" not in said
+    (booking,) = bookings_of(driver.sender)
+    assert booking.state is BookingState.AWAITING_CONSENT
+
+
+def converse_from(driver: FormDriver) -> list[str]:
+    """Answer every question still to come with GOOD; what the assistant said from now."""
+    start = len(driver.said)
+    for _ in range(30):
+        if driver.finished:
+            return driver.said[start:]
+        text = GOOD[driver.said[-1]]
+        driver.say(text, intent=intent_of(text))
+    raise AssertionError(f"the form did not end: {driver.said}")
+
+
+def test_a_past_day_in_an_answer_is_no_visit_day(world):
+    driver = new_driver()
+    driver.say("想约护士上门输液", intent="book_home_visit")
+    driver.say("卧床不起")
+    driver.say("人民医院开的头孢 第一次11月20号在人民医院打的")
+    assert driver.slots["visit_date"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "drugs"),
+    [
+        ("社区中心李医生开了生理盐水加维生素C", "生理盐水加维生素C"),
+        ("人民医院给开的头孢", "头孢"),
+        ("大夫开了点葡萄糖", "葡萄糖"),
+        # A drug, or a word that may be one, before the prescriber: every word is checked.
+        ("头孢 医生开了 还有葡萄糖", "头孢 医生开了 还有葡萄糖"),
+        ("XX注射液医生开了还有葡萄糖", "XX注射液医生开了还有葡萄糖"),
+        ("医生开的", "医生开的"),
+    ],
+)
+def test_who_prescribed_the_drugs_is_not_a_drug(text, drugs):
+    assert without_prescriber(text) == drugs
