@@ -63,6 +63,21 @@ GAS_REQUESTS = {
 BLOCKED = {"gas_blocked": True}
 
 
+# What a binding request may also ask of the account once it is bound.
+_ASKS_BILL = re.compile(r"多少钱|欠费|欠多少|欠不欠|账单|气费|燃气费|该交|要交|交多少|余额")
+_ASKS_USAGE = re.compile(r"用气量|用了多少|用多少气|用气")
+
+
+def asked_with_binding(text: str) -> str | None:
+    """The bill or usage question a binding request also asks ("绑好了告诉我她家最近一期多少
+    钱": check_gas_bill), or None."""
+    if _ASKS_BILL.search(text):
+        return "check_gas_bill"
+    if _ASKS_USAGE.search(text):
+        return "check_gas_usage"
+    return None
+
+
 def _mentioned_account_no(tracker: Tracker) -> str | None:
     entity = next(tracker.get_latest_entity_values("gas_account_no"), None)
     return find_account_no(str(entity)) if entity else find_account_no(latest_text(tracker))
@@ -87,6 +102,9 @@ class ValidateGasAccountForm(FormEngine):
         text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(GAS_SLOTS)
         request = intent if intent in GAS_REQUESTS else None
+        if request == BIND:
+            # "绑个我妈家的 户号… 尾号… 绑好了告诉我最近一期多少钱": bound, then answered.
+            request = asked_with_binding(text) or BIND
         slots.update(gas_request=request, gas_request_text=text[:500])
         mentioned = _mentioned_account_no(tracker)
         bindings = service.held_accounts(sender_id=tracker.sender_id)

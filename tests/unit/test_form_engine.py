@@ -170,6 +170,17 @@ def test_a_customers_question_stays_in_the_gas_form(world, text):
     assert form.active and said[-1] == "utter_ask_gas_account_no"
 
 
+def test_a_binding_that_also_asks_the_bill_is_answered_with_the_bill(world):
+    who = sender()
+    form = gas(who)
+    said = form.say(
+        "再帮我绑个我妈家的燃气 户号31001006 她手机尾号2006 绑好了告诉我她家最近一期多少钱",
+        intent="bind_gas_account",
+    )
+    assert form.finished and "utter_gas_statement" in said
+    assert "31001006" in bound_accounts(who)
+
+
 def bound_accounts(who: str) -> list[str]:
     with db.session_scope() as session:
         return [b.account.account_no for b in bindings_of(session=session, sender_id=who)]
