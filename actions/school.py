@@ -25,7 +25,7 @@ from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.notify import alert
-from bot.reading import find_last_four, find_mobile, to_digits
+from bot.reading import COMMON_SURNAMES, find_last_four, find_mobile, to_digits
 from bot.reading.dates import DateParseError, dates_not_kept, days_off, parse_dates
 from bot.school import service
 from bot.school.binding import StudentBindOutcome
@@ -607,6 +607,31 @@ class ActionCancelLeave(Action):
         return []
 
 
+# A child named by name before what is asked of their leaves ("周梓萱这两礼拜有没有请假").
+_NAMED_CHILD = re.compile(
+    rf"(?P<name>[{''.join(COMMON_SURNAMES)}][\u4e00-\u9fff]{{1,2}}?)"
+    r"(?=的?(?:请假|看护假|假条)|这(?:两|几)?(?:礼拜|星期|周|天)|有没有请|请没请|请了)"
+)
+
+
+def _other_child_named(text: str, children: list[service.Child]) -> str:
+    """A child `text` names, by 学号 or by name, who is none of the sender's `children`
+    ("学号2024010201" / "周梓萱"), as said ("学号2024010201", "周梓萱"); "" when it names
+    none or only the sender's own."""
+    named = _NAMED_CHILD.search(text)
+    if named is not None:
+        name = named.group("name")
+        if not any(child.name in text or name in child.name for child in children):
+            return name
+    own_numbers = {child.student_no for child in children}
+    digits = to_digits(text)
+    mobile = find_mobile(text)
+    for number in _STUDENT_NO.findall(digits.replace(mobile, " ") if mobile else digits):
+        if number not in own_numbers:
+            return f"学号{number}"
+    return ""
+
+
 class ActionListLeaves(Action):
     """The leaves on record for the sender's children, from today on."""
 
@@ -617,6 +642,14 @@ class ActionListLeaves(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        other = _other_child_named(
+            latest_text(tracker), service.children(sender_id=tracker.sender_id)
+        )
+        if other:
+            # "周梓萱这两礼拜请假了没 学号2024010201 我是她舅舅": not a child of this sender's;
+            # saying "none on record" of their own would mislead.
+            dispatcher.utter_message(response="utter_leave_list_not_yours", who=other)
+            return []
         leaves = service.upcoming_leaves(sender_id=tracker.sender_id, from_day=clock.today())
         if leaves is None:
             dispatcher.utter_message(response="utter_leave_need_binding")

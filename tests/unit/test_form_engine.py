@@ -20,6 +20,7 @@ from actions.school import (
     ActionSubmitLeave,
     ValidateBindStudentForm,
     ValidateLeaveForm,
+    _other_child_named,
 )
 from actions.visits import (
     ActionSubmitCare,
@@ -32,6 +33,7 @@ from bot.infra import db
 from bot.infra import settings as bot_settings
 from bot.models import Complaint, ElderlyCareClient, HomeVisitBooking, StaffMember, StaffRole
 from bot.school.binding import children_of
+from bot.school.service import Child
 from tests.formdriver import FormDriver, domain
 
 FROZEN_NOW = "2026-11-25T09:00:00+08:00"  # a Wednesday morning, before every cutoff
@@ -546,3 +548,19 @@ def test_a_contact_question_mid_form_still_gets_the_numbers(world):
     said = form.say("学校电话多少", intent="ask_contact", confidence=0.95)
     assert "utter_form_paused" not in said
     assert form.slots["paused_form"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [
+        ("周梓萱这两礼拜有没有请看护假 学号2024010201 我是她舅舅", "周梓萱"),
+        ("就是想看看学号2024010201的请假记录", "学号2024010201"),
+        ("赵一鸣这周请假了吗", ""),  # the sender's own child
+        ("学号2024010101的请假", ""),
+        ("查下请假记录 我手机19900001037", ""),  # a phone is no 学号
+        ("看看请假记录", ""),
+    ],
+)
+def test_a_child_not_the_senders_is_noticed_when_their_leaves_are_asked(text, other):
+    own = [Child(1, "赵一鸣", "2024010101")]
+    assert _other_child_named(text, own) == other
