@@ -17,11 +17,25 @@ _REASON_WORDS = (
 )  # fmt: skip
 
 
+# What a reason told in one breath also holds, which is no reason and not for the teachers'
+# list: the 学号 and phone digits, the greeting and who is writing ("老师好我是孙语嫣妈妈…
+# 学号2024010107手机尾号1011").
+_NOT_REASON = re.compile(
+    r"(?:学号|手机号?|电话号?码?|尾号|后四位|后4位)(?:是|为)?[:：]?\s*\d{4,}"
+    r"|(?:手机|电话)?(?:尾号|后四位|后4位)(?:是|为)?[:：]?\s*\d{4}"
+    r"|\d{4,}"
+    r"|^(?:老师|您|你)好(?:啊|呀)?"
+    r"|我是[\u4e00-\u9fff]{1,4}?(?:的)?(?:妈妈|爸爸|妈|爸|家长|奶奶|爷爷|姥姥|姥爷|外婆|外公)"
+)
+
+
 def guess_reason(text: str) -> str | None:
-    """The part of a message that gives the reason ("发烧了"), or None if none does."""
+    """The part of a message that gives the reason ("发烧了"), or None if none does;
+    without the 学号, the phone digits, the greeting and who is writing."""
     for clause in _CLAUSE_SPLIT.split(text or ""):
         if any(word in clause for word in _REASON_WORDS):
-            return clause.strip()[:100]
+            reason = _NOT_REASON.sub("", clause.strip()).strip()
+            return reason[:100] or None
     return None
 
 

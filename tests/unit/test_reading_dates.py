@@ -98,6 +98,14 @@ def test_new_year_rollover_from_late_december():
         ("下周一到周三请假,回老家", "回老家"),
         ("明天请假", None),
         ("给闺女请家 下礼拜一去姥姥家 学号2025020299", "下礼拜一去姥姥家"),
+        # Voice input in one breath: the 学号, the phone digits, the greeting and who is
+        # writing are no reason, and not for the teachers' list.
+        (
+            "老师好我是孙语嫣妈妈家里老人走了我们要回老家下礼拜一到礼拜三三天看护都不去了"
+            "学号2024010107手机尾号1011",
+            "家里老人走了我们要回老家下礼拜一到礼拜三三天看护都不去了",
+        ),
+        ("孩子要去医院复查学号2024010101手机19900001001", "孩子要去医院复查"),
     ],
 )
 def test_reason_is_the_clause_that_gives_one(text, reason):
