@@ -18,6 +18,7 @@ The guards, added to the app Rasa configures:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import sys
 from collections.abc import Sequence
@@ -93,8 +94,31 @@ def rasa_arguments(args: Sequence[str], jwt_secret: str | None) -> list[str]:
     return arguments
 
 
+def release_freed_memory() -> bool:
+    """Hand the heap memory freed so far back to the system (glibc's `malloc_trim`):
+    loading the model leaves some 50 MB freed but held by the allocator (README, Speed).
+    False where there is no glibc."""
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
+def add_memory_release(app: Sanic) -> Sanic:
+    """Release the memory freed while the model loaded, once the server is up (Rasa loads
+    the model before the server starts)."""
+
+    async def release_after_loading(app: Sanic, loop: Any) -> None:
+        released = release_freed_memory()
+        logger.info("memory freed while loading the model returned to the system: %s", released)
+
+    app.register_listener(release_after_loading, "after_server_start")
+    return app
+
+
 def install_guards(jwt_secret: str | None) -> None:
-    """Wrap Rasa's `configure_app` so that the app it builds gets `add_guards`."""
+    """Wrap Rasa's `configure_app` so that the app it builds gets `add_guards` (and
+    `add_memory_release`)."""
     import rasa.core.run
 
     original = rasa.core.run.configure_app
@@ -102,7 +126,7 @@ def install_guards(jwt_secret: str | None) -> None:
         return
 
     def configure_app(*args: Any, **kwargs: Any) -> Sanic:
-        return add_guards(original(*args, **kwargs), jwt_secret)
+        return add_memory_release(add_guards(original(*args, **kwargs), jwt_secret))
 
     configure_app._service_assistant_guard = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = configure_app

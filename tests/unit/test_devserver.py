@@ -133,3 +133,19 @@ def test_the_rasa_server_does_not_import_jax_which_only_tflite_conversion_would_
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip() == "refused", result.stderr
+
+
+def test_the_memory_freed_while_loading_the_model_is_released_once_the_server_is_up():
+    from sanic import Sanic
+
+    from bot.runtime.rasa_server import add_memory_release, release_freed_memory
+
+    app = add_memory_release(Sanic("memory_release_test"))
+    # Sanic 21.12 keeps a server listener as a signal on "server.init.*"
+    listeners = [
+        route.handler.keywords["listener"].__name__
+        for route in app.signal_router.routes
+        if route.path.startswith("server.init")
+    ]
+    assert listeners == ["release_after_loading"]
+    assert release_freed_memory() in (True, False)  # glibc here; False where there is none
