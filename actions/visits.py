@@ -76,6 +76,7 @@ from bot.visits.wording import (
     read_reaction,
     read_yes_no,
     wanted_half_day,
+    wanted_phone,
     wanted_time,
     without_allergies,
     without_prescriber,
@@ -318,7 +319,7 @@ class _VisitFormValidation(FormEngine):
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         text = latest_text(tracker)
         slots: dict[str, Any] = dict.fromkeys(VISIT_SLOTS)
-        slots["visit_phone"] = find_phone(text)
+        slots["visit_phone"] = wanted_phone(text)
         slots["visit_patient_name"] = name_in(text)
         address = address_in(text)
         if address is not None:
@@ -364,7 +365,7 @@ class _VisitFormValidation(FormEngine):
     def validate_visit_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        phone = find_phone(str(value or ""))
+        phone = wanted_phone(str(value or ""))
         if phone:
             return {"visit_phone": phone}
         if self._stopped(dispatcher, tracker):
@@ -791,7 +792,7 @@ class ValidateCareForm(_VisitFormValidation):
             slots["care_items"] = "、".join(items)
         if says_correction(text):
             # "电话输错了 是139…", "地址写错了 是康乐苑9幢101": what follows the correction.
-            phone = find_phone(text)
+            phone = wanted_phone(text)
             if phone:
                 slots["visit_phone"] = phone
             address = corrected_value(text)

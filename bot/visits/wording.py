@@ -364,6 +364,12 @@ def corrected_part(text: str) -> str:
     return reading.corrected_value(text) if reading.says_correction(text) else ""
 
 
+def wanted_phone(text: str) -> str | None:
+    """The phone `text` gives, as a correction in the same message leaves it ("电话
+    13812345799 哦不对 是13812345798": the second)."""
+    return find_phone(corrected_part(text)) or find_phone(text)
+
+
 def wanted_time(text: str, today: date) -> tuple[date | None, HalfDay | None]:
     """The day and half-day `text` asks for (`wanted_day`, `wanted_half_day`), each taken
     from what a correction in the same message says when it names one ("改到下周三下午

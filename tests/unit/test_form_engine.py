@@ -416,6 +416,14 @@ def test_elderly_care_name_told_in_a_sentence_with_the_address_and_phone(world):
     assert "utter_visit_name_invalid" not in said
 
 
+def test_elderly_care_phone_corrected_in_the_same_message_is_the_corrected_one(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("想给我妈申请助餐和助浴 她叫何秀兰 住康乐苑8幢101", intent="elderly_care")
+    assert form.say("电话13812345799 哦不对 是13812345798")[-1] != "utter_ask_visit_phone"
+    assert form.slots["visit_phone"] == "13812345798"
+
+
 def test_elderly_care_one_service_dropped_keeps_the_other(world):
     who = sender()
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
