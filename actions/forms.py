@@ -396,14 +396,13 @@ class FormEngine(FormValidationAction):
     def _staff_question(self, tracker: Tracker) -> bool:
         """Whether the latest message is a staff member's question on the work that ends
         this form (`staff_questions_end_form`, `asks_as_staff`)."""
-        if not self.staff_questions_end_form or speaks_of_gas_emergency(message_text(tracker)):
-            return False
         text = message_text(tracker)
-        if not _ASKS_IF_ALLOWED.search(text):
+        if not self.staff_questions_end_form or speaks_of_gas_emergency(text):
             return False
-        return asks_as_staff(text, staff=False) or asks_as_staff(
-            text, staff=is_staff(tracker.sender_id)
-        )
+        # Said as staff, or else (one query) from a verified staff member.
+        if not asks_as_staff(text, staff=True):
+            return False
+        return asks_as_staff(text, staff=False) or is_staff(tracker.sender_id)
 
     def _warn_of_emergency(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, *, aside: bool
