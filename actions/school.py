@@ -88,12 +88,17 @@ NO_CARE_RESPONSES = {
 }
 
 
+def _without_mobile(text: str, mobile: str | None) -> str:
+    """`text` in digits with its mobile number blanked: the numbers left may be a 学号."""
+    digits = to_digits(text)
+    return digits.replace(mobile, " ") if mobile else digits
+
+
 def _identity_given(text: str) -> dict[str, Any]:
     """The 学号 and the guardian's phone (whole, or its last 4 digits) a message gives; a
     lone number counts as the 学号 only when the message says so (it may be a date)."""
     mobile = find_mobile(text)
-    digits = to_digits(text)
-    rest = digits.replace(mobile, " ") if mobile else digits
+    rest = _without_mobile(text, mobile)
     student_nos = _STUDENT_NO.findall(rest)
     if len(student_nos) != 1:
         return {}
@@ -624,9 +629,7 @@ def _other_child_named(text: str, children: list[service.Child]) -> str:
         if not any(child.name in text or name in child.name for child in children):
             return name
     own_numbers = {child.student_no for child in children}
-    digits = to_digits(text)
-    mobile = find_mobile(text)
-    for number in _STUDENT_NO.findall(digits.replace(mobile, " ") if mobile else digits):
+    for number in _STUDENT_NO.findall(_without_mobile(text, find_mobile(text))):
         if number not in own_numbers:
             return f"学号{number}"
     return ""
