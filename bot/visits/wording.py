@@ -406,14 +406,9 @@ def wanted_half_day(text: str) -> HalfDay | None:
     morning is the one given up), else the one it names."""
     moves = moved_to(text)
     for rest in moves:
-        cleaned = _clean(rest)
-        found = [
-            (match.start(), half_day)
-            for pattern, half_day in ((_MORNING, HalfDay.MORNING), (_AFTERNOON, HalfDay.AFTERNOON))
-            if (match := pattern.search(cleaned))
-        ]
-        if found:
-            return min(found, key=lambda position: position[0])[1]
+        half_day = _first_half_day(rest)
+        if half_day is not None:
+            return half_day
     return None if moves else read_half_day(text)
 
 
