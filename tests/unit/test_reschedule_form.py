@@ -122,30 +122,29 @@ def test_the_number_and_the_new_time_in_one_answer(world):
     assert visit(number) == (NEXT_TUESDAY, HalfDay.AFTERNOON)
 
 
-def test_the_half_day_moved_to_is_taken_not_the_one_given_up(world):
+@pytest.mark.parametrize(
+    ("text", "moved_to"),
+    [
+        # The half-day moved to is taken, not the one given up.
+        (
+            "我家老头子后天上午护士来输液那个 能不能麻烦您给挪到下礼拜一下半天 后天我得去医院",
+            (date(2026, 11, 30), HalfDay.AFTERNOON),
+        ),
+        # A correction in the same message is what the booking moves to.
+        (
+            "后天上午护士来输液那个改一下改到下周三下午 哦不对不对 下周三上午 下午我得去医院拿药",
+            (date(2026, 12, 2), HalfDay.MORNING),
+        ),
+    ],
+)
+def test_the_time_moved_to_is_the_one_the_message_settles_on(world, text, moved_to):
     who = sender()
     number = booked(who, day="2026-11-27", half_day="am")
     form = reschedule(who)
-    said = form.say(
-        "我家老头子后天上午护士来输液那个 能不能麻烦您给挪到下礼拜一下半天 后天我得去医院",
-        intent="reschedule_booking",
-    )
+    said = form.say(text, intent="reschedule_booking")
     assert said == ["utter_ask_reschedule_confirmed"]
     form.say("对", intent="affirm")
-    assert visit(number) == (date(2026, 11, 30), HalfDay.AFTERNOON)
-
-
-def test_a_correction_in_the_same_message_is_what_the_booking_moves_to(world):
-    who = sender()
-    number = booked(who, day="2026-11-27", half_day="am")
-    form = reschedule(who)
-    said = form.say(
-        "后天上午护士来输液那个改一下改到下周三下午 哦不对不对 下周三上午 下午我得去医院拿药",
-        intent="reschedule_booking",
-    )
-    assert said == ["utter_ask_reschedule_confirmed"]
-    form.say("对", intent="affirm")
-    assert visit(number) == (date(2026, 12, 2), HalfDay.MORNING)
+    assert visit(number) == moved_to
 
 
 @pytest.mark.parametrize(
