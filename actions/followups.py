@@ -27,6 +27,7 @@ from bot.infra import clock
 from bot.infra.db import DatabaseUnavailable
 from bot.policies.service import regulations_answer
 from bot.reading import speaks_of_gas_emergency
+from bot.staff import is_invite_code
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,9 @@ def as_plain_request(tracker: Tracker) -> list[EventType]:
         return []
     if _may_be_an_emergency(tracker):
         return []
-    intent = service_cue(latest_text(tracker))
+    # A random invite code's letters may read as anything: sent alone, it binds staff.
+    text = latest_text(tracker)
+    intent = "bind_staff" if is_invite_code(text) else service_cue(text)
     if intent is None:
         return []
     logger.info("read as %s by its own words (the NLU was unsure)", intent)

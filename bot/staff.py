@@ -75,6 +75,21 @@ def find_code(text: str) -> str | None:
     return None
 
 
+# At most this many characters beside an invite code ("绑定码 7K3X-SGDH") in a message that
+# is the code.
+_CODE_COMPANY_CHARS = 6
+
+
+def is_invite_code(text: str) -> bool:
+    """Whether `text` is an invite code, alone or with a few words ("码是7K3X-SGDH"), and
+    asks nothing ("ABCD-2345 是这个吗" is a question)."""
+    code = find_code(text)
+    if code is None or re.search(r"[?？吗呢]", text):
+        return False
+    rest = re.sub(r"[\s\-]", "", text.upper()).replace(code.replace("-", ""), "", 1)
+    return len(rest) <= _CODE_COMPANY_CHARS
+
+
 def _new_code() -> str:
     while True:
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 
 from bot.identity import FAILURE_WINDOW, LOCKOUT, MAX_FAILURES, locked_until
@@ -16,6 +17,7 @@ from bot.staff import (
     create_invite,
     find_code,
     hash_code,
+    is_invite_code,
     list_staff,
     redeem_invite,
     revoke_staff,
@@ -160,3 +162,18 @@ def test_a_teacher_invite_links_the_teacher_record(engine):
         teacher = teacher_of(session=session, sender_id="tg:t")
         assert teacher is not None and teacher.name == "李老师"
         assert teacher_of(session=session, sender_id="tg:other") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "is_code"),
+    [
+        ("5MPA-M34V", True),
+        ("7k3x sgdh", True),
+        ("绑定码 7K3X-SGDH", True),
+        ("ABCD-2345 是这个吗", False),  # a question
+        ("12345678", False),  # digits alone are no code (an account number)
+        ("我家户号31001003 欠多少", False),
+    ],
+)
+def test_a_message_that_is_an_invite_code(text, is_code):
+    assert is_invite_code(text) is is_code
