@@ -16,11 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.emergency import WARNINGS
+from actions.emergency import WARNINGS, leak_under_way, say_leak_again
 from actions.handoff import asks_for_person
 from bot.directory import emergency_number
 from bot.incidents import reports_incidents
-from bot.reading import says_correction, says_stop, speaks_of_gas_emergency
+from bot.reading import says_correction, says_stop, speaks_of_gas_emergency, tells_of_leak_steps
 from bot.staff import is_staff
 
 # Questions a customer may ask in the middle of a form ("营业厅几点关门" while filing a
@@ -326,6 +326,9 @@ class FormEngine(FormValidationAction):
         aside = asks_aside(tracker, self.aside_intents)
         # Before anything else, even a stop: what to do about leaking gas.
         warned = self._warn_of_emergency(dispatcher, tracker, aside=aside)
+        if self._follows_a_leak(tracker):
+            say_leak_again(dispatcher)
+            return self._stop_events(tracker, domain)
         if self._says_stop(tracker):
             dispatcher.utter_message(response=self.stopped_response)
             return self._stop_events(tracker, domain)
@@ -363,6 +366,19 @@ class FormEngine(FormValidationAction):
         tracker.add_slots(prefill)
         events = [*prefill, *await self._validate(dispatcher, tracker, domain)]
         return self._limit_retries(dispatcher, tracker, domain, events)
+
+    def _follows_a_leak(self, tracker: Tracker) -> bool:
+        """Whether the message that would start this form tells, during a gas leak, of a
+        step taken or asks what to do next ("火我关了 窗也开了 还要干啥", read as a
+        complaint): it is the leak that goes on, answered with the steps again, and the form
+        does not start."""
+        return (
+            bool(self.stop_slot)
+            and tracker.get_slot("requested_slot") is None
+            and tracker.get_slot(PAUSED_SLOT) != self.form_name()
+            and tells_of_leak_steps(message_text(tracker))
+            and leak_under_way(tracker)
+        )
 
     def _switches(self, tracker: Tracker) -> bool:
         """Whether the latest message, in the middle of this form, asks for a service that

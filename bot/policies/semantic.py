@@ -109,8 +109,9 @@ def embedding_threads(cores: int | None = None, others: float | None = None, mos
 class FreeCores:
     """How many cores other processes kept busy, on average since the last look: the
     machine's busy time (/proc/stat) less this process's own CPU time. The load average
-    would not do: it counts the embedding's own threads, and lags by a minute. Where
-    /proc/stat cannot be read, the load average less nothing (a busy machine to be safe)."""
+    would not do: it counts the embedding's own threads, and lags by a minute. It is used
+    only where there is nothing better: at the first look, and where /proc/stat cannot be
+    read (it errs towards one thread)."""
 
     def __init__(self, stat_path: str = "/proc/stat") -> None:
         self._stat_path = stat_path
@@ -133,6 +134,7 @@ class FreeCores:
                 return os.getloadavg()[0]
             if self._sample is None:
                 self._sample = now
+                self._others = os.getloadavg()[0]
                 return self._others
             elapsed = now[0] - self._sample[0]
             if elapsed >= MEASURE_SECONDS:

@@ -179,6 +179,27 @@ def speaks_of_gas_emergency(text: str) -> bool:
     return bool(_GAS_EMERGENCY.search(normalize_chinese(text or "")))
 
 
+# What someone does or asks right after being told what to do about leaking gas: a step
+# done ("火我关了 窗也开了", "阀门拧紧了", "人都出来了") or what comes next ("还要干啥",
+# "然后呢", "现在咋办"). Read only while a leak is going on (`actions.emergency`).
+_LEAK_STEP = re.compile(
+    r"(?:火|阀|闸|气|灶|开关)[门子头]?.{0,3}(?:关|拧|拔)[了好上掉紧住]"
+    r"|(?:关|拧)[了好上掉紧]?(?:火|阀|闸|气|灶)"
+    r"|开[了好]?.{0,2}窗|窗[户子]?.{0,3}开[了好着]"
+    r"|(?:都|人|我们|俺们|我)?(?:出来|跑出来|到外面|在外面|到楼下|在楼下|下楼)了"
+    r"|(?:还要|还得|还该|接下来|然后|下一步|现在).{0,3}(?:干啥|干什么|咋办|怎么办|做啥|做什么|咋整|咋弄|呢)"
+)
+# Words that make such a message a complaint after all ("师傅关了阀就走了 我要投诉").
+_COMPLAINS = re.compile(r"投诉|举报|告你们|态度|不管不问|就走了|不理")
+
+
+def tells_of_leak_steps(text: str) -> bool:
+    """Whether `text` tells of a step taken against leaking gas or asks what to do next,
+    and is not a complaint."""
+    normalized = normalize_chinese(text or "")
+    return bool(_LEAK_STEP.search(normalized)) and not _COMPLAINS.search(normalized)
+
+
 # A strong smell told in a few words ("味儿好冲😰😰", "呛得慌", "闻着有点刺鼻"): an emergency
 # when gas is named in the same message or just before ("燃汽", with its usual slips).
 _STRONG_SMELL = re.compile(

@@ -572,3 +572,42 @@ def test_a_contact_question_mid_form_still_gets_the_numbers(world):
 def test_a_child_not_the_senders_is_noticed_when_their_leaves_are_asked(text, other):
     own = [Child(1, "赵一鸣", "2024010101")]
     assert _other_child_named(text, own) == other
+
+
+def _after_a_leak(who: str) -> FormDriver:
+    """A complaint form whose person told of a gas leak and was told what to do."""
+    leak = {"name": "gas_leak", "confidence": 0.98}
+    told = "厨房一股煤气味"
+    form = complaint(who)
+    form.history = [
+        {
+            "event": "user",
+            "text": told,
+            "parse_data": {"text": told, "intent": leak, "intent_ranking": [leak]},
+        },
+        {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_gas_leak"}},
+    ]
+    return form
+
+
+@pytest.mark.parametrize("text", ["火我关了 窗也开了 还要干啥", "阀门拧紧了 人都出来了 然后呢"])
+def test_a_step_taken_during_a_leak_gets_the_steps_again_not_a_complaint(world, text):
+    who = sender()
+    form = _after_a_leak(who)
+    said = form.say(text, intent="file_complaint")
+    assert said[0].startswith("utter_gas_leak_again")
+    assert form.finished
+    assert count(Complaint, who, Complaint.sender_id) == 0
+
+
+def test_a_complaint_during_a_leak_is_still_taken(world):
+    who = sender()
+    form = _after_a_leak(who)
+    said = form.say("师傅关了阀就走了 我要投诉", intent="file_complaint")
+    assert form.active and not any(s.startswith("utter_gas_leak_again") for s in said)
+
+
+def test_without_a_leak_the_same_words_start_the_complaint(world):
+    form = complaint(sender())
+    said = form.say("火我关了 窗也开了 还要干啥", intent="file_complaint")
+    assert form.active and not any(s.startswith("utter_gas_leak_again") for s in said)

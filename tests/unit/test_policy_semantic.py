@@ -90,8 +90,9 @@ def test_free_cores_counts_the_machine_s_busy_time_less_this_process_s_own(monke
 
     watch = semantic.FreeCores(str(stat))
     tick = watch._tick
+    monkeypatch.setattr(semantic.os, "getloadavg", lambda: (0.7, 0.5, 0.3))
     machine(0, 0)
-    assert watch.others_busy() == 0.0  # the first look has nothing to compare with
+    assert watch.others_busy() == 0.7  # the first look has nothing to compare with
     # One second later: 1.5 core-seconds busy, 1.0 of them this process's own.
     clock.update(wall=101.0, own=6.0)
     machine(int(1.5 * tick), int(0.5 * tick))

@@ -16,6 +16,7 @@ from bot.reading import (
     says_correction,
     says_stop,
     speaks_of_gas_emergency,
+    tells_of_leak_steps,
     to_digits,
 )
 from bot.reading.dates import DateParseError, parse_dates
@@ -173,3 +174,25 @@ def test_a_gas_emergency_is_read_from_its_words(text, emergency):
 )
 def test_a_strong_smell_is_an_emergency_when_gas_is_named_near_it(text, earlier, smells):
     assert may_smell_gas(text, earlier) is smells
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "火我关了 窗也开了 还要干啥",
+        "阀门拧紧了",
+        "人都出来了",
+        "然后呢",
+        "关好了 现在咋办",
+        "窗户开着呢",
+    ],
+)
+def test_a_step_against_a_leak_or_what_comes_next_is_read(text):
+    assert tells_of_leak_steps(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["师傅关了阀就走了 我要投诉", "我要投诉抄表员", "孩子明天请假", "查一下燃气费"]
+)
+def test_complaints_and_requests_are_no_step_against_a_leak(text):
+    assert not tells_of_leak_steps(text)
