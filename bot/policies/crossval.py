@@ -3,7 +3,7 @@
 The tuning sets (`bot.policies.evaluate`) were written from the clauses, and BM25 alone
 answers most of them; they say little about questions asked in one's own words. The
 anticipated questions that share few characters with their clause
-(data/policies/clause_questions.yml) are such questions, thousands of them, and so are
+(data/policies/clause_questions*.yml) are such questions, thousands of them, and so are
 the unanswered ones (unanswered_questions.yml). Each is asked of an index that does not
 hold it: the questions are split into `--folds` folds by a hash of their text, and for
 each fold the index keeps every other question (a clause its other questions, the

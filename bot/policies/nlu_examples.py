@@ -96,7 +96,7 @@ def generate() -> str:
     """The file's content for the current regulations and anticipated questions."""
     clauses = [
         (f"{document.code}:{clause.label}", clause)
-        for document in load_corpus()
+        for document in load_corpus(search_questions=False)
         for clause in document.clauses
     ]
     return render(

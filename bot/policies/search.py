@@ -8,7 +8,7 @@ formal wording (估抄, 抄见率) is rarely how a question puts it. Clauses of 
 documents are searched only for callers allowed to see them.
 
 Each clause also carries the questions people ask that it answers, in their own words
-(data/policies/clause_questions.yml, "doc2query"): they are indexed by BM25 on their own,
+(data/policies/clause_questions*.yml, "doc2query"): they are indexed by BM25 on their own,
 and a clause's best-matching question counts for it (`PolicyHit.question_score`), so
 that "存水的罐子隔几天弄一回" finds the clause on 蓄水池 though it shares no word with it.
 
