@@ -14,6 +14,8 @@ _REASON_WORDS = (
     "旅游", "出门", "家里有事", "有事", "办事", "亲戚", "婚礼", "葬礼", "接走", "早接",
     "因为", "由于", "姥姥家", "奶奶家", "外婆家", "爷爷家", "姥爷家", "外公家", "舅舅家",
     "姑姑家", "小姨家", "走亲戚", "探亲", "聚会", "兴趣班",
+    "急事", "有点事", "要紧事", "有事情", "出差", "搬家", "没人接", "接不了", "走不开",
+    "考级", "补课", "钢琴", "舞蹈", "游泳", "画画",
 )  # fmt: skip
 
 
@@ -33,7 +35,7 @@ def guess_reason(text: str) -> str | None:
     """The part of a message that gives the reason ("发烧了"), or None if none does;
     without the 学号, the phone digits, the greeting and who is writing."""
     for clause in _CLAUSE_SPLIT.split(text or ""):
-        if any(word in clause for word in _REASON_WORDS):
+        if any(word in clause for word in _REASON_WORDS) or _UNWELL.search(clause):
             reason = _NOT_REASON.sub("", clause.strip()).strip()
             return reason[:100] or None
     return None

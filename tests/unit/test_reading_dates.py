@@ -106,6 +106,11 @@ def test_new_year_rollover_from_late_december():
             "家里老人走了我们要回老家下礼拜一到礼拜三三天看护都不去了",
         ),
         ("孩子要去医院复查学号2024010101手机19900001001", "孩子要去医院复查"),
+        # An urgent matter, a sore throat, an exam: reasons in words of their own.
+        ("何家豪今天看护不去了 家里有急事 学号2023010304", "家里有急事"),
+        ("孩子嗓子疼 明天不去了", "孩子嗓子疼"),
+        ("明天看护不去了 要去考级", "要去考级"),
+        ("学号2024010101 明天请假", None),
     ],
 )
 def test_reason_is_the_clause_that_gives_one(text, reason):
