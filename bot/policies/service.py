@@ -15,6 +15,7 @@ from bot.infra.settings import get_settings
 from bot.policies.answer import (
     LEANING_MARGIN,
     RESCUE_MARGIN,
+    RESCUE_MIN_PROMINENCE,
     answer_question,
     answers_confidently,
     audiences_for,
@@ -97,6 +98,7 @@ def regulations_answer(
             settings=get_settings(),
             previous=previous,
             margin=LEANING_MARGIN if nlu_leans else RESCUE_MARGIN,
+            min_prominence=0.0 if nlu_leans else RESCUE_MIN_PROMINENCE,
         )
 
 
