@@ -182,6 +182,12 @@ class ValidateLeaveForm(FormEngine):
             # asked for; the care times say it is voluntary and how to stay away a day.
             ActionCareTimes().run(dispatcher, tracker, domain)
             return self._stop_events(tracker, domain)
+        other = _asked_for_another_child(tracker)
+        if other:
+            # "他们班胡梦琪明天也请个假 她爸托我说一声 学号2023010302": not a child of this
+            # sender's, and no leave goes onto their own child instead.
+            dispatcher.utter_message(response="utter_leave_not_yours", who=other)
+            return self._stop_events(tracker, domain)
         if (
             tracker.get_slot("requested_slot") is None
             and FORGOT.search(latest_text(tracker))
@@ -617,6 +623,20 @@ _NAMED_CHILD = re.compile(
     rf"(?P<name>[{''.join(COMMON_SURNAMES)}][\u4e00-\u9fff]{{1,2}}?)"
     r"(?=的?(?:请假|看护假|假条)|这(?:两|几)?(?:礼拜|星期|周|天)|有没有请|请没请|请了)"
 )
+
+
+def _asked_for_another_child(tracker: Tracker) -> str:
+    """The child the message that starts a leave names who is none of the sender's
+    verified children (`_other_child_named`), or "". Only for a sender with verified
+    children who gives no phone number with it: with one, the 学号 and phone are verified
+    as any binding is (a parent's second child)."""
+    if tracker.get_slot("requested_slot") is not None:
+        return ""
+    text = latest_text(tracker)
+    if find_mobile(text):
+        return ""
+    children = service.children(sender_id=tracker.sender_id)
+    return _other_child_named(text, children) if children else ""
 
 
 def _other_child_named(text: str, children: list[service.Child]) -> str:

@@ -611,3 +611,26 @@ def test_without_a_leak_the_same_words_start_the_complaint(world):
     form = complaint(sender())
     said = form.say("火我关了 窗也开了 还要干啥", intent="file_complaint")
     assert form.active and not any(s.startswith("utter_gas_leak_again") for s in said)
+
+
+def test_a_leave_for_another_parents_child_is_refused_and_put_on_nobody(world):
+    who = sender()
+    bound_leave(who)  # this parent's own child, 2024010101, is verified
+    form = leave(who)
+    said = form.say(
+        "他们班周梓萱明天看护也请个假 她爸出差 托我跟学校说一声 学号2024010201",
+        intent="request_leave",
+    )
+    assert said[0] == "utter_leave_not_yours"
+    assert form.finished
+    with db.session_scope() as session:
+        assert children_of(session=session, sender_id=who)  # still bound to their own
+    assert "utter_ask_leave_confirmed" not in said
+
+
+def test_a_leave_naming_ones_own_child_is_not_refused(world):
+    who = sender()
+    bound_leave(who)
+    form = leave(who)
+    said = form.say("学号2024010101 后天请假 去医院复查", intent="request_leave")
+    assert "utter_leave_not_yours" not in said
