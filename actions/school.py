@@ -620,23 +620,35 @@ class ActionCancelLeave(Action):
 
 # A child named by name before what is asked of their leaves ("周梓萱这两礼拜有没有请假").
 _NAMED_CHILD = re.compile(
+    # Not a weekday or a grandchild, whose first characters are surnames too (周三, 孙子).
+    r"(?!周[一二三四五六日天末]|孙[子女儿])"
     rf"(?P<name>[{''.join(COMMON_SURNAMES)}][\u4e00-\u9fff]{{1,2}}?)"
     r"(?=的?(?:请假|看护假|假条)|这(?:两|几)?(?:礼拜|星期|周|天)|有没有请|请没请|请了)"
 )
 
 
 def _asked_for_another_child(tracker: Tracker) -> str:
-    """The child the message that starts a leave names who is none of the sender's
-    verified children (`_other_child_named`), or "". Only for a sender with verified
-    children who gives no phone number with it: with one, the 学号 and phone are verified
-    as any binding is (a parent's second child)."""
+    """The 学号 the message that starts a leave gives that is none of the sender's
+    verified children's, as said ("学号2023010302"), or "". Only for a sender with
+    verified children who gives no phone number with it: with one, the 学号 and phone are
+    verified as any binding is (a parent's second child). Not by name: "周一到周三请假" and
+    "给孙子请假" read as names (周三, 孙子), and a refused leave must never be a parent's own."""
     if tracker.get_slot("requested_slot") is not None:
         return ""
     text = latest_text(tracker)
     if find_mobile(text):
         return ""
     children = service.children(sender_id=tracker.sender_id)
-    return _other_child_named(text, children) if children else ""
+    return _other_student_no(text, children) if children else ""
+
+
+def _other_student_no(text: str, children: list[service.Child]) -> str:
+    """A 学号 in `text` that is none of `children`'s, as said ("学号2024010201"), or ""."""
+    own_numbers = {child.student_no for child in children}
+    for number in _STUDENT_NO.findall(_without_mobile(text, find_mobile(text))):
+        if number not in own_numbers:
+            return f"学号{number}"
+    return ""
 
 
 def _other_child_named(text: str, children: list[service.Child]) -> str:
@@ -648,11 +660,7 @@ def _other_child_named(text: str, children: list[service.Child]) -> str:
         name = named.group("name")
         if not any(child.name in text or name in child.name for child in children):
             return name
-    own_numbers = {child.student_no for child in children}
-    for number in _STUDENT_NO.findall(_without_mobile(text, find_mobile(text))):
-        if number not in own_numbers:
-            return f"学号{number}"
-    return ""
+    return _other_student_no(text, children)
 
 
 class ActionListLeaves(Action):
