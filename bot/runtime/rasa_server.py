@@ -10,7 +10,8 @@ page is served by the same server and needs none, and a wildcard would let any p
 opened in a browser here talk to the REST channel and read the answers.
 
 DIET and TED are loaded without Rasa's one-step training (`bot.runtime.lean_models`:
-about 460 MB less, the same answers).
+about 460 MB less, the same answers), and the prediction graph runs in a plain loop
+instead of through dask (`bot.runtime.graph_runner`).
 
 The guards, added to the app Rasa configures:
 - a request to the HTTP API with a token that is not a valid HS256 JWT signed with the
@@ -152,9 +153,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     skip_unused_modules()
     from rasa.__main__ import main as rasa_main
 
-    from bot.runtime import lean_models
+    from bot.runtime import graph_runner, lean_models
 
     lean_models.install()
+    graph_runner.install()
 
     secret = get_settings().rasa_jwt_secret
     arguments = rasa_arguments(sys.argv[1:] if argv is None else argv, secret)

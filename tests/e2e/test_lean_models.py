@@ -1,6 +1,8 @@
-"""The project's model loaded for serving (`bot.runtime.lean_models`) answers exactly as
-Rasa's own loader does: every intent ranking of the held-out NLU set, and TED's
-probabilities at every point of every story, the same floats; and it holds less memory."""
+"""The project's model as the serving Rasa process runs it (loaded by
+`bot.runtime.lean_models`, its graph run by `bot.runtime.graph_runner`) answers exactly as
+Rasa's own loader and dask do: every intent ranking of the held-out NLU set, and TED's
+probabilities and the whole policy ensemble's prediction at every point of every story,
+the same floats."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.infra.settings import PROJECT_ROOT
 from bot.nlu.evaluate import HELDOUT_PATH, load_examples
-from bot.runtime import lean_models
+from bot.runtime import graph_runner, lean_models
 
 MODEL = PROJECT_ROOT / "models" / "service-assistant.tar.gz"
 STORIES = [PROJECT_ROOT / "data" / "stories", PROJECT_ROOT / "tests" / "stories"]
@@ -70,24 +72,46 @@ def ted_answers(agent: Agent, points: list[DialogueStateTracker]) -> list[list[f
     ]
 
 
-def test_the_lean_loader_gives_the_stock_loaders_answers():
+def ensemble_answers(agent: Agent, points: list[DialogueStateTracker]) -> list[Any]:
+    answers = []
+    for tracker in points:
+        prediction = agent.processor._predict_next_with_tracker(tracker.copy())  # type: ignore[union-attr]
+        answers.append(
+            (
+                prediction.probabilities,
+                prediction.policy_name,
+                prediction.events,
+                prediction.action_metadata,
+            )
+        )
+    return answers
+
+
+def test_the_serving_configuration_gives_rasas_answers():
     texts = [text for text, _ in load_examples(HELDOUT_PATH)]
     stock = Agent.load(str(MODEL))
     points = story_points(stock)
     assert len(texts) > 500 and len(points) > 50
     expected_rankings = rankings(stock, texts)
     expected_ted = ted_answers(stock, points)
+    expected_ensemble = ensemble_answers(stock, points)
     del stock
     gc.collect()
 
     lean_models.install()
+    graph_runner.install()
     try:
         lean = Agent.load(str(MODEL))
     finally:
         lean_models.uninstall()
+        graph_runner.uninstall()
+    assert isinstance(lean.processor.graph_runner, graph_runner.SequentialGraphRunner)  # type: ignore[union-attr]
     diet = component(lean, DIETClassifier)
     assert diet.model.optimizer.variables() == [] or all(
         "iteration" in variable.name for variable in diet.model.optimizer.variables()
     ), "the lean DIET model holds optimizer slots: it was trained at load"
+    # The traced prediction graph is called directly (after the first prediction of the load).
+    assert type(diet.model._tf_predict_step).__name__ == "ConcreteFunction"
     assert rankings(lean, texts) == expected_rankings
     assert ted_answers(lean, points) == expected_ted
+    assert ensemble_answers(lean, points) == expected_ensemble
