@@ -6,21 +6,157 @@ custom action, and each time Rasa replays the whole session, copying every slot 
 step. `StateCachingTracker` keeps what it worked out for each way of asking until the next
 event changes the conversation, and hands out copies (the featurisers edit the states they
 get). The project's tracker store (`bot.infra.tracker_store`) makes its trackers of this kind.
+
+Working the states out still replayed the whole conversation, for each way of asking
+after each event: the tracker store makes a new tracker for every message, so a
+conversation of twenty turns was replayed about 80 times per message (17% of the Rasa
+server's event loop at concurrency 8, README Speed). The replay is now kept between
+messages (`ReplayCache`, the latest REPLAY_CACHE_SIZE conversations and ways of asking):
+the tracker replayed so far and the states worked out on the way, and a new question only
+replays the events that came since. It is `Domain.states_for_tracker_history` taken
+apart at its loop. The kept replay is used only while the conversation's applied events
+(`applied_events`: without what was reverted, restarted or rewound) still begin with the
+events it replayed, compared by kind, time and content (`_mark`); anything else (a
+rewind, a restart, a form's events folded away, a model with another domain) replays
+from the start.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.dialogue.ted import freeze
 
 _CACHE = "_past_states_cache"
+# Conversations times ways of asking (about four per conversation) kept replayed.
+REPLAY_CACHE_SIZE = 2000
+
+
+def _mark(event: Event) -> Hashable:
+    """What tells one applied event from another: its kind, time and content."""
+    if isinstance(event, ActionExecuted):
+        detail: Hashable = (event.action_name, event.action_text, event.hide_rule_turn)
+    elif isinstance(event, UserUttered):
+        detail = (event.text, event.intent_name, repr(event.entities))
+    elif isinstance(event, SlotSet):
+        detail = (event.key, repr(event.value))
+    else:
+        detail = repr(event)
+    return (type(event), event.timestamp, detail)
+
+
+@dataclass
+class _Replay:
+    """`Domain.states_for_tracker_history` stopped after the events in `marks`."""
+
+    marks: list[Hashable]
+    tracker: DialogueStateTracker  # replayed through those events
+    states: list[State]  # the states at each action among them
+    last_ml_action: dict[str, Any] | None = None
+    turn_was_hidden: bool = False
+
+    def step(
+        self,
+        domain: Domain,
+        hide_rule_turn: bool,
+        omit_unset_slots: bool,
+        ignore_rule_only_turns: bool,
+        rule_only_data: dict[str, Any] | None,
+    ) -> None:
+        """One turn of `states_for_tracker_history`'s loop, at `self.tracker`."""
+        tracker = self.tracker
+        if ignore_rule_only_turns:
+            if not self.turn_was_hidden:
+                self.last_ml_action = domain._get_prev_action_sub_state(tracker)
+            if (
+                not tracker.followup_action
+                and tracker.latest_action_name != tracker.active_loop_name
+            ):
+                self.turn_was_hidden = hide_rule_turn
+            if self.turn_was_hidden:
+                return
+        state = domain.get_active_state(tracker, omit_unset_slots=omit_unset_slots)
+        if ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, rule_only_data)
+            if self.states:
+                domain._substitute_rule_only_user_input(state, self.states[-1])
+            if self.last_ml_action:
+                state[PREVIOUS_ACTION] = self.last_ml_action  # type: ignore[literal-required]
+        self.states.append(domain._clean_state(state))
+
+
+class ReplayCache:
+    """The latest replays, by conversation and way of asking (least recently used out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._replays: OrderedDict[Hashable, _Replay] = OrderedDict()
+        self.replayed = self.reused = 0  # events replayed, events not replayed again
+
+    def __len__(self) -> int:
+        return len(self._replays)
+
+    def clear(self) -> None:
+        self._replays.clear()
+
+    def states(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        omit_unset_slots: bool,
+        ignore_rule_only_turns: bool,
+        rule_only_data: dict[str, Any] | None,
+    ) -> list[State]:
+        """`domain.states_for_tracker_history(tracker, ...)`, replaying only new events."""
+        key = (
+            tracker.sender_id,
+            tracker.is_rule_tracker,
+            id(domain),
+            omit_unset_slots,
+            ignore_rule_only_turns,
+            freeze(rule_only_data),
+        )
+        applied = tracker.applied_events()
+        marks = [_mark(event) for event in applied]
+        replay = self._replays.pop(key, None)
+        if replay is None or marks[: len(replay.marks)] != replay.marks:
+            # Only the tracker's state is read: it keeps none of the events it replays.
+            start = DialogueStateTracker(
+                tracker.sender_id, tracker.slots.values(), max_event_history=1,
+                is_rule_tracker=tracker.is_rule_tracker,
+            )  # fmt: skip
+            replay = _Replay(marks=[], tracker=start, states=[])
+        self.reused += len(replay.marks)
+        self.replayed += len(marks) - len(replay.marks)
+        way = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        for event in applied[len(replay.marks) :]:
+            if isinstance(event, ActionExecuted):
+                replay.step(domain, event.hide_rule_turn, *way)
+            replay.tracker.update(event)
+        replay.marks = marks
+        # The state of the conversation as it is now: not kept, the next event changes it.
+        now = _Replay(
+            marks=marks, tracker=replay.tracker, states=list(replay.states),
+            last_ml_action=replay.last_ml_action, turn_was_hidden=replay.turn_was_hidden,
+        )  # fmt: skip
+        now.step(domain, False, *way)
+        if self.size > 0:
+            self._replays[key] = replay
+            while len(self._replays) > self.size:
+                self._replays.popitem(last=False)
+        return now.states
+
+
+REPLAYS = ReplayCache(REPLAY_CACHE_SIZE)
 
 
 class StateCachingTracker(DialogueStateTracker):
@@ -41,8 +177,8 @@ class StateCachingTracker(DialogueStateTracker):
         key = (id(domain), omit_unset_slots, ignore_rule_only_turns, freeze(rule_only_data))
         states = cached[1].get(key)
         if states is None:
-            states = super().past_states(
-                domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+            states = REPLAYS.states(
+                self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
             )
             cached[1][key] = states
         return copy.deepcopy(states)
