@@ -42,16 +42,19 @@ REPLAY_CACHE_SIZE = 2000
 
 
 def _mark(event: Event) -> Hashable:
-    """What tells one applied event from another: its kind, time and content."""
+    """What tells one applied event from another: its kind, time and what it carries."""
     if isinstance(event, ActionExecuted):
         detail: Hashable = (event.action_name, event.action_text, event.hide_rule_turn)
     elif isinstance(event, UserUttered):
         detail = (event.text, event.intent_name, repr(event.entities))
     elif isinstance(event, SlotSet):
         detail = (event.key, repr(event.value))
-    else:
-        detail = repr(event)
+    else:  # ActiveLoop, FollowupAction, BotUttered, DefinePrevUserUtteredFeaturization, ...
+        detail = tuple(getattr(event, name, None) for name in _OTHER_DETAILS)
     return (type(event), event.timestamp, detail)
+
+
+_OTHER_DETAILS = ("name", "text", "use_text_for_featurization", "action_name")
 
 
 @dataclass
