@@ -11,7 +11,8 @@ opened in a browser here talk to the REST channel and read the answers.
 
 DIET and TED are loaded without Rasa's one-step training (`bot.runtime.lean_models`:
 about 460 MB less, the same answers), and the prediction graph runs in a plain loop
-instead of through dask (`bot.runtime.graph_runner`).
+instead of through dask (`bot.runtime.graph_runner`); slots are copied without copyreg
+(`bot.runtime.slot_copy`).
 
 The guards, added to the app Rasa configures:
 - a request to the HTTP API with a token that is not a valid HS256 JWT signed with the
@@ -153,10 +154,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     skip_unused_modules()
     from rasa.__main__ import main as rasa_main
 
-    from bot.runtime import graph_runner, lean_models
+    from bot.runtime import graph_runner, lean_models, slot_copy
 
     lean_models.install()
     graph_runner.install()
+    slot_copy.install()
 
     secret = get_settings().rasa_jwt_secret
     arguments = rasa_arguments(sys.argv[1:] if argv is None else argv, secret)
