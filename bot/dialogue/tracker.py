@@ -93,7 +93,7 @@ class _Replay:
             if self.states:
                 domain._substitute_rule_only_user_input(state, self.states[-1])
             if self.last_ml_action:
-                state[PREVIOUS_ACTION] = self.last_ml_action  # type: ignore[literal-required]
+                state[PREVIOUS_ACTION] = self.last_ml_action
         self.states.append(domain._clean_state(state))
 
 

@@ -98,11 +98,11 @@ def install() -> None:
     """Make Rasa's message processor run its prediction graph with `SequentialGraphRunner`."""
     import rasa.core.processor
 
-    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
 
 
 def uninstall() -> None:
     """Put dask back (tests)."""
     import rasa.core.processor
 
-    rasa.core.processor.DaskGraphRunner = DaskGraphRunner  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = DaskGraphRunner

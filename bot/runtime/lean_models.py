@@ -36,7 +36,7 @@ def _stock_load() -> Any:
     """Rasa's own `RasaModel.load` (the function, before `install` replaced it)."""
     from rasa.utils.tensorflow.models import RasaModel
 
-    current = RasaModel.load.__func__  # type: ignore[attr-defined]
+    current = RasaModel.load.__func__
     return getattr(current, "_stock", current)
 
 
@@ -106,7 +106,7 @@ def install() -> None:
     """Load Rasa's TensorFlow models with `load_for_serving` in this process."""
     from rasa.utils.tensorflow.models import RasaModel
 
-    current = RasaModel.load.__func__  # type: ignore[attr-defined]
+    current = RasaModel.load.__func__
     if getattr(current, _INSTALLED, False):
         return
 
@@ -115,13 +115,13 @@ def install() -> None:
 
     load._stock = current  # type: ignore[attr-defined]
     setattr(load, _INSTALLED, True)
-    RasaModel.load = classmethod(load)  # type: ignore[method-assign,assignment]
+    RasaModel.load = classmethod(load)
 
 
 def uninstall() -> None:
     """Put Rasa's own loader back (tests)."""
     from rasa.utils.tensorflow.models import RasaModel
 
-    current = RasaModel.load.__func__  # type: ignore[attr-defined]
+    current = RasaModel.load.__func__
     if getattr(current, _INSTALLED, False):
-        RasaModel.load = classmethod(current._stock)  # type: ignore[method-assign,assignment]
+        RasaModel.load = classmethod(current._stock)

@@ -7,10 +7,10 @@ goes through `__reduce_ex__` and `copyreg`; the slot copies were 8.6% of the Ras
 event loop at concurrency 8 (py-spy, README Speed).
 
 `Slot.__copy__` does what that generic path does for a class without `__slots__`,
-`__getstate__` or `__setstate__` (Rasa's slots have none; ABC's `__slots__` is empty): a new instance of the same
-class, without calling `__init__`, with the same attributes (a shallow copy of
-`__dict__`). `tests/unit/test_slot_copy.py` checks it against `copy.copy`'s own result for
-every slot of the domain.
+`__getstate__` or `__setstate__` (Rasa's slots have none; ABC's `__slots__` is empty):
+a new instance of the same class, without calling `__init__`, with the same attributes
+(a shallow copy of `__dict__`). `tests/unit/test_slot_copy.py` checks it against
+`copy.copy`'s own result for every slot of the domain.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ def install() -> None:
             state_methods = "__getstate__" in vars(base) or "__setstate__" in vars(base)
             if state_methods or vars(base).get("__slots__"):  # ABC's empty __slots__ is fine
                 return  # a slot class copyreg would treat otherwise: keep copy.copy's way
-    Slot.__copy__ = copy_slot  # type: ignore[attr-defined]
+    Slot.__copy__ = copy_slot
 
 
 def uninstall() -> None:
     from rasa.shared.core.slots import Slot
 
     if "__copy__" in vars(Slot):
-        del Slot.__copy__  # type: ignore[attr-defined]
+        del Slot.__copy__
 
 
 def _subclasses(cls: Any) -> list[Any]:

@@ -36,7 +36,7 @@ pytestmark = [
 
 def component(agent: Agent, kind: type) -> Any:
     """The loaded graph component of `kind` in the agent's prediction graph."""
-    nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[union-attr]
+    nodes = agent.processor.graph_runner._instantiated_nodes
     found = [node._component for node in nodes.values() if isinstance(node._component, kind)]
     assert len(found) == 1, kind
     return found[0]
@@ -75,7 +75,7 @@ def ted_answers(agent: Agent, points: list[DialogueStateTracker]) -> list[list[f
 def ensemble_answers(agent: Agent, points: list[DialogueStateTracker]) -> list[Any]:
     answers = []
     for tracker in points:
-        prediction = agent.processor._predict_next_with_tracker(tracker.copy())  # type: ignore[union-attr]
+        prediction = agent.processor._predict_next_with_tracker(tracker.copy())
         answers.append(
             (
                 prediction.probabilities,
@@ -105,7 +105,7 @@ def test_the_serving_configuration_gives_rasas_answers():
     finally:
         lean_models.uninstall()
         graph_runner.uninstall()
-    assert isinstance(lean.processor.graph_runner, graph_runner.SequentialGraphRunner)  # type: ignore[union-attr]
+    assert isinstance(lean.processor.graph_runner, graph_runner.SequentialGraphRunner)
     diet = component(lean, DIETClassifier)
     assert diet.model.optimizer.variables() == [] or all(
         "iteration" in variable.name for variable in diet.model.optimizer.variables()

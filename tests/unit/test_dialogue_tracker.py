@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -70,7 +71,7 @@ EVENTS = [
     SlotSet("confirmed", True),
 ]
 
-WAYS = [
+WAYS: list[dict[str, Any]] = [
     {},
     {"omit_unset_slots": True},
     {"ignore_rule_only_turns": True, "rule_only_data": {"slots": ["confirmed"], "loops": []}},
