@@ -161,6 +161,31 @@ class ReplayCache:
 
 REPLAYS = ReplayCache(REPLAY_CACHE_SIZE)
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_atomic(value: Any) -> bool:
+    kind = type(value)
+    return kind in _ATOMS or (kind is tuple and all(type(item) in _ATOMS for item in value))
+
+
+def copy_states(states: list[State]) -> list[State]:
+    """`copy.deepcopy(states)`, quicker for what states hold: a state is a dict of
+    sub-states (dicts) whose values are strings, numbers or tuples of them, which need no
+    copy; anything else in them is deep-copied (deepcopy was 7% of the event loop)."""
+    return [
+        {
+            kind: (
+                {key: value if _is_atomic(value) else copy.deepcopy(value)
+                 for key, value in sub_state.items()}
+                if type(sub_state) is dict
+                else copy.deepcopy(sub_state)
+            )
+            for kind, sub_state in state.items()
+        }
+        for state in states
+    ]  # fmt: skip
+
 
 class StateCachingTracker(DialogueStateTracker):
     """`DialogueStateTracker` whose `past_states` are worked out once per event."""
@@ -184,7 +209,7 @@ class StateCachingTracker(DialogueStateTracker):
                 self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
             )
             cached[1][key] = states
-        return copy.deepcopy(states)
+        return copy_states(states)
 
     def update(self, event: Event, domain: Domain | None = None) -> None:
         self.__dict__.pop(_CACHE, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from typing import Any
 from unittest import mock
@@ -21,7 +22,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue.tracker import REPLAYS, ReplayCache, StateCachingTracker
+from bot.dialogue.tracker import REPLAYS, ReplayCache, StateCachingTracker, copy_states
 
 DOMAIN = Domain.from_yaml(
     """
@@ -198,3 +199,26 @@ def test_the_cache_keeps_the_latest_replays():
     tracker = DialogueStateTracker.from_events("a", EVENTS[:9], DOMAIN.slots)
     cache.states(tracker, DOMAIN, False, False, None)  # only the two new events
     assert cache.replayed - replayed == 8
+
+
+def test_states_are_copied_as_deepcopy_copies_them():
+    tracker = StateCachingTracker.from_events("copies", EVENTS, DOMAIN.slots)
+    for way in WAYS:
+        states = REPLAYS.states(tracker, DOMAIN, **{"omit_unset_slots": False,
+                                                    "ignore_rule_only_turns": False,
+                                                    "rule_only_data": None, **way})  # fmt: skip
+        states.append({"user": {"entities": ["a", ("b",)], "odd": {"x": [1]}}, "other": [2]})
+        copied = copy_states(states)
+        assert copied == copy.deepcopy(states)
+        # Nothing mutable is shared: editing the copy leaves the states as they were.
+        before = copy.deepcopy(states)
+        for state in copied:
+            for sub_state in state.values():
+                if isinstance(sub_state, dict):
+                    for value in sub_state.values():
+                        if isinstance(value, (list, dict)):
+                            value.clear()
+                    sub_state["added"] = 1
+                else:
+                    sub_state.clear()
+        assert states == before
