@@ -639,13 +639,14 @@ def _asked_for_another_child(tracker: Tracker) -> str:
     if find_mobile(text):
         return ""
     children = service.children(sender_id=tracker.sender_id)
-    return _other_student_no(text, children) if children else ""
+    return _other_student_no(text, None, children) if children else ""
 
 
-def _other_student_no(text: str, children: list[service.Child]) -> str:
-    """A 学号 in `text` that is none of `children`'s, as said ("学号2024010201"), or ""."""
+def _other_student_no(text: str, mobile: str | None, children: list[service.Child]) -> str:
+    """A 学号 in `text` (its `mobile` number left out) that is none of `children`'s, as
+    said ("学号2024010201"), or ""."""
     own_numbers = {child.student_no for child in children}
-    for number in _STUDENT_NO.findall(_without_mobile(text, find_mobile(text))):
+    for number in _STUDENT_NO.findall(_without_mobile(text, mobile)):
         if number not in own_numbers:
             return f"学号{number}"
     return ""
@@ -660,7 +661,7 @@ def _other_child_named(text: str, children: list[service.Child]) -> str:
         name = named.group("name")
         if not any(child.name in text or name in child.name for child in children):
             return name
-    return _other_student_no(text, children)
+    return _other_student_no(text, find_mobile(text), children)
 
 
 class ActionListLeaves(Action):
