@@ -25,7 +25,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from rasa.core.featurizers.precomputation import MessageContainerForCoreFeaturization
 from rasa.core.policies.policy import PolicyPrediction, SupportedData
@@ -54,17 +54,21 @@ class _Answer:
     diagnostic_data: dict[str, Any] | None
 
 
-class PredictionCache:
-    """A bounded map from frozen states to answers, least recently used out first."""
+V = TypeVar("V")
+
+
+class PredictionCache(Generic[V]):
+    """A bounded map (here from frozen states to answers; `bot.dialogue.tracker` keeps its
+    replays in one too), least recently used out first."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._answers: OrderedDict[Hashable, _Answer] = OrderedDict()
+        self._answers: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> _Answer | None:
+    def get(self, key: Hashable) -> V | None:
         with self._lock:
             answer = self._answers.get(key)
             if answer is None:
@@ -74,7 +78,7 @@ class PredictionCache:
             self.hits += 1
             return answer
 
-    def put(self, key: Hashable, answer: _Answer) -> None:
+    def put(self, key: Hashable, answer: V) -> None:
         with self._lock:
             self._answers[key] = answer
             self._answers.move_to_end(key)
@@ -83,6 +87,10 @@ class PredictionCache:
 
     def __len__(self) -> int:
         return len(self._answers)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
 
 
 @DefaultV1Recipe.register(
@@ -96,8 +104,8 @@ class CachingTEDPolicy(TEDPolicy):
         return {**TEDPolicy.get_default_config(), CACHE_SIZE: DEFAULT_CACHE_SIZE}
 
     @property
-    def prediction_cache(self) -> PredictionCache:
-        cache = self.__dict__.get("_prediction_cache")
+    def prediction_cache(self) -> PredictionCache[_Answer]:
+        cache: PredictionCache[_Answer] | None = self.__dict__.get("_prediction_cache")
         if cache is None:
             cache = PredictionCache(int(self.config.get(CACHE_SIZE, DEFAULT_CACHE_SIZE)))
             self.__dict__["_prediction_cache"] = cache

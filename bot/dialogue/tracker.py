@@ -24,7 +24,6 @@ from the start.
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue.ted import freeze
+from bot.dialogue.ted import PredictionCache, freeze
 
 _CACHE = "_past_states_cache"
 # Conversations times ways of asking (about four per conversation) kept replayed.
@@ -101,8 +100,7 @@ class ReplayCache:
     """The latest replays, by conversation and way of asking (least recently used out)."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._replays: OrderedDict[Hashable, _Replay] = OrderedDict()
+        self._replays: PredictionCache[_Replay] = PredictionCache(size)
         self.replayed = self.reused = 0  # events replayed, events not replayed again
 
     def __len__(self) -> int:
@@ -130,7 +128,7 @@ class ReplayCache:
         )
         applied = tracker.applied_events()
         marks = [_mark(event) for event in applied]
-        replay = self._replays.pop(key, None)
+        replay = self._replays.get(key)
         if replay is None or marks[: len(replay.marks)] != replay.marks:
             # Only the tracker's state is read: it keeps none of the events it replays.
             start = DialogueStateTracker(
@@ -152,10 +150,7 @@ class ReplayCache:
             last_ml_action=replay.last_ml_action, turn_was_hidden=replay.turn_was_hidden,
         )  # fmt: skip
         now.step(domain, False, *way)
-        if self.size > 0:
-            self._replays[key] = replay
-            while len(self._replays) > self.size:
-                self._replays.popitem(last=False)
+        self._replays.put(key, replay)
         return now.states
 
 

@@ -109,7 +109,7 @@ def test_freeze_ignores_key_order_and_list_kind():
 
 
 def test_the_cache_forgets_the_least_recently_used_answer_first():
-    cache = PredictionCache(2)
+    cache: PredictionCache[_Answer] = PredictionCache(2)
     cache.put("a", _Answer(array("d", [1.0]), None))
     cache.put("b", _Answer(array("d", [2.0]), None))
     assert cache.get("a") is not None  # "a" is now the most recent
