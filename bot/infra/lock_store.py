@@ -17,7 +17,8 @@ created (nobody else took a ticket meanwhile). Two Redis calls per message inste
 seven, made with Redis's asyncio client so that the Rasa server goes on with other
 conversations while Redis answers (Rasa's lock store waits for Redis on the event loop).
 Whenever either step finds the lock changed, the transactions above do the work, as in
-Rasa's store.
+Rasa's store. Waiting for Redis must not reorder a sender's messages: one server's messages
+for a conversation take their tickets one after another, in the order they arrived.
 
 endpoints.yml:
 
@@ -73,6 +74,9 @@ class AtomicRedisLockStore(RedisLockStore):
         self._async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
         ] = weakref.WeakKeyDictionary()
+        self._gates: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, weakref.WeakValueDictionary[str, asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
 
     def _async_client(self) -> redis.asyncio.Redis:
         """The asyncio twin of `self.red` (same server, database, credentials, TLS)."""
@@ -91,6 +95,20 @@ class AtomicRedisLockStore(RedisLockStore):
             self._async_clients[loop] = client
         return client
 
+    def _arrival_gate(self, conversation_id: str) -> asyncio.Lock:
+        """This server's gate for `conversation_id`: its messages take their tickets one
+        after another, in the order they arrived (asyncio's lock wakes its waiters first
+        come, first served). Without it, two messages waiting for Redis's answers at once
+        could take their tickets in the order the answers came back."""
+        loop = asyncio.get_running_loop()
+        gates = self._gates.get(loop)
+        if gates is None:
+            gates = self._gates[loop] = weakref.WeakValueDictionary()
+        gate = gates.get(conversation_id)
+        if gate is None:  # kept while a message holds or waits for it, then dropped
+            gate = gates[conversation_id] = asyncio.Lock()
+        return gate
+
     @asynccontextmanager
     async def lock(
         self,
@@ -101,17 +119,24 @@ class AtomicRedisLockStore(RedisLockStore):
         """Hold `conversation_id`'s lock (Rasa's `LockStore.lock`): the short way when the
         conversation is unlocked, else a ticket and a wait for its turn."""
         key = self.key_prefix + conversation_id
-        try:
-            client = self._async_client()
-            lock = self.create_lock(conversation_id)
-            ticket = lock.issue_ticket(lock_lifetime)
-            created = lock.dumps()
-            took = await client.set(key, created, nx=True)
-        except Exception as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
-        if not took:  # Rasa's way, each change a transaction
-            async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as held:
-                yield held
+        async with self._arrival_gate(conversation_id):
+            try:
+                client = self._async_client()
+                lock = self.create_lock(conversation_id)
+                ticket = lock.issue_ticket(lock_lifetime)
+                created = lock.dumps()
+                took = await client.set(key, created, nx=True)
+                if not took:  # Rasa's way, each change a transaction
+                    ticket = self.issue_ticket(conversation_id, lock_lifetime)
+            except LockError:
+                raise
+            except Exception as error:
+                raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        if not took:
+            try:
+                yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            finally:
+                self.cleanup(conversation_id, ticket)
             return
         try:
             yield lock  # the only ticket, so it is being served

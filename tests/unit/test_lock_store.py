@@ -204,3 +204,46 @@ def test_a_ticket_taken_meanwhile_survives_the_first_message_finishing(prefix):
     assert lock is not None and lock.now_serving == 1 and not lock.is_locked(1)
     second.cleanup(conversation, 1)
     assert second.get_lock(conversation) is None
+
+
+def test_messages_arriving_on_one_server_take_their_turns_in_arrival_order(prefix):
+    """A sender's second message must not overtake the first while Redis answers the first
+    one late (each call may go out on its own connection of the pool)."""
+    holder, lock_store = store(prefix), store(prefix)
+    conversation = f"web:{uuid.uuid4().hex}"
+    order: list[str] = []
+
+    async def scenario() -> None:
+        client = lock_store._async_client()
+        execute = client.execute_command
+        sets = [0]
+
+        async def first_set_answered_late(*args, **options):
+            if args[0] == "SET":
+                sets[0] += 1
+                if sets[0] == 1:
+                    await asyncio.sleep(0.15)
+            return await execute(*args, **options)
+
+        client.execute_command = first_set_answered_late
+
+        async def message(name: str) -> None:
+            async with lock_store.lock(conversation, wait_time_in_seconds=0.01):
+                order.append(name)
+
+        async def held_elsewhere(taken: asyncio.Event) -> None:
+            async with holder.lock(conversation, wait_time_in_seconds=0.01):
+                taken.set()
+                await asyncio.sleep(0.4)
+
+        taken = asyncio.Event()
+        holding = asyncio.create_task(held_elsewhere(taken))
+        await taken.wait()
+        first = asyncio.create_task(message("first"))
+        await asyncio.sleep(0.02)
+        second = asyncio.create_task(message("second"))
+        await asyncio.gather(holding, first, second)
+
+    asyncio.run(scenario())
+    assert order == ["first", "second"]
+    assert holder.get_lock(conversation) is None
