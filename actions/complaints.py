@@ -128,6 +128,22 @@ _TURNS_TO_PRAISE = re.compile(
     r"不是(?:要)?投诉.{0,8}(?:表扬|夸|感谢|谢谢)|(?:表扬|夸|感谢).{0,8}不是(?:要)?投诉"
     r"|(?:其实|我是|俺是|是)(?:想|要)(?:表扬|夸|感谢)"
 )
+# Or the complaint is dropped and praise asked for in its place ("修得是真仔细 算了 投诉不
+# 提了 我要表扬这个马师傅").
+_DROPS_COMPLAINT = re.compile(
+    r"不(?:想|要|用)?投诉了|投诉.{0,4}(?:不提|算了|不用|不要|不投|撤|取消)|算了|不告了"
+)
+_WANTS_PRAISE = re.compile(
+    r"(?:要|想|得|该|必须)(?:好好)?(?:表扬|夸|感谢|谢谢)|表扬(?:一下|表扬)|点个?赞|锦旗|好评"
+)
+
+
+def turns_to_praise(text: str) -> bool:
+    """Whether a message in a complaint makes it praise instead."""
+    return bool(
+        _TURNS_TO_PRAISE.search(text)
+        or (_DROPS_COMPLAINT.search(text) and _WANTS_PRAISE.search(text))
+    )
 
 
 # A message longer than this that answered which kind of problem it is tells what
@@ -172,9 +188,7 @@ class ValidateComplaintForm(FormEngine):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if tracker.get_slot("requested_slot") is None or not _TURNS_TO_PRAISE.search(
-            latest_text(tracker)
-        ):
+        if tracker.get_slot("requested_slot") is None or not turns_to_praise(latest_text(tracker)):
             return await super().run(dispatcher, tracker, domain)
         # "说岔了 不是投诉 是表扬 他帮俺把钱包送回来了": no complaint is filed; the praise
         # is logged, for the department the complaint was about when it names none.

@@ -298,6 +298,9 @@ class FormEngine(FormValidationAction):
     # The slots a correction may change (None: every slot `_prefill` reads); a complaint's
     # description is never replaced by the words of a correction.
     correctable_slots: frozenset[str] | None = None
+    # Words that, besides `says_correction`'s, take back what was given ("只请后天一天" in a
+    # leave form): the slots the message gives then change, whatever was asked.
+    correction_cues: re.Pattern[str] | None = None
     # Requests that end this form and are answered at once (`HANDOVERS`).
     handovers: ClassVar[Mapping[str, re.Pattern[str]]] = HANDOVERS
     # Whether a staff member's question on how to do the work ("我是抄表员 问能不能估着填
@@ -347,7 +350,10 @@ class FormEngine(FormValidationAction):
         if warned and self.emergency_is_aside and requested is not None:
             return _forget_message(tracker)
         if requested is not None:
-            explicit = says_correction(message_text(tracker))
+            text = message_text(tracker)
+            explicit = says_correction(text) or bool(
+                self.correction_cues and self.correction_cues.search(text)
+            )
             corrected = await self._correct(dispatcher, tracker, domain, explicit=explicit)
             if corrected is not None:
                 return corrected

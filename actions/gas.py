@@ -78,6 +78,18 @@ def asked_with_binding(text: str) -> str | None:
     return None
 
 
+# A question on when the meter is read, asked beside another request.
+_ASKS_READING_DAY = re.compile(
+    r"抄表.{0,12}(?:几号|哪天|哪一天|什么时候|啥时候|哪个日子|日子|日期|时间)"
+    r"|(?:几号|哪天|什么时候|啥时候).{0,6}(?:来|上门)?抄表"
+)
+
+
+def asks_reading_day(text: str) -> bool:
+    """Whether a request also asks when the meter is read ("抄表的每个月几号来")."""
+    return bool(_ASKS_READING_DAY.search(text))
+
+
 def _mentioned_account_no(tracker: Tracker) -> str | None:
     entity = next(tracker.get_latest_entity_values("gas_account_no"), None)
     return find_account_no(str(entity)) if entity else find_account_no(latest_text(tracker))
@@ -174,27 +186,37 @@ class ValidateGasAccountForm(FormEngine):
     ) -> dict[str, Any]:
         if value is None or value == "verified":
             return {}
+        account_no = tracker.get_slot("gas_account_no") or ""
+        # "户号我抄成对门的了 我家是31001015 尾号2015": the digits are for the 户号 now given.
+        named = find_account_no(latest_text(tracker))
+        corrected = named is not None and named != account_no
+        if corrected:
+            account_no = named or ""
         digits = find_phone_digits(str(value or ""))
         if not digits:
+            if corrected:
+                return {"gas_account_no": account_no, "gas_phone_last4": None}
             if self._stopped(dispatcher, tracker):
                 return {"gas_phone_last4": None, **BLOCKED}
             dispatcher.utter_message(response="utter_gas_phone_invalid")
             return {"gas_phone_last4": None}
         result = service.bind_account_by_phone(
             sender_id=tracker.sender_id,
-            account_no=tracker.get_slot("gas_account_no") or "",
+            account_no=account_no,
             phone_last4=digits,
             now=clock.now(),
             channel=input_channel(tracker),
         )
         logger.info("gas account binding: %s", result.outcome.value)
         if result.alert_senders:
-            alert(result.alert_senders, binding_locked_alert(tracker.get_slot("gas_account_no")))
+            alert(result.alert_senders, binding_locked_alert(account_no))
         if result.outcome in {BindOutcome.BOUND, BindOutcome.ALREADY}:
-            dispatcher.utter_message(
-                response="utter_gas_bound", account_no=tracker.get_slot("gas_account_no")
-            )
-            return {"gas_phone_last4": "verified", "gas_account": str(result.account_id)}
+            dispatcher.utter_message(response="utter_gas_bound", account_no=account_no)
+            return {
+                "gas_account_no": account_no,
+                "gas_phone_last4": "verified",
+                "gas_account": str(result.account_id),
+            }
         if result.outcome is BindOutcome.NO_MATCH:
             dispatcher.utter_message(response="utter_gas_bind_no_match")
             return {"gas_phone_last4": None, "gas_account_no": None}
@@ -276,6 +298,9 @@ class ActionGasAnswer(Action):
             return reset
         if not held:  # never another sender's account
             dispatcher.utter_message(response="utter_gas_need_binding")
+        elif asks_reading_day(tracker.get_slot("gas_request_text") or ""):
+            # "上个月气费多少钱 还有你们抄表的每个月几号来": both answered.
+            ActionGasMeterSchedule().run(dispatcher, tracker, domain)
         return reset
 
 

@@ -152,11 +152,27 @@ class ValidateLeaveForm(FormEngine):
     stop_slot = "leave_blocked"
     stopped_response = "utter_leave_abandoned"
     yes_no_slots = frozenset({"leave_confirmed"})
+    # A change of days said without correction words: "哎等等 … 那就只请后天一天 明天照常去",
+    # "明天不请了" (the days the message then names are the leave's, `days_off`).
+    correction_cues = re.compile(
+        r"^\W*(?:哎|诶|唉|啊|哦)?\W*等(?:等|一下|下)|(?:只|光|单)(?:请|要请)|照常|照样"
+        r"|不(?:用|要|必)?请了"
+    )
     # The 学号 and the phone given together while one of them is asked (`_also_given`).
     reads_every_message = True
 
     def name(self) -> str:
         return "validate_leave_form"
+
+    def _says_stop(self, tracker: Tracker) -> bool:
+        """A stop, unless the message still asks for a day ("明天不请了 只请后天": a change)."""
+        if not super()._says_stop(tracker):
+            return False
+        try:
+            days_off(latest_text(tracker), clock.today())
+        except DateParseError:
+            return True
+        return False
 
     def _asks_student_no(self, tracker: Tracker) -> bool:
         """Whether this form will ask for a 学号: a parent not verified yet."""

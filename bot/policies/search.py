@@ -244,13 +244,17 @@ _SPAN = (
     r"|每(?:一)?(?:天|日|周|星期|月|季|年|学期|次|班)|定期|频率|周期|当天|当日|随时|立即"
 )
 _CLOCK = _NUMBER + r"\s*(?:[:：]\d|点|时|分钟|小时)"
+# 几 that asks ("隔几天", "几号"), not the 几 of "a few" ("好几个月", "这几天", "前几次").
+_HOW_MANY = r"(?<![好十这那前过近头没])几"
 # Where a question states its kind: each pattern asks one thing; a question that also
 # asks something else (多久...怎么...) is not held to it (see `asked_kinds`).
 ANSWER_KINDS = (
     AnswerKind(
         "duration",
         re.compile(
-            r"多久|多长时间|多长|多少时间|几(?:个)?(?:分钟|小时|天|周|星期|月|年|次)"
+            r"多久|多长时间|多长|多少时间|"
+            + _HOW_MANY
+            + r"(?:个)?(?:分钟|小时|天|周|星期|月|年|次)"
             r"|多少(?:个)?(?:分钟|小时|天|周|月|年|次)|提前几"
         ),
         re.compile(_SPAN),
@@ -277,7 +281,10 @@ ANSWER_KINDS = (
 ANSWER_KIND_BY_NAME = {kind.name: kind for kind in ANSWER_KINDS}
 _QUESTION_PART = re.compile(r"[\s,，;；。?？!！、]+")
 _ASKS = re.compile(
-    r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|几|多少|多久|多长|是否|能不能|可不可以|要不要"
+    r"什么|啥|怎么|怎样|如何|吗|么|谁|哪|"
+    + _HOW_MANY
+    + r"|多少|多久|多长|是否|能不能|可不可以|要不要"
+    + r"|(\w)不\1"  # 管不管, 行不行
 )
 
 

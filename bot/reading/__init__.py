@@ -98,12 +98,15 @@ def find_phone(text: str) -> str | None:
 
 def find_last_four(text: str) -> str | None:
     """The four digits the text gives on their own ("尾号1111", "后四位是一一一一"), or the
-    last four of a whole mobile number."""
+    last four of a whole mobile number; the same digits said twice, or the ones a correction
+    in the message leaves, count once."""
     mobile = find_mobile(text)
     if mobile:
         return mobile[-4:]
-    four = numbers_in(text, min_length=4, max_length=4)
-    return four[0] if len(four) == 1 else None
+    four = set(numbers_in(text, min_length=4, max_length=4))
+    if len(four) > 1 and says_correction(text):  # "尾号2017 不对 是2007"
+        four = set(numbers_in(corrected_value(text), min_length=4, max_length=4))
+    return four.pop() if len(four) == 1 else None  # "尾号是2007 对 2007": said twice
 
 
 # A clear stop: the person no longer wants what the form is for. Words that only say "no"

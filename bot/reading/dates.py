@@ -229,13 +229,32 @@ def dates_not_kept(text: str, today: date) -> list[date]:
 
 def days_off(text: str, today: date) -> list[date]:
     """The days a leave request names, without those the child still attends ("是下周四
-    周三照常去": only Thursday). Raises DateParseError when no other day is named."""
+    周三照常去": only Thursday) or that are no longer asked ("明天不请了"); when a part asks
+    for only some days ("那就只请后天一天"), those. Raises DateParseError when no other day
+    is named."""
     parts = [part for part in _PARTS.split(_normalize(text or "")) if part]
-    return parse_dates(" ".join(part for part in parts if not _ATTENDS.search(part)), today)
+    asked = [part for part in parts if not _ATTENDS.search(part) and not _NOT_ASKED.search(part)]
+    only = [part for part in asked if _ONLY.search(part)]
+    if only:
+        try:
+            return parse_dates(" ".join(only), today)
+        except DateParseError:
+            pass  # "只请一天": the day is named in another part
+    days = parse_dates(" ".join(asked), today)
+    taken_back = [part for part in parts if _NOT_ASKED.search(part)]
+    try:  # "周三周四请假 周四不用请了": Wednesday
+        dropped = set(parse_dates(" ".join(taken_back), today)) if taken_back else set()
+    except DateParseError:
+        dropped = set()
+    return [day for day in days if day not in dropped] or days
 
 
 # A part saying the child goes as usual that day ("周三照常去", "礼拜五还是去").
 _ATTENDS = re.compile(r"照常|照样|正常(?:去|参加|上)|还是去|还去|照去")
+# A part taking a day back from the request ("明天不请了", "周四的不用请").
+_NOT_ASKED = re.compile(r"不(?:用|要|必)?请了?(?!假条)|不算")
+# A part narrowing the request to its days ("那就只请后天一天", "光请礼拜五").
+_ONLY = re.compile(r"(?:只|光|单|就)(?:请|要请|是|要)")
 
 
 def _keeps(part: str) -> bool:

@@ -358,3 +358,20 @@ def test_a_request_another_service_answers_at_once_ends_the_form(
         assert said == ["utter_handed_over"]
         assert SlotSet("complaint_blocked", True) in events
         assert SlotSet("requested_slot", None) in events
+
+
+@pytest.mark.parametrize(
+    ("text", "praise"),
+    [
+        ("不对不对 说岔了 不是投诉 是表扬 他昨天帮俺把丢的钱包送回来了", True),
+        ("修得是真仔细 一分钱没收 算了 投诉不提了 我要表扬这个马师傅", True),
+        ("不投诉了 想给小王点个赞", True),
+        ("算了 不投诉了", False),
+        ("算了 谢谢", False),
+        ("态度是挺好 但我还是要投诉他迟到", False),
+    ],
+)
+def test_a_complaint_turns_to_praise_only_when_praise_is_asked_for(text, praise):
+    from actions.complaints import turns_to_praise
+
+    assert turns_to_praise(text) is praise

@@ -121,6 +121,35 @@ def test_a_correction_in_the_middle_is_not_taken_as_the_answer(world):
     assert form.slots["requested_slot"] == "leave_reason"
 
 
+def test_narrowing_two_days_to_one_at_the_confirmation_keeps_only_that_day(world):
+    who = sender()
+    form = leave(who)
+    form.say(
+        "韦嘉怡明天后天两天看护都不去了 跟她爸去外地喝喜酒 学号2025020201 手机19900001041",
+        intent="request_leave",
+    )
+    assert form.slots["leave_reason"] == "跟她爸去外地喝喜酒"
+    assert form.slots["requested_slot"] == "leave_confirmed"
+    said = form.say("哎等等 她爸刚说明天走不了 礼拜五早上才走 那就只请后天一天 明天照常去看护")
+    assert "utter_form_corrected" in said
+    assert form.slots["leave_dates"] == ["2026-11-27"]
+    assert form.slots["leave_reason"] == "跟她爸去外地喝喜酒"
+
+
+def test_a_day_taken_back_while_the_reason_is_asked_changes_the_days_and_stops_nothing(world):
+    who = sender()
+    form = leave(who)
+    form.say("明天后天请假", intent="request_leave")
+    form.say("2024010101")
+    form.say("19900001001")
+    assert form.slots["requested_slot"] == "leave_reason"
+    said = form.say("等一下 明天不请了 只请后天")
+    assert "utter_form_corrected" in said and not form.finished
+    assert form.slots["leave_dates"] == ["2026-11-27"]
+    assert form.slots["leave_reason"] is None
+    assert form.slots["requested_slot"] == "leave_reason"
+
+
 def test_no_question_is_asked_a_third_time(world):
     who = sender()
     form = complaint(who)
@@ -204,6 +233,40 @@ def test_both_answers_in_the_reply_to_the_first_question_are_taken(world):
     said = form.say("3100 1005 手机后四位 二零零五")
     assert "utter_gas_bound" in said
     assert not any(name.startswith("utter_ask_gas_phone") for name in said)
+
+
+def test_a_corrected_account_number_with_its_digits_binds_the_corrected_account(world):
+    who = sender()
+    form = gas(who)
+    form.say("帮我看看我家燃气预存的钱还剩多少 户号31001011", intent="check_gas_bill")
+    assert form.slots["requested_slot"] == "gas_phone_last4"
+    said = form.say("哎不对 户号我抄成对门的了 我家是31001015 手机尾号2015")
+    assert "utter_gas_bound" in said and "utter_gas_bind_no_match" not in said
+    assert bound_accounts(who) == ["31001015"]
+
+
+def test_a_corrected_account_number_alone_is_asked_its_own_digits(world):
+    who = sender()
+    form = gas(who)
+    form.say("查燃气费 户号31001011", intent="check_gas_bill")
+    said = form.say("不对 户号是31001015")
+    assert "utter_gas_bind_no_match" not in said and "utter_gas_phone_invalid" not in said
+    assert form.slots["gas_account_no"] == "31001015"
+    assert form.slots["requested_slot"] == "gas_phone_last4"
+    said = form.say("2015")
+    assert "utter_gas_bound" in said and bound_accounts(who) == ["31001015"]
+
+
+def test_a_bill_question_that_also_asks_the_reading_day_gets_both_answers(world):
+    who = sender()
+    form = gas(who)
+    said = form.say(
+        "你好 小城咖啡馆的 户号32002008 手机尾号2024 问两个事 上个月气费多少钱 "
+        "还有你们抄表的每个月几号来 我好留人开门",
+        intent="check_gas_bill",
+    )
+    assert form.finished and "utter_gas_statement" in said
+    assert said[-1] == "utter_gas_schedule_bound"
 
 
 def test_full_width_digits_are_an_account_number(world):

@@ -155,6 +155,10 @@ def test_only_the_best_clause_must_reach_the_unknown_noun_score():
         # Asks more than a time: any clause about cleaning may answer it.
         ("保洁多久打扫一次 清洁剂怎么用有规定吗", []),
         ("出诊输液需要签什么?", []),
+        # 几 of "a few" asks nothing; "管不管" asks whether, not how long.
+        ("那碰上欠着气费好几个月的户呢 俺管不管", []),
+        ("这几天能带孩子去看护吗", []),
+        ("蓄水池隔几天消毒一次", ["duration"]),
         ("", []),
     ],
 )

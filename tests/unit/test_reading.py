@@ -68,7 +68,15 @@ def test_a_landline_is_a_phone_but_not_a_mobile():
 
 @pytest.mark.parametrize(
     ("text", "four"),
-    [("尾号1111", "1111"), ("后四位是一一一一", "1111"), ("13900001111", "1111"), ("12", None)],
+    [
+        ("尾号1111", "1111"),
+        ("后四位是一一一一", "1111"),
+        ("13900001111", "1111"),
+        ("12", None),
+        ("那个尾号是2007 对 2007", "2007"),  # said twice, to be sure
+        ("尾号2017 不对 是2007", "2007"),  # corrected in the same message
+        ("2017还是2007来着", None),  # unsure: ask again
+    ],
 )
 def test_the_last_four_digits_of_a_phone(text, four):
     assert find_last_four(text) == four
