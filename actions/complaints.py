@@ -180,6 +180,10 @@ class ValidateComplaintForm(FormEngine):
         {"complaint_department", "complaint_category", "complaint_staff", "complaint_contact"}
     )
     yes_no_slots = frozenset({"complaint_confirmed"})
+    # A staff member asking whether something is allowed at work ("敲了半天门家里没人 我照上
+    # 个月的数估一个填上行不行啊", from a verified meter reader) files no complaint: the
+    # regulations answer. A customer's "这合规定吗" stays a complaint (`asks_as_staff`).
+    staff_questions_end_form = True
 
     def name(self) -> str:
         return "validate_complaint_form"

@@ -174,6 +174,7 @@ _SPEAKS_AS_STAFF = re.compile(
 )
 _ASKS_IF_ALLOWED = re.compile(
     r"行不行|行吗|可以吗|可不可以|能不能|能行吗|允许|让不让|合规|违规|算不算|要不要紧|有没有规定"
+    r"|中不中|成不成|妥不妥|得了呗|就得了吧"
 )
 
 
@@ -305,7 +306,8 @@ class FormEngine(FormValidationAction):
     handovers: ClassVar[Mapping[str, re.Pattern[str]]] = HANDOVERS
     # Whether a staff member's question on how to do the work ("我是抄表员 问能不能估着填
     # 表数") ends this form and is answered from the regulations (`asks_as_staff`): on for
-    # the forms about a customer's own records, which a staff member never wants.
+    # the forms about a customer's own records, which a staff member never wants, and for
+    # the complaint form (a customer's "这合规定吗" is no staff question and stays).
     staff_questions_end_form = False
     # Whether a message speaking of a gas emergency, once warned of, is no answer to the
     # question asked (it is asked again). Off where such words are the answer itself: a

@@ -54,7 +54,9 @@ class ActionAnswerPolicy(Action):
             dispatcher.utter_message(response="utter_policy_staff_only")
             return remember
         if answer.best is None:
-            if answer.referral:
+            if answer.by_staff:
+                dispatcher.utter_message(response="utter_policy_no_answer_staff")
+            elif answer.referral:
                 dispatcher.utter_message(
                     response="utter_policy_no_answer",
                     department_name=answer.referral.name,

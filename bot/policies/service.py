@@ -22,6 +22,7 @@ from bot.policies.answer import (
 )
 from bot.policies.search import PolicyHit
 from bot.policies.store import list_documents
+from bot.staff import staff_member
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class PolicyReply:
     # The sentence the answer starts with, and what a follow-up is searched with.
     plain: str = ""
     context: str = ""
+    # Asked by a verified staff member: when nothing answers, their own managers are the
+    # ones to ask (a carer's travel expenses are no question for the customer hotline).
+    by_staff: bool = False
 
 
 def answer_policy(
@@ -75,6 +79,8 @@ def answer_policy(
             answer.staff_only,
             plain=answer.plain,
             context=answer.context,
+            by_staff=answer.best is None
+            and staff_member(session=session, sender_id=sender_id) is not None,
         )
 
 

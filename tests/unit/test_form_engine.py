@@ -183,6 +183,28 @@ def test_a_meter_readers_question_whether_estimating_is_allowed_ends_the_gas_for
     assert said[0].startswith("utter_policy")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "敲了半天门家里没人 我照上个月的数差不多估一个填上行不行啊 反正也差不了多少",
+        "收钱那会儿碰着张一百的 摸着不大对劲 排队的人又多 俺就直接收了得了呗",
+    ],
+)
+def test_a_verified_staff_members_question_read_as_a_complaint_files_none(world, text):
+    who = sender()
+    _as_staff(who)
+    form = complaint(who)
+    said = form.say(text, intent="file_complaint")
+    assert not form.active and said[0].startswith("utter_policy")
+    assert count(Complaint, who, Complaint.sender_id) == 0
+
+
+def test_a_customers_complaint_asking_if_it_is_allowed_stays_a_complaint(world):
+    form = complaint(sender())
+    form.say("营业员上班时间一直玩手机 这合规定吗 行不行啊", intent="file_complaint")
+    assert form.active and form.slots["requested_slot"] is not None
+
+
 def test_saying_one_is_staff_makes_a_question_in_the_gas_form_the_regulations(world):
     form = gas(sender())
     form.say("抄表的事问一下", intent="ask_meter_schedule")

@@ -55,6 +55,21 @@ def test_staff_may_list_more_regulations_than_customers(service_database):
     assert set(public) < set(staff)
 
 
+def test_a_staff_member_whose_question_no_clause_answers_is_sent_to_their_managers(
+    service_database,
+):
+    question = "上门服务骑电动车的路费能报销吗 一趟给多少"
+    customer = answer_policy(question=question, sender_id="tg:customer")
+    assert customer.best is None and not customer.by_staff
+    with session_scope() as session:
+        _, code = create_invite(session=session, name="护工小秦", role=StaffRole.STAFF)
+    redeem_invite_code(sender_id="tg:carer", code=code)
+    staff = answer_policy(question=question, sender_id="tg:carer")
+    assert staff.best is None and staff.by_staff
+    answered = answer_policy(question="燃气表多久抄一次表?", sender_id="tg:carer")
+    assert answered.best is not None and not answered.by_staff
+
+
 def test_an_invite_code_binds_once(service_database):
     with session_scope() as session:
         _, code = create_invite(session=session, name="王主管", role=StaffRole.SUPERVISOR)
