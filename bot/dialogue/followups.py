@@ -1,7 +1,8 @@
 """Short follow-ups read against what was just discussed: right after a leave was recorded,
 "后天也请一天" or "周三呢" asks for another leave for the same child; after a gas bill,
 "那我欠费不" asks about the bill again; after the business halls' or care times' answer,
-"星期天开门吗" or "周三呢" asks the same question for another day.
+"星期天开门吗" or "周三呢" asks the same question for another day; after a leave
+cancelled or not found, "哦 我记错了 是下礼拜二那个" cancels that day's.
 
 The NLU alone cannot tell: such messages are read as a bare answer (inform), a goodbye
 ("那周五呢") or not understood. `resolve_followup` looks back in the conversation's events
@@ -31,8 +32,10 @@ GENERIC_INTENTS = frozenset({"nlu_fallback", "inform", "goodbye"})
 
 # The actions that answer a task, and the flow each answers.
 LEAVE, GAS, HALLS, CARE_TIMES = "leave", "gas", "halls", "care_times"
+LEAVE_CANCEL = "leave_cancel"
 ANSWER_ACTIONS = {
     "action_submit_leave": LEAVE,
+    "action_cancel_leave": LEAVE_CANCEL,
     "action_gas_answer": GAS,
     "action_gas_business_halls": HALLS,
     "action_care_times": CARE_TIMES,
@@ -48,6 +51,9 @@ MAX_FOLLOWUP_CHARS = 16
 _LEANS_ON = re.compile(r"也|还|再|呢|那")
 _FAREWELL = re.compile(r"再见|拜拜|拜了|回头见|下次见|bye", re.IGNORECASE)
 _LEAVE_WORDS = re.compile(r"请|假")
+# After a leave was cancelled, or none found on the day named: another day said as a
+# correction or in the same breath ("哦 我记错了 是下礼拜二那个", "周五那个也撤了").
+_CANCEL_AGAIN = re.compile(r"记错|说错|弄错|搞错|不对|不是|那个|也|还有|撤|取消|不请")
 _BILL_WORDS = re.compile(r"欠|余额|账单|费|多少钱|交了|缴")
 _USAGE_WORDS = re.compile(r"用气|用量|用了多少|几方|多少方")
 _HALL_WORDS = re.compile(r"开门|关门|营业|上班|下班|几点|开不开|休息|营业厅")
@@ -172,6 +178,8 @@ def resolve_followup(
             return "check_gas_bill"
     if task.flow == LEAVE and day and (leans_on or _LEAVE_WORDS.search(words)):
         return "request_leave"
+    if task.flow == LEAVE_CANCEL and day and _CANCEL_AGAIN.search(words):
+        return "cancel_leave"
     if task.flow == HALLS and ((day and leans_on) or _HALL_WORDS.search(words)):
         return "ask_business_hall"
     if task.flow == CARE_TIMES and (

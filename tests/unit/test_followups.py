@@ -112,6 +112,27 @@ def test_a_day_leaning_on_a_recorded_leave_asks_for_another_leave(text: str, int
     assert follow(LEAVE_RECORDED, text, intent) == "request_leave"
 
 
+LEAVE_NOT_FOUND = [
+    LISTEN,
+    user("明天那个假帮我撤了 孩子牙不看了", "cancel_leave"),
+    action("action_cancel_leave"),
+    LISTEN,
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "resolved"),
+    [
+        ("哦 我记错了 是下礼拜二那个", "nlu_fallback", "cancel_leave"),
+        ("周五那个也撤了", "inform", "cancel_leave"),
+        ("下礼拜二", "inform", None),  # a day alone says nothing of cancelling
+        ("哦 我记错了", "nlu_fallback", None),  # no day
+    ],
+)
+def test_another_day_after_a_cancelled_leave_cancels_that_one(text, intent, resolved) -> None:
+    assert follow(LEAVE_NOT_FOUND, text, intent) == resolved
+
+
 def test_arrears_asked_after_a_gas_bill_asks_for_the_bill_again() -> None:
     assert follow(GAS_BILL_ANSWERED, "那我欠费不", "goodbye") == "check_gas_bill"
 
