@@ -6,13 +6,15 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecuted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import leak_under_way, say_leak_again
+from actions.followups import replayed
 from actions.gas import ActionGasLeak
 from actions.handoff import flow_department
 from actions.message import latest_text
+from bot.dialogue.cues import service_cue
 from bot.incidents import report_incident, reports_incidents
 from bot.infra.db import DatabaseUnavailable
 from bot.policies.service import answer_policy, policy_titles
@@ -50,6 +52,22 @@ class ActionAnswerPolicy(Action):
             report_incident(dispatcher, domain, "policy search failed")
             return []
         remember = [SlotSet("policy_context", answer.context or None)]
+        if (
+            answer.best is None
+            and not answer.staff_only
+            and not answer.by_staff
+            and not tracker.active_loop.get("name")
+        ):
+            # No rule answers, and the words plainly ask for a service ("投诉物业 俺们小区
+            # 晚上保安老不在岗 谁都能进来"): that service, as if the NLU had read it so.
+            asked = service_cue(latest_text(tracker))
+            if asked is not None:
+                logger.info("no clause answers; read as %s by its own words", asked)
+                return [
+                    UserUtteranceReverted(),
+                    ActionExecuted("action_listen"),
+                    replayed(tracker, asked),
+                ]
         if answer.best is None and answer.staff_only:
             dispatcher.utter_message(response="utter_policy_staff_only")
             return remember

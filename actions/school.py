@@ -165,11 +165,15 @@ class ValidateLeaveForm(FormEngine):
         return "validate_leave_form"
 
     def _says_stop(self, tracker: Tracker) -> bool:
-        """A stop, unless the message still asks for a day ("明天不请了 只请后天": a change)."""
+        """A stop, unless it changes the days and still asks for one ("明天不请了 只请后天");
+        "不用了谢谢 明天再说" stops."""
         if not super()._says_stop(tracker):
             return False
+        text = latest_text(tracker)
+        if not self.correction_cues or not self.correction_cues.search(text):
+            return True
         try:
-            days_off(latest_text(tracker), clock.today())
+            days_off(text, clock.today())
         except DateParseError:
             return True
         return False

@@ -19,6 +19,8 @@ from datetime import date, timedelta
 
 import cn2an
 
+from bot.reading import corrected_value, says_correction
+
 MAX_DAYS = 31
 _HALF_YEAR = timedelta(days=183)
 
@@ -232,6 +234,11 @@ def days_off(text: str, today: date) -> list[date]:
     周三照常去": only Thursday) or that are no longer asked ("明天不请了"); when a part asks
     for only some days ("那就只请后天一天"), those. Raises DateParseError when no other day
     is named."""
+    if says_correction(text or ""):  # "明天看护不去了 哦不对 是后天": the day it corrects to
+        try:
+            return days_off(corrected_value(text), today)
+        except DateParseError:
+            pass  # "不对 孩子是发烧": the correction names no day
     parts = [part for part in _PARTS.split(_normalize(text or "")) if part]
     asked = [part for part in parts if not _ATTENDS.search(part) and not _NOT_ASKED.search(part)]
     only = [part for part in asked if _ONLY.search(part)]
@@ -253,8 +260,9 @@ def days_off(text: str, today: date) -> list[date]:
 _ATTENDS = re.compile(r"照常|照样|正常(?:去|参加|上)|还是去|还去|照去")
 # A part taking a day back from the request ("明天不请了", "周四的不用请").
 _NOT_ASKED = re.compile(r"不(?:用|要|必)?请了?(?!假条)|不算")
-# A part narrowing the request to its days ("那就只请后天一天", "光请礼拜五").
-_ONLY = re.compile(r"(?:只|光|单|就)(?:请|要请|是|要)")
+# A part narrowing the request to its days ("那就只请后天一天", "光请礼拜五"); not 就 ("明天就
+# 要去医院 后天也请" asks both).
+_ONLY = re.compile(r"(?:只|光|单)(?:请|要请|是)")
 
 
 def _keeps(part: str) -> bool:

@@ -420,6 +420,28 @@ def test_a_gas_emergency_read_as_a_policy_question_gets_what_to_do_now() -> None
     assert len(responses) == 1 and responses[0].startswith("utter_gas_leak")
 
 
+def test_a_complaint_read_as_a_policy_question_no_rule_answers_is_filed_as_one(
+    monkeypatch,
+) -> None:
+    from actions import policies
+    from bot.policies.service import PolicyReply, Referral
+
+    def nothing_answers(**_: Any) -> PolicyReply:
+        return PolicyReply(None, (), Referral("物业服务中心", "0571-5555-0404"), False)
+
+    monkeypatch.setattr(policies, "answer_policy", nothing_answers)
+    text = "投诉物业 俺们小区晚上保安老不在岗 谁都能进来"
+    tracker = _tracker([LISTEN, user(text, "ask_policy", confidence=1.0)])
+    events = policies.ActionAnswerPolicy().run(CollectingDispatcher(), tracker, {})
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[2]["parse_data"]["intent"] == {"name": "file_complaint", "confidence": 1.0}
+    # A question about complaints gets the answer that no rule covers it, and whom to ask.
+    question = _tracker([LISTEN, user("投诉一般多久能有人管啊", "ask_policy")])
+    dispatcher = CollectingDispatcher()
+    events = policies.ActionAnswerPolicy().run(dispatcher, question, {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_policy_no_answer"]
+
+
 # --- a plain request the NLU was unsure of ------------------------------------------------
 
 

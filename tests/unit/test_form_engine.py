@@ -150,6 +150,15 @@ def test_a_day_taken_back_while_the_reason_is_asked_changes_the_days_and_stops_n
     assert form.slots["requested_slot"] == "leave_reason"
 
 
+def test_a_polite_no_with_a_day_in_it_still_stops_the_leave(world):
+    who = sender()
+    form = bound_leave(who)
+    assert form.slots["requested_slot"] == "leave_reason"
+    said = form.say("不用了谢谢 明天再说")
+    assert "utter_leave_abandoned" in said and form.finished
+    assert form.slots["leave_reason"] is None
+
+
 def test_no_question_is_asked_a_third_time(world):
     who = sender()
     form = complaint(who)

@@ -180,6 +180,18 @@ def test_a_weekday_beside_a_day_named_only_notes_it(text, expected):
         ("不对不对 比赛改到下周四了 是下周四 周三照常去", [date(2026, 12, 3)]),
         ("明天 后天 礼拜五还是去", [date(2026, 11, 26), date(2026, 11, 27)]),
         ("下周一到周三请假", [date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)]),
+        # Taken back, or narrowed to the days a part asks for alone.
+        ("明天不请了 只请后天", [date(2026, 11, 27)]),
+        ("周三周四请假 周四不用请了", [date(2026, 11, 25)]),
+        (
+            "哎等等 她爸刚说明天走不了 礼拜五早上才走 那就只请后天一天 明天照常去看护",
+            [date(2026, 11, 27)],
+        ),
+        ("明天就要去医院 后天也请", [date(2026, 11, 26), date(2026, 11, 27)]),
+        # Corrected in the same message: the day it corrects to.
+        ("明天看护不去了 哦不对 是后天", [date(2026, 11, 27)]),
+        ("不是明天 是后天", [date(2026, 11, 27)]),
+        ("不对 孩子是发烧 明天请假", [date(2026, 11, 26)]),  # the correction names no day
     ],
 )
 def test_the_days_off_leave_out_those_the_child_still_attends(text, expected):
