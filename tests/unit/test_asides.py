@@ -19,7 +19,7 @@ from actions.forms import ASIDE_INTENTS, HANDOVERS, answer_aside, aside_intent, 
 from actions.gas import ValidateGasAccountForm
 from actions.school import ValidateLeaveForm
 from actions.visits import ValidateCareForm, ValidateInfusionForm
-from bot.policies.answer import PolicyAnswer
+from bot.policies.service import PolicyReply
 
 
 def _tracker(
@@ -100,7 +100,7 @@ def test_what_happened_told_against_the_rules_stays_the_complaint():
 def test_a_policy_answer_aside_remembers_its_question_for_a_follow_up(monkeypatch):
     def answered(*, question, sender_id, previous, department):
         assert (question, sender_id, previous) == ("请假要提前说吗?", "web:alice", None)
-        return PolicyAnswer(best=None, related=(), referral=None, context=question)
+        return PolicyReply(best=None, related=(), referral=None, staff_only=False, context=question)
 
     monkeypatch.setattr(policies, "answer_policy", answered)
     tracker = _tracker("请假要提前说吗?", "ask_policy", requested_slot="leave_date")
