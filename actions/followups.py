@@ -48,9 +48,7 @@ class ActionResolveFollowup(Action):
         if intent is None:
             return as_policy_question(tracker) or as_plain_request(tracker)
         logger.info("follow-up read as %s (the NLU said %s)", intent, read_as)
-        # Rasa's revert takes the listen before the message too; the listen comes back
-        # before the replayed message, as in Rasa's two-stage fallback.
-        return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
+        return replay_as(tracker, intent)
 
 
 # What the NLU says of a message that may still be a question about the regulations.
@@ -87,11 +85,7 @@ def as_policy_question(tracker: Tracker) -> list[EventType]:
     # A question on pay or working time the regulations may not cover is still theirs to
     # answer: the answer then says so and whom to ask.
     logger.info("read as a policy question (the NLU said %s)", read_as)
-    return [
-        UserUtteranceReverted(),
-        ActionExecuted("action_listen"),
-        replayed(tracker, "ask_policy"),
-    ]
+    return replay_as(tracker, "ask_policy")
 
 
 # What the NLU says of a message whose own words may still plainly ask for a service: not
@@ -115,7 +109,7 @@ def as_plain_request(tracker: Tracker) -> list[EventType]:
     if intent is None:
         return []
     logger.info("read as %s by its own words (the NLU was unsure)", intent)
-    return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
+    return replay_as(tracker, intent)
 
 
 def _may_be_an_emergency(tracker: Tracker) -> bool:
@@ -133,6 +127,13 @@ def _guesses(tracker: Tracker) -> list[str]:
     """The NLU's intents for the latest message, best first, `nlu_fallback` aside."""
     ranking = (tracker.latest_message or {}).get("intent_ranking") or []
     return [str(r["name"]) for r in ranking if r.get("name") and r["name"] != "nlu_fallback"]
+
+
+def replay_as(tracker: Tracker, intent: str) -> list[EventType]:
+    """The events that take the latest message back and utter it again with `intent`:
+    Rasa's revert takes the listen before the message too, so the listen comes back
+    before the replayed message, as in Rasa's two-stage fallback."""
+    return [UserUtteranceReverted(), ActionExecuted("action_listen"), replayed(tracker, intent)]
 
 
 def replayed(tracker: Tracker, intent: str) -> EventType:

@@ -188,7 +188,7 @@ class ValidateGasAccountForm(FormEngine):
             return {}
         account_no = tracker.get_slot("gas_account_no") or ""
         # "户号我抄成对门的了 我家是31001015 尾号2015": the digits are for the 户号 now given.
-        named = find_account_no(latest_text(tracker))
+        named = _mentioned_account_no(tracker)
         corrected = named is not None and named != account_no
         if corrected:
             account_no = named or ""

@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import leak_under_way, say_leak_again
-from actions.followups import replayed
+from actions.followups import replay_as
 from actions.gas import ActionGasLeak
 from actions.handoff import flow_department
 from actions.message import latest_text
@@ -63,11 +63,7 @@ class ActionAnswerPolicy(Action):
             asked = service_cue(latest_text(tracker))
             if asked is not None:
                 logger.info("no clause answers; read as %s by its own words", asked)
-                return [
-                    UserUtteranceReverted(),
-                    ActionExecuted("action_listen"),
-                    replayed(tracker, asked),
-                ]
+                return replay_as(tracker, asked)
         if answer.best is None and answer.staff_only:
             dispatcher.utter_message(response="utter_policy_staff_only")
             return remember

@@ -104,7 +104,7 @@ def find_last_four(text: str) -> str | None:
     if mobile:
         return mobile[-4:]
     four = set(numbers_in(text, min_length=4, max_length=4))
-    if len(four) > 1 and says_correction(text):  # "尾号2017 不对 是2007"
+    if len(four) > 1:  # "尾号2017 不对 是2007": those after the correction ("" without one)
         four = set(numbers_in(corrected_value(text), min_length=4, max_length=4))
     return four.pop() if len(four) == 1 else None  # "尾号是2007 对 2007": said twice
 

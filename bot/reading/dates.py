@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import cn2an
 
-from bot.reading import corrected_value, says_correction
+from bot.reading import corrected_value
 
 MAX_DAYS = 31
 _HALF_YEAR = timedelta(days=183)
@@ -234,9 +234,10 @@ def days_off(text: str, today: date) -> list[date]:
     周三照常去": only Thursday) or that are no longer asked ("明天不请了"); when a part asks
     for only some days ("那就只请后天一天"), those. Raises DateParseError when no other day
     is named."""
-    if says_correction(text or ""):  # "明天看护不去了 哦不对 是后天": the day it corrects to
+    corrected = corrected_value(text or "")
+    if corrected:  # "明天看护不去了 哦不对 是后天": the day it corrects to
         try:
-            return days_off(corrected_value(text), today)
+            return days_off(corrected, today)
         except DateParseError:
             pass  # "不对 孩子是发烧": the correction names no day
     parts = [part for part in _PARTS.split(_normalize(text or "")) if part]
