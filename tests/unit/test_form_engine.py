@@ -89,9 +89,9 @@ def test_stop_words_are_never_stored_as_the_patients_name(world):
     assert count(HomeVisitBooking, who, HomeVisitBooking.sender_id) == 0
 
 
-def bound_leave(who: str) -> FormDriver:
+def bound_leave(who: str, request: str = "孩子明天请假") -> FormDriver:
     form = leave(who)
-    form.say("孩子明天请假", intent="request_leave")
+    form.say(request, intent="request_leave")
     form.say("2024010101")
     said = form.say("19900001001")
     assert "utter_student_bound" in said
@@ -137,11 +137,7 @@ def test_narrowing_two_days_to_one_at_the_confirmation_keeps_only_that_day(world
 
 
 def test_a_day_taken_back_while_the_reason_is_asked_changes_the_days_and_stops_nothing(world):
-    who = sender()
-    form = leave(who)
-    form.say("明天后天请假", intent="request_leave")
-    form.say("2024010101")
-    form.say("19900001001")
+    form = bound_leave(sender(), "明天后天请假")
     assert form.slots["requested_slot"] == "leave_reason"
     said = form.say("等一下 明天不请了 只请后天")
     assert "utter_form_corrected" in said and not form.finished
