@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import ASIDE_INTENTS, FormEngine
+from actions.forms import ASIDE_INTENTS, RETRY_SLOT, FormEngine
 from actions.handoff import hand_to_person
 from actions.message import input_channel, latest_text
 from bot.complaints import service
@@ -55,6 +55,7 @@ BLOCKED = {"complaint_blocked": True}
 UNKNOWN = "不详"
 CHAT_CONTACT = "本聊天渠道"
 SAFETY = "safety"  # a safety hazard: a person takes over at once
+OTHER = "other"  # taken when the complainant cannot say which kind, twice
 # Words that only say "I want to complain": what is left must say what happened.
 _ASKING_ONLY = re.compile(
     r"我要|我想|想要|要|投诉|举报|反映|一下|你们|发起|问题|一个|给|差评|[\s\W\d_]", re.UNICODE
@@ -276,12 +277,18 @@ class ValidateComplaintForm(FormEngine):
     ) -> dict[str, Any]:
         if value is None:
             return {}
-        code = get_catalog().find_category(str(value))
+        catalog = get_catalog()
+        code = catalog.find_category(str(value))
         if code:
             return {"complaint_category": code}
         if self._asked(tracker, "complaint_category"):
             if self._stopped(dispatcher, tracker):
                 return {"complaint_category": None, **BLOCKED}
+            if tracker.get_slot(RETRY_SLOT) == "complaint_category" and OTHER in catalog.categories:
+                # A complainant who cannot say which kind it is twice still gets the
+                # complaint filed: staff sort it from what happened.
+                dispatcher.utter_message(response="utter_complaint_category_other")
+                return {"complaint_category": OTHER}
             dispatcher.utter_message(response="utter_complaint_category_unknown")
         return {"complaint_category": None}
 

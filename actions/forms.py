@@ -587,8 +587,12 @@ class FormEngine(FormValidationAction):
             return [*events, SlotSet(RETRY_SLOT, None)]
         if tracker.get_slot(RETRY_SLOT) != requested:
             return [*events, SlotSet(RETRY_SLOT, requested)]
-        dispatcher.utter_message(response="utter_form_stuck")
+        dispatcher.utter_message(response=self.stuck_response(tracker))
         return [*events, *self._stop_events(tracker, domain)]
+
+    def stuck_response(self, tracker: Tracker) -> str:
+        """What the form says when it stops after the same question failed twice."""
+        return "utter_form_stuck"
 
     @staticmethod
     def _changes(slots: dict[str, Any], tracker: Tracker) -> list[EventType]:

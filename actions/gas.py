@@ -95,6 +95,23 @@ def _mentioned_account_no(tracker: Tracker) -> str | None:
     return find_account_no(str(entity)) if entity else find_account_no(latest_text(tracker))
 
 
+VERIFY_SLOTS = frozenset({"gas_account_no", "gas_phone_last4"})
+
+
+def _failed_a_check(tracker: Tracker) -> bool:
+    """Whether a 户号 and phone digits were checked and did not match since the gas form
+    last started."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "gas_account_form":
+            return False
+        if (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") == "utter_gas_bind_no_match"
+        ):
+            return True
+    return False
+
+
 class ValidateGasAccountForm(FormEngine):
     """Verifies the sender, picks the account, and for a fault report asks what is wrong."""
 
@@ -108,6 +125,13 @@ class ValidateGasAccountForm(FormEngine):
 
     def name(self) -> str:
         return "validate_gas_account_form"
+
+    def stuck_response(self, tracker: Tracker) -> str:
+        # Two checks that did not match are no misreading: say so, without a hint of
+        # which half was wrong.
+        if tracker.get_slot("requested_slot") in VERIFY_SLOTS and _failed_a_check(tracker):
+            return "utter_gas_verification_stuck"
+        return super().stuck_response(tracker)
 
     def _prefill(self, tracker: Tracker) -> dict[str, Any]:
         intent = tracker.get_intent_of_latest_message()

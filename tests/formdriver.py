@@ -76,6 +76,7 @@ class FormDriver:
     # message and the slots its validation set, as Rasa's tracker holds them.
     history: list[dict[str, Any]] = field(default_factory=list)
     _set: list[tuple[str, Any]] = field(default_factory=list)
+    _uttered: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.slots = {name: None for name in domain()["slots"]} | self.slots
@@ -98,6 +99,7 @@ class FormDriver:
         # What Rasa's tracker would hold from now on: the message, and the slots set.
         self.history += [
             *events,
+            *self._uttered,
             *({"event": "slot", "name": name, "value": value} for name, value in self._set),
         ]
         if not asked:
@@ -137,6 +139,14 @@ class FormDriver:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]
                 self._set.append((event["name"], event["value"]))
+        # Rasa puts the action's messages before its other events, each with the
+        # response's name.
+        self._uttered = [
+            {"event": "bot", "text": sent.get("text"), "metadata": {"utter_action": name}}
+            if (name := sent.get("response"))
+            else {"event": "bot", "text": sent.get("text"), "metadata": {}}
+            for sent in dispatcher.messages
+        ]
         for sent in dispatcher.messages:
             self.said.append(sent.get("response") or sent.get("text") or "")
         return any(

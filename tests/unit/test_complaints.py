@@ -475,6 +475,9 @@ def test_praise_is_logged_with_the_service_and_the_staff_member(engine):
         ("小区保安态度恶劣", "property", "attitude"),
         # Home care (meals, bathing) is the health centre's.
         ("投诉你们送的午饭 连着三天都是凉的", "health", "quality"),
+        # A reading estimated instead of taken is a billing error, however it is put.
+        ("你们抄表员没进门 就照上个月的数估一个填上了", "gas", "billing"),
+        ("人压根没来抄 数是估的", None, "billing"),
         ("我要投诉", None, None),
     ],
 )

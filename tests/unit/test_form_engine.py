@@ -380,6 +380,20 @@ def test_what_happened_told_as_the_kind_of_problem_stays_in_the_description(worl
     assert form.slots["complaint_description"] == told
 
 
+def test_a_kind_of_problem_not_named_twice_is_filed_as_other(world):
+    who = sender()
+    form = complaint(who)
+    form.say("投诉", intent="file_complaint")
+    form.say("抄表的")
+    assert form.slots["requested_slot"] == "complaint_category"
+    said = form.say("这俺哪说得好")
+    assert said[-1] == "utter_ask_complaint_category" or "utter_complaint_category_unknown" in said
+    said = form.say("俺也不知道算哪样")
+    assert "utter_complaint_category_other" in said and not form.finished
+    assert form.slots["complaint_category"] == "other"
+    assert form.slots["requested_slot"] == "complaint_description"
+
+
 def test_an_emergency_chosen_by_button_keeps_the_message_that_described_it(world):
     who = sender()
     form = complaint(who)
@@ -405,6 +419,25 @@ def test_a_mistyped_account_number_is_corrected_before_the_phone_digits(world):
     assert "utter_form_corrected" in said
     assert form.slots["gas_account_no"] == "31001011"
     assert form.slots["requested_slot"] == "gas_phone_last4"
+
+
+def test_checks_that_did_not_match_twice_stop_with_a_verification_reason(world):
+    form = gas(sender())
+    form.say("查燃气费", intent="check_gas_bill")
+    form.say("31001012")
+    form.say("不对 户号是31001012 尾号1111")
+    form.say("不对 户号是31001013 尾号1112")
+    said = form.say("户号31001014 尾号1113")
+    assert form.finished and "utter_gas_verification_stuck" in said
+    assert "utter_form_stuck" not in said
+
+
+def test_an_account_number_misread_twice_stops_with_the_general_reason(world):
+    form = gas(sender())
+    form.say("查燃气费", intent="check_gas_bill")
+    form.say("我不记得是多少了 好像是3100")
+    said = form.say("310010")
+    assert form.finished and "utter_form_stuck" in said
 
 
 def test_another_drug_named_at_a_yes_no_question_is_added_never_swapped_for_the_first(world):
