@@ -1124,18 +1124,23 @@ _ITEM_PARTS = re.compile(r"[,，。;；!！?？、\s]+|但是|不过|就要|只�
 
 
 def _care_items_dropped(tracker: Tracker) -> str | None:
-    """The services held less those a message drops, when it drops some and keeps at
-    least one ("算了 打扫不要了 周末我自己去扫 就要送饭": 助餐 stays), else None. Dropping
-    every service is no change: it is a stop, which `_says_stop` reads."""
+    """The services held less those a message drops, with those it names instead, when
+    it drops some and leaves at least one ("算了 打扫不要了 周末我自己去扫 就要送饭": 助餐
+    stays; "算了洗澡不要了 他不乐意 改成送饭吧": 助浴 becomes 助餐), else None. Dropping
+    every service and naming none is no change: it is a stop, which `_says_stop` reads."""
     held = [item for item in str(tracker.get_slot("care_items") or "").split("、") if item]
-    if len(held) < 2:
+    if not held:
         return None
-    text = latest_text(tracker)
     dropped: set[str] = set()
-    for part in _ITEM_PARTS.split(text):
+    named: set[str] = set()
+    for part in _ITEM_PARTS.split(latest_text(tracker)):
+        items = set(read_service_items(part))
         if _DROPS.search(part) and not _KEEPS_ITEM.search(part):
-            dropped |= set(read_service_items(part)) & set(held)
-    kept = [item for item in held if item not in dropped]
+            dropped |= items & set(held)
+        else:
+            named |= items
+    wanted = (set(held) | named) - dropped
+    kept = [item for item in SERVICE_ITEMS if item in wanted]
     return "、".join(kept) if dropped and kept else None
 
 

@@ -561,6 +561,16 @@ def test_elderly_care_one_service_dropped_keeps_the_other(world):
     assert not form.slots.get("visit_blocked") and "utter_care_items_added" in said
 
 
+def test_elderly_care_service_dropped_for_another_is_a_swap_not_a_stop(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("想给我爸申请上门帮洗澡", intent="elderly_care")
+    assert form.slots["care_items"] == "助浴"
+    said = form.say("算了洗澡不要了 他不乐意 改成送饭吧", intent="deny")
+    assert form.active and form.slots["care_items"] == "助餐"
+    assert "utter_care_items_added" in said and not form.slots.get("visit_blocked")
+
+
 def test_elderly_care_every_service_dropped_is_a_stop(world):
     who = sender()
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
