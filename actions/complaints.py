@@ -152,19 +152,38 @@ def turns_to_praise(text: str) -> bool:
 _TOLD_MIN_CHARS = 8
 
 
-def _told_with_category(tracker: Tracker) -> str | None:
-    """What the sender said when the complaint's kind was taken from their words, when it
-    says more than a kind's name; None for a button or a bare name."""
+def _category_answer(tracker: Tracker) -> tuple[str | None, str | None]:
+    """The complaint's kind as last set, and what the sender said in that message."""
     said: str | None = None
     told: str | None = None
+    kind: str | None = None
     for event in tracker.events:
         if event.get("event") == "user":
             said = str(event.get("text") or "").strip()
         elif event.get("event") == "slot" and event.get("name") == "complaint_category":
-            told = said if event.get("value") else None
-    if not told or told.startswith("/") or len(told) <= _TOLD_MIN_CHARS:
+            kind = event.get("value")
+            told = said if kind else None
+    return kind, told
+
+
+def _told_with_category(tracker: Tracker) -> str | None:
+    """What the sender said when the complaint's kind was taken from their words, when it
+    says more than a kind's name; None for a button or a bare name, and for the words of
+    someone who could not say which kind ("说不上来 你们看着办吧")."""
+    kind, told = _category_answer(tracker)
+    if (
+        not told
+        or told.startswith("/")
+        or len(told) <= _TOLD_MIN_CHARS
+        or _left_to_staff(kind, told)
+    ):
         return None
     return told
+
+
+def _left_to_staff(kind: str | None, told: str | None) -> bool:
+    """Whether the kind is 其他 because the sender could not say which (not chosen)."""
+    return kind == OTHER and get_catalog().find_category(told or "") != OTHER
 
 
 class ValidateComplaintForm(FormEngine):
@@ -306,7 +325,11 @@ class ValidateComplaintForm(FormEngine):
             # "压根没来过 账单上的数是估的" answered which kind of problem: it is what
             # happened too, and stays in the description.
             text = f"{told}；{text}"
-        return {"complaint_description": text[:2000]}
+        slots: dict[str, Any] = {"complaint_description": text[:2000]}
+        if _left_to_staff(*_category_answer(tracker)):
+            # The kind they could not name, read from what happened ("照上个月的数估了一个").
+            slots["complaint_category"] = get_catalog().guess_category(text) or OTHER
+        return slots
 
     def validate_complaint_occurred(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

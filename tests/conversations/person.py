@@ -63,7 +63,7 @@ NO_BUTTON = re.compile(r"取消|^不|否|修改|不用|算了|重新|有误|不�
 # How a question ends or starts in the bot's replies.
 # A sentence that asks the person for something (请随时找我 does not).
 ASKING = re.compile(
-    r"[?？]|请(再|您)?(问|告诉|输入|发送|选择|点选|回复|提供|补充|描述|填写|留|把|写|确认)|麻烦"
+    r"[?？]|请(再|您)?(具体)?(问|告诉|输入|发送|选择|点选|回复|提供|补充|描述|填写|留|把|写|确认|说说)|麻烦"
 )
 # More than one fact asked at once: 户号和手机后四位.
 JOINED = re.compile(r"和|以及|及|、|与|还有|并")

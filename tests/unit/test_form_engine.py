@@ -392,6 +392,20 @@ def test_a_kind_of_problem_not_named_twice_is_filed_as_other(world):
     assert "utter_complaint_category_other" in said and not form.finished
     assert form.slots["complaint_category"] == "other"
     assert form.slots["requested_slot"] == "complaint_description"
+    # What happened then says which kind it is; their "don't know" is no part of it.
+    form.say("抄表的压根没进门 照上个月的数估了一个 这个月气费贵了一百多")
+    assert form.slots["complaint_category"] == "billing"
+    assert form.slots["complaint_description"].startswith("抄表的压根没进门")
+
+
+def test_a_kind_chosen_as_other_stays_other(world):
+    form = complaint(sender())
+    form.say("投诉", intent="file_complaint")
+    form.say("抄表的")
+    form.say("其他")
+    assert form.slots["complaint_category"] == "other"
+    form.say("抄表的压根没进门 照上个月的数估了一个")
+    assert form.slots["complaint_category"] == "other"
 
 
 def test_an_emergency_chosen_by_button_keeps_the_message_that_described_it(world):
