@@ -149,3 +149,16 @@ def test_the_memory_freed_while_loading_the_model_is_released_once_the_server_is
     ]
     assert listeners == ["release_after_loading"]
     assert release_freed_memory() in (True, False)  # glibc here; False where there is none
+
+
+def test_objects_alive_after_loading_are_kept_out_of_garbage_collection():
+    import gc
+
+    from bot.runtime.rasa_server import freeze_loaded_objects
+
+    try:
+        assert freeze_loaded_objects({"GC_FREEZE": "off"}) is None
+        kept = freeze_loaded_objects({})
+        assert kept is not None and kept == gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
