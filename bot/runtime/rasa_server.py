@@ -14,8 +14,9 @@ about 460 MB less, the same answers), DIET's intents are computed in numpy
 (`bot.runtime.fast_diet`: the same rankings, a parse in a quarter of the CPU), and the
 prediction graph runs in a plain loop
 instead of through dask (`bot.runtime.graph_runner`); slots are copied without copyreg
-(`bot.runtime.slot_copy`), and whether the domain is empty is worked out once
-(`bot.runtime.domain_checks`).
+(`bot.runtime.slot_copy`), whether the domain is empty is worked out once
+(`bot.runtime.domain_checks`), and the rules that apply to dialogue states already seen are
+remembered (`bot.runtime.rule_lookup`).
 
 The guards, added to the app Rasa configures:
 - a request to the HTTP API with a token that is not a valid HS256 JWT signed with the
@@ -176,7 +177,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     skip_unused_modules()
     from rasa.__main__ import main as rasa_main
 
-    from bot.runtime import domain_checks, fast_diet, graph_runner, lean_models, slot_copy
+    from bot.runtime import (
+        domain_checks,
+        fast_diet,
+        graph_runner,
+        lean_models,
+        rule_lookup,
+        slot_copy,
+    )
 
     lean_models.install()
     if fast_diet.enabled():
@@ -185,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     graph_runner.install()
     slot_copy.install()
     domain_checks.install()
+    rule_lookup.install()
 
     secret = get_settings().rasa_jwt_secret
     arguments = rasa_arguments(sys.argv[1:] if argv is None else argv, secret)
