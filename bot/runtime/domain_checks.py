@@ -32,7 +32,7 @@ def install() -> None:
         return bool(answer)
 
     is_empty._stock = stock  # type: ignore[attr-defined]
-    Domain.is_empty = is_empty  # type: ignore[method-assign]
+    Domain.is_empty = is_empty
 
 
 def uninstall() -> None:
@@ -40,4 +40,4 @@ def uninstall() -> None:
 
     stock = getattr(Domain.is_empty, "_stock", None)
     if stock is not None:
-        Domain.is_empty = stock  # type: ignore[method-assign]
+        Domain.is_empty = stock

@@ -49,7 +49,7 @@ def install() -> None:
 
     _get_possible_keys._stock = stock  # type: ignore[attr-defined]
     setattr(_get_possible_keys, _INSTALLED, True)
-    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = _get_possible_keys
 
 
 def uninstall() -> None:
@@ -58,4 +58,4 @@ def uninstall() -> None:
 
     current = RulePolicy._get_possible_keys
     if getattr(current, _INSTALLED, False):
-        RulePolicy._get_possible_keys = current._stock  # type: ignore[attr-defined]
+        RulePolicy._get_possible_keys = current._stock
