@@ -44,7 +44,6 @@ TensorFlow.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Callable
@@ -201,10 +200,6 @@ class NumpyDIET:
     def scores(self, message: Any) -> np.ndarray | None:
         """DIET's `i_scores` for `message` (shape (1, labels)); None if its features are
         not the sparse ones the model was trained on."""
-        with blas_threads().limit(limits=1, user_api="blas"):
-            return self._scores(message)
-
-    def _scores(self, message: Any) -> np.ndarray | None:
         x = self.features(message)
         if x is None:
             return None
@@ -260,12 +255,15 @@ def to_dense_rows(matrices: list[Any], layer: Dense) -> np.ndarray | None:
     return dense if layer.bias is None else dense + layer.bias
 
 
-@functools.cache
-def blas_threads() -> ThreadpoolController:
-    """The BLAS libraries loaded in this process. Their products here are small: a
-    second thread halves no wall time and doubles the CPU time (measured: 0.24 ms of
-    wall time a message either way, 0.47 ms of CPU with two threads, 0.24 with one)."""
-    return ThreadpoolController()
+def one_blas_thread() -> None:
+    """Hold the BLAS libraries loaded in this process to one thread each, from now on.
+    The products here are small: a second thread halves no wall time and doubles the CPU
+    time (measured: 0.24 ms of wall time a message either way, 0.47 ms of CPU with two
+    threads, 0.24 with one). Set once for the process, not around each message: asking
+    the libraries their limits costs more than the product (1.3% of the event loop in
+    py-spy). Nothing else in the Rasa server multiplies matrices with BLAS (TensorFlow
+    has its own thread pools)."""
+    ThreadpoolController().limit(limits=1, user_api="blas")
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
@@ -457,6 +455,7 @@ def install() -> None:
     current = DIETClassifier._predict
     if getattr(current, _INSTALLED, False):
         return
+    one_blas_thread()
     DIETClassifier._predict = predict_with(current)
 
 

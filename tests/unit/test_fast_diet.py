@@ -261,7 +261,7 @@ def test_a_failure_in_numpy_leaves_the_model_to_tensorflow(pipeline, installed, 
     def fail(self: Any, message: Message) -> None:
         raise FloatingPointError("a bug")
 
-    monkeypatch.setattr(fast_diet.NumpyDIET, "_scores", fail)
+    monkeypatch.setattr(fast_diet.NumpyDIET, "scores", fail)
     calls: list[int] = []
     diet.model.run_inference = counting(diet.model.run_inference, calls)
     assert_same_answers(expected, answers(diet, message), "after a failure")
