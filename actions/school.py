@@ -17,9 +17,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.followups import replay_as
 from actions.forms import FORGOT, SWITCH_MIN_CONFIDENCE, FormEngine, latest_intent
 from actions.message import STOP_INTENTS, input_channel, latest_text
-from bot.dialogue.cues import asks_whether_care_is_compulsory
+from bot.dialogue.cues import asks_for_leave_not_called_off, asks_whether_care_is_compulsory
 from bot.dialogue.followups import carried_slots
 from bot.incidents import report_incident, reports_incidents
 from bot.infra import clock
@@ -617,6 +618,9 @@ class ActionCancelLeave(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)
+        if asks_for_leave_not_called_off(text):
+            # "那明天的能请不 明天也去不了": a leave asked for, nothing to cancel.
+            return replay_as(tracker, "request_leave")
         try:
             days = dates_not_kept(text, clock.today())
         except DateParseError:

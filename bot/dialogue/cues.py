@@ -42,6 +42,25 @@ _LEAVE = re.compile(
 # Called off, or done already ("好的 已经请过假了").
 _CALLED_OFF = re.compile(r"取消|撤销|撤回|不请了|不用请|销假|已经请|已请|请过|请好了")
 
+# Asking for a leave rather than to call one off ("那明天的能请不 明天也去不了", which the
+# classifier once took for a cancellation: 请不 is no 不请).
+_ASKS_FOR_LEAVE = re.compile(
+    r"(?:能|想|要|再|也|还)请|请(?:得了|不了|一下|一天|个|两天|几天)|能不能请|可以请|请不[请?？吗]?\s*$"
+    r"|请不[\s?？,，]|(?:去|来|参加)不了|不(?:去|来|参加)了"
+)
+
+
+# Any word of calling off, casual ones too ("那个假撤了吧", "假不用了").
+_CALLS_OFF = re.compile(rf"{_CALLED_OFF.pattern}|撤|不用了|不要了|作废|删")
+
+
+def asks_for_leave_not_called_off(text: str) -> bool:
+    """Whether `text` asks for a leave and calls none off: a message the classifier took
+    for a cancellation that is a request after all."""
+    normalized = normalize_chinese(text or "")
+    return bool(_ASKS_FOR_LEAVE.search(normalized)) and not _CALLS_OFF.search(normalized)
+
+
 # A complaint said as one: the message opens with it ("投诉你们助餐 …", "我要投诉 …").
 _COMPLAINT = re.compile(r"^\W*(?:我|俺|我们)?(?:要|想|想要|得)?投诉(?!.{0,4}(?:进度|结果|的事))")
 # Home care asked for an elderly person ("想给她申请每天送个午饭再找人陪她说说话").

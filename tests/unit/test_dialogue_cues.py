@@ -6,6 +6,7 @@ import pytest
 
 from bot.dialogue.cues import (
     asks_about_work_rules,
+    asks_for_leave_not_called_off,
     asks_whether_care_is_compulsory,
     service_cue,
 )
@@ -90,3 +91,21 @@ def test_whether_care_must_be_attended_is_asked(text, asks):
 )
 def test_questions_on_pay_and_working_time_are_recognised(text, asks):
     assert asks_about_work_rules(text) is asks
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("那明天的能请不 明天也去不了", True),
+        ("后天也请一天", True),
+        ("那周五能请吗", True),
+        ("孩子好了 明天还是去看护吧 之前请的假帮我取消一下", False),
+        ("明天那个假不用了", False),
+        ("下周二那个假撤了吧", False),
+        ("明天去不了的那个假撤了吧", False),
+        ("明天不请了", False),
+        ("我记错了 是下礼拜二那个", False),
+    ],
+)
+def test_a_leave_asked_for_is_told_from_one_called_off(text, asks):
+    assert asks_for_leave_not_called_off(text) is asks

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import followups as followups_module
 from actions.fallback import ActionOutOfScope
 from actions.followups import ActionResolveFollowup
+from actions.school import ActionCancelLeave
 from bot.dialogue.followups import applied_events, carried_slots, last_task, resolve_followup
 from bot.infra.db import DatabaseUnavailable
 
@@ -275,6 +276,14 @@ def test_the_action_replays_a_follow_up_with_the_resolved_intent(monkeypatch) ->
     assert replay["parse_data"]["intent"] == {"name": "check_gas_bill", "confidence": 1.0}
     assert replay["input_channel"] == "rest"
     assert replay["metadata"] == {"channel": "web"} and replay["message_id"] == "m-" + text
+
+
+def test_a_leave_asked_for_that_the_nlu_took_for_a_cancellation_is_asked_again() -> None:
+    text = "那明天的能请不 明天也去不了"
+    tracker = _tracker([user(text, "cancel_leave", 0.64)])
+    events = ActionCancelLeave().run(CollectingDispatcher(), tracker, {})
+    assert [e["event"] for e in events] == ["rewind", "action", "user"]
+    assert events[2]["parse_data"]["intent"] == {"name": "request_leave", "confidence": 1.0}
 
 
 def test_the_action_does_nothing_when_the_message_is_no_follow_up() -> None:
