@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine import create_engine as sa_create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.infra.keys import private_database_file
 from bot.infra.settings import get_settings
@@ -44,6 +45,10 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             private_database_file(Path(parsed.database))
+            # Connections kept and reused, as SQLAlchemy 2.0 does for files: 1.4 opens a
+            # new one (and sets its pragma) for every statement, which the Rasa server did
+            # for every message (README, Speed).
+            kwargs["poolclass"] = QueuePool
         # The action server answers on several threads.
         kwargs["connect_args"] = {"check_same_thread": False}
     else:

@@ -37,7 +37,10 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, create_engine, func, insert, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Select
 
 from bot.dialogue.tracker import StateCachingTracker
@@ -94,11 +97,22 @@ def deserialise_events(stored: list[dict[str, Any]]) -> list[Event]:
 class ThreadedSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` whose reads and writes are Core statements in worker threads."""
 
+    engine: Engine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+        engine: Engine = self.engine
+        database = engine.url.database
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
             private_file(Path(database))  # what users said: for no other local user
+            # SQLAlchemy 1.4 opens a new connection to a SQLite file for every statement
+            # (NullPool): two per message. Kept and reused instead, as 2.0 does.
+            engine.dispose()
+            engine = create_engine(
+                engine.url, poolclass=QueuePool, connect_args={"check_same_thread": False}
+            )
+            self.engine = engine
+            self.sessionmaker = sessionmaker(bind=engine)
         table = self.SQLEvent.__table__
         sender = bindparam("sender_id")
         self._read_session = _session_events(table, sender, [table.c.data])

@@ -176,3 +176,31 @@ def test_events_are_read_back_as_rasa_reads_them():
     stored.insert(2, {"no": "event key"})  # skipped, as Rasa skips it
     assert deserialise_events(stored) == rasa_events.deserialise_events(stored)
     assert len(deserialise_events(stored)) == 9
+
+
+def test_a_sqlite_file_store_keeps_its_connection_between_messages(tmp_path):
+    from sqlalchemy import event
+
+    store = ThreadedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    opened: list[object] = []
+    event.listen(store.engine, "connect", lambda connection, record: opened.append(connection))
+
+    async def messages():
+        for turn in range(3):
+            tracker = first_turn("web:kept") if turn == 0 else await store.retrieve("web:kept")
+            assert tracker is not None
+            tracker.update(UserUttered(f"第{turn}条", {"name": "greet", "confidence": 1.0}))
+            await store.save(tracker)
+
+    asyncio.run(messages())
+    assert len(opened) <= 1, "a new SQLite connection per statement"
+    assert len(asyncio.run(store.retrieve("web:kept")).events) >= 9
+
+
+def test_the_app_database_pools_file_connections_but_not_memory(tmp_path):
+    from sqlalchemy.pool import QueuePool
+
+    from bot.infra.db import create_engine
+
+    assert isinstance(create_engine(f"sqlite:///{tmp_path / 'app.db'}").pool, QueuePool)
+    assert not isinstance(create_engine("sqlite://").pool, QueuePool)
