@@ -342,7 +342,10 @@ def _imported_distributions() -> set[str]:
     for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]  # parsed from the METADATA file on every access
         for file in dist.files or []:
+            # A module file, or an extension module (ujson.cpython-310-x86_64-linux-gnu.so).
             top = file.parts[0].removesuffix(".py")
+            if top.endswith((".so", ".pyd")):
+                top = top.split(".")[0]
             if not top.endswith((".dist-info", ".data")):
                 owners.setdefault(top, name)
     found: set[str] = set()
