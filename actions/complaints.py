@@ -166,11 +166,11 @@ def _category_answer(tracker: Tracker) -> tuple[str | None, str | None]:
     return kind, told
 
 
-def _told_with_category(tracker: Tracker) -> str | None:
-    """What the sender said when the complaint's kind was taken from their words, when it
-    says more than a kind's name; None for a button or a bare name, and for the words of
-    someone who could not say which kind ("说不上来 你们看着办吧")."""
-    kind, told = _category_answer(tracker)
+def _told_with_category(kind: str | None, told: str | None) -> str | None:
+    """What the sender said when the complaint's kind was taken from their words
+    (`_category_answer`), when it says more than a kind's name; None for a button or a
+    bare name, and for the words of someone who could not say which kind ("说不上来
+    你们看着办吧")."""
     if (
         not told
         or told.startswith("/")
@@ -320,13 +320,14 @@ class ValidateComplaintForm(FormEngine):
         if len(text) < MIN_DESCRIPTION or text.startswith("/"):
             dispatcher.utter_message(response="utter_complaint_description_too_short")
             return {"complaint_description": None}
-        told = _told_with_category(tracker)
+        kind, answer = _category_answer(tracker)
+        told = _told_with_category(kind, answer)
         if told and told not in text and text not in told:
             # "压根没来过 账单上的数是估的" answered which kind of problem: it is what
             # happened too, and stays in the description.
             text = f"{told}；{text}"
         slots: dict[str, Any] = {"complaint_description": text[:2000]}
-        if _left_to_staff(*_category_answer(tracker)):
+        if _left_to_staff(kind, answer):
             # The kind they could not name, read from what happened ("照上个月的数估了一个").
             slots["complaint_category"] = get_catalog().guess_category(text) or OTHER
         return slots
