@@ -787,7 +787,9 @@ class ValidateCareForm(_VisitFormValidation):
 
     def _prefill_more(self, text: str) -> dict[str, Any]:
         slots: dict[str, Any] = {}
-        items = read_service_items(text)
+        # "洗澡不要了 换成送饭吧 电话说错了 是…": what a part drops is no service wanted.
+        _, dropped = _items_named_and_dropped(text)
+        items = [item for item in read_service_items(text) if item not in dropped]
         if items:
             slots["care_items"] = "、".join(items)
         if says_correction(text):
@@ -1123,6 +1125,20 @@ _KEEPS_ITEM = re.compile(r"就要|只要|还要|留着|保留")
 _ITEM_PARTS = re.compile(r"[,，。;；!！?？、\s]+|但是|不过|就要|只要")
 
 
+def _items_named_and_dropped(text: str) -> tuple[set[str], set[str]]:
+    """The services a message names to have, and those a part of it drops ("洗澡不要了 换成
+    送饭吧": 助餐, and 助浴 dropped)."""
+    named: set[str] = set()
+    dropped: set[str] = set()
+    for part in _ITEM_PARTS.split(text):
+        items = set(read_service_items(part))
+        if _DROPS.search(part) and not _KEEPS_ITEM.search(part):
+            dropped |= items
+        else:
+            named |= items
+    return named, dropped
+
+
 def _care_items_dropped(tracker: Tracker) -> str | None:
     """The services held less those a message drops, with those it names instead, when
     it drops some and leaves at least one ("算了 打扫不要了 周末我自己去扫 就要送饭": 助餐
@@ -1131,14 +1147,8 @@ def _care_items_dropped(tracker: Tracker) -> str | None:
     held = [item for item in str(tracker.get_slot("care_items") or "").split("、") if item]
     if not held:
         return None
-    dropped: set[str] = set()
-    named: set[str] = set()
-    for part in _ITEM_PARTS.split(latest_text(tracker)):
-        items = set(read_service_items(part))
-        if _DROPS.search(part) and not _KEEPS_ITEM.search(part):
-            dropped |= items & set(held)
-        else:
-            named |= items
+    named, dropped = _items_named_and_dropped(latest_text(tracker))
+    dropped &= set(held)
     wanted = (set(held) | named) - dropped
     kept = [item for item in SERVICE_ITEMS if item in wanted]
     return "、".join(kept) if dropped and kept else None

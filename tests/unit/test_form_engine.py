@@ -585,6 +585,15 @@ def test_elderly_care_service_dropped_for_another_is_a_swap_not_a_stop(world):
     assert "utter_care_items_added" in said and not form.slots.get("visit_blocked")
 
 
+def test_elderly_care_swap_told_with_a_phone_correction_keeps_the_swap(world):
+    who = sender()
+    form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
+    form.say("给我妈钱桂兰申请上门帮洗澡 住和园小区6幢201 电话13812345671", intent="elderly_care")
+    form.say("洗澡不要了 她怕冷 换成每天送饭吧 电话刚才说错了 是13812345672", intent="deny")
+    assert form.active and form.slots["care_items"] == "助餐"
+    assert form.slots["visit_phone"] == "13812345672"
+
+
 def test_elderly_care_every_service_dropped_is_a_stop(world):
     who = sender()
     form = FormDriver("care_form", ValidateCareForm(), ActionSubmitCare(), sender=who)
